@@ -1,0 +1,231 @@
+"""`grok-theory`: check the paper's theorems, compute optimal allocations, derive exponents, find D_crit.
+
+Every command that reports numbers takes `--json` and then prints exactly one JSON object on stdout.
+Bad input exits with code 2 and a one-line message naming the parameter and its allowed range.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from typing import Callable, List, Optional
+
+import numpy as np
+import typer
+
+from theory import allocation, derive, efficiency, statements
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="The mathematics of circuit efficiency (Varma et al. 2023, Section 3 and Appendix D).")
+
+
+def friendly_errors(fn: Callable) -> Callable:
+    """Turn ValueError into a one-line message and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+def emit_json(obj: dict) -> None:
+    typer.echo(json.dumps(_clean(obj)))
+
+
+def _clean(x):
+    """JSON without NaN/inf tokens: non-finite floats become the strings 'inf', '-inf', 'nan'."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else str(float(x))
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+_ALIASES = {"d1": "Theorem D.1", "d2": "Lemma D.2", "d3": "Lemma D.3", "d4": "Theorem D.4",
+            "d4proofcase1": "D.4 proof case 1", "d4proofcase2": "D.4 proof case 2", "proof1": "D.4 proof case 1",
+            "proof2": "D.4 proof case 2"}
+
+
+def resolve_name(name: str) -> str:
+    key = "".join(ch for ch in name.lower().replace("theorem", "").replace("lemma", "") if ch.isalnum())
+    if key not in _ALIASES:
+        raise ValueError(f"NAME={name!r} is not a known statement: choose from D.1, D.2, D.3, D.4, proof1, proof2")
+    return _ALIASES[key]
+
+
+@app.command()
+@friendly_errors
+def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to check (D.1 D.2 D.3 D.4 proof1 proof2); all by default."),
+          instances: Optional[int] = typer.Option(None, help="Instances per statement (default: each statement's own)."),
+          seed: int = typer.Option(0, help="Seed of the instance sampler."),
+          strict: bool = typer.Option(False, help="Exit 1 if any printed statement fails."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Check each statement as printed in the paper on many sampled instances; report corrections where it fails."""
+    if instances is not None and instances < 1:
+        raise ValueError(f"instances={instances} is not allowed: must be >= 1")
+    chosen = [resolve_name(n) for n in names] if names else list(statements.NAMES)
+    reports = [statements.check(n, instances, seed) for n in chosen]
+    if as_json:
+        emit_json({"seed": seed, "results": [r.to_json() for r in reports]})
+    else:
+        typer.echo(_table(reports))
+    if strict and not all(r.holds for r in reports):
+        raise typer.Exit(1)
+
+
+def _table(reports) -> str:
+    rows = [("statement", "instances", "worst margin", "verdict")]
+    for r in reports:
+        rows.append((r.name, str(r.instances), f"{r.worst_margin:.3g}", "holds" if r.holds else "FAILS"))
+        for s in r.steps:
+            rows.append(("  " + s.name, str(s.instances), f"{s.worst_margin:.3g}", "holds" if s.holds else "FAILS"))
+        if r.corrected:
+            c = r.corrected
+            rows.append(("  -> " + c.name, str(c.instances), f"{c.worst_margin:.3g}", "holds" if c.holds else "FAILS"))
+            for s in c.steps:
+                rows.append(("     " + s.name, str(s.instances), f"{s.worst_margin:.3g}", "holds" if s.holds else "FAILS"))
+    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in reports:
+        if not r.holds:
+            lines.append(f"\n{r.name} fails as printed. Simplest counterexample: {_fmt(r.counterexample)}")
+            if r.correction:
+                lines.append(f"Correction: {r.correction}")
+    lines.append("\nMargin: >= 0 where a statement holds (relative scale); near 0 means the inequality is tight.")
+    return "\n".join(lines)
+
+
+def _fmt(inst) -> str:
+    return ", ".join(f"{k}={np.round(v, 6).tolist() if np.ndim(v) else f'{v:.6g}'}" for k, v in (inst or {}).items())
+
+
+@app.command()
+@friendly_errors
+def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normalised circuits: --P 1 2 (or --P 1 --P 2)."),
+             more_P: Optional[List[str]] = typer.Argument(None, hidden=True),
+             kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
+             q: float = typer.Option(2.0, help="Norm exponent q > 0 (2 = weight decay)."),
+             alpha: float = typer.Option(0.005, help="Weight-decay strength alpha > 0."),
+             n_classes: int = typer.Option(113, help="Number of classes >= 2."),
+             verify: bool = typer.Option(False, help="Also minimise eq. 5 with an independent multi-start optimiser."),
+             seed: int = typer.Option(0, help="Seed of the verifier's random starts."),
+             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Optimal weights of circuits with norms P (Theorem D.4 shares, exact 1-D optimal total)."""
+    norms = list(P) + [_number("P", s) for s in (more_P or [])]
+    a = allocation.allocate(norms, kappa=kappa, q=q, alpha=alpha, n_classes=n_classes, verify=verify, seed=seed)
+    out = {"weights": a.weights, "total": a.total, "case": a.case, "loss": a.loss, "shares": a.shares,
+           "note": a.note, "verify": a.verify}
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"case {a.case} ({'kappa >= q: winner takes all' if a.case == 1 else 'kappa < q: w_i ∝ P_i^(-q k/(q-k))'})")
+    for i, (p, w, s) in enumerate(zip(norms, a.weights, a.shares)):
+        typer.echo(f"  circuit {i}: P = {p:<8g} w* = {w:.10g}  share = {s:.6g}")
+    typer.echo(f"total W* = {a.total:.10g}   loss = {a.loss:.10g}")
+    if a.note:
+        typer.echo(f"note: {a.note}")
+    if a.verify:
+        v = a.verify
+        typer.echo(f"verify (independent optimiser): loss = {v['loss']:.10g}, loss rel diff = {v['loss_rel_diff']:.2g}, "
+                   f"max weight diff = {v['max_weight_diff']:.2g} -> {'agrees' if v['agrees'] else 'DISAGREES'}")
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+
+
+@app.command("derive")
+@friendly_errors
+def derive_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Derive Theorem D.4's case-2 exponent with sympy from the stationarity conditions, step by step."""
+    steps, exponent = derive.derive_case2()
+    if as_json:
+        emit_json({"steps": [{"description": s.description, "expression": str(s.expression)} for s in steps],
+                   "exponent": str(exponent),
+                   "matches_paper": bool(sp_zero(exponent - derive.expected_exponent()))})
+    else:
+        typer.echo(derive.derivation_text())
+
+
+def sp_zero(expr) -> bool:
+    import sympy as sp
+
+    return sp.simplify(expr) == 0
+
+
+@app.command()
+@friendly_errors
+def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising circuit (> 0)."),
+          mem: List[str] = typer.Option(..., help="Measured memorising norms as D:P, e.g. --mem 500:20 1000:27 2000:37."),
+          more_mem: Optional[List[str]] = typer.Argument(None, hidden=True),
+          kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
+          q: float = typer.Option(2.0, help="Norm exponent q > 0."),
+          confidence: float = typer.Option(0.95, help="Confidence level of the D_crit interval, in (0, 1)."),
+          grid: int = typer.Option(9, help="Number of dataset sizes (log-spaced) at which to predict w_G/w_M."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Fit P_M(D) = a D^beta, solve P_M(D_crit) = P_G, and predict w_G/w_M on a grid of D."""
+    for name, value in (("kappa", kappa), ("q", q)):
+        if not value > 0:
+            raise ValueError(f"{name}={value} is not allowed: must be > 0")
+    if grid < 2:
+        raise ValueError(f"grid={grid} is not allowed: must be >= 2")
+    pairs = [_pair(s) for s in list(mem) + list(more_mem or [])]
+    law = efficiency.fit_memorisation_norm([d for d, _ in pairs], [p for _, p in pairs])
+    crit = efficiency.critical_dataset_size(law, gen_norm, confidence)
+    Ds = [d for d, _ in pairs]
+    D_grid = np.geomspace(min(Ds + [crit.D_crit]) / 2, max(Ds + [crit.D_crit]) * 2, grid)
+    preds = [{"D": float(D), "P_M": float(law(D)), "ratio_wG_wM": efficiency.predicted_ratio(D, law, gen_norm, kappa, q)}
+             for D in D_grid]
+    out = {"D_crit": crit.D_crit, "interval": crit.interval, "confidence": confidence,
+           "law": {"a": float(np.exp(law.log_a)), "beta": law.beta,
+                   "beta_stderr": float(np.sqrt(law.cov[1, 1])) if law.cov is not None else None,
+                   "n_points": law.n_points},
+           "generalisation_wins_above": crit.generalisation_wins_above,
+           "case": allocation.case_of(kappa, q), "predictions": preds}
+    if as_json:
+        emit_json(out)
+        return
+    beta_se = f" ± {out['law']['beta_stderr']:.3g}" if law.cov is not None else ""
+    typer.echo(f"fit: P_M(D) = {out['law']['a']:.4g} * D^({law.beta:.4g}{beta_se})   from {law.n_points} points")
+    ci = f"  [{crit.interval[0]:.5g}, {crit.interval[1]:.5g}] at {confidence:.0%}" if crit.interval else \
+        "  (interval needs >= 3 points)"
+    typer.echo(f"D_crit = {crit.D_crit:.5g}{ci}")
+    typer.echo(f"{'generalisation' if crit.generalisation_wins_above else 'memorisation'} is more efficient above D_crit")
+    typer.echo(f"{'D':>12} {'P_M(D)':>12} {'w_G/w_M':>14}")
+    for p in preds:
+        typer.echo(f"{p['D']:>12.5g} {p['P_M']:>12.5g} {p['ratio_wG_wM']:>14.5g}")
+
+
+def _pair(text: str) -> tuple[float, float]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ValueError(f"mem={text!r} is malformed: expected D:P with D > 0 and P > 0, e.g. 1000:27.5")
+    try:
+        D, P = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ValueError(f"mem={text!r} is malformed: expected D:P with D > 0 and P > 0, e.g. 1000:27.5") from None
+    if not (D > 0 and P > 0 and math.isfinite(D) and math.isfinite(P)):
+        raise ValueError(f"mem={text!r} is not allowed: D and P must be finite and > 0")
+    return D, P
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Efficiency and the critical dataset size D_crit (paper Section 3.1).
+
+The generalising circuit's norm P_G does not depend on the dataset size D; the memorising circuit's norm
+P_M(D) grows with D. We fit P_M(D) = a D^beta by least squares in log space, solve P_M(D_crit) = P_G, and
+predict the optimal allocation ratio w_G/w_M at any D from Theorem D.4. kappa itself can be estimated from
+measured (correct logit, parameter norm) pairs: logits scale as norm^kappa, so kappa is the log-log slope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from theory import allocation, validate
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """log P_M = log_a + beta log D, with the covariance of (log_a, beta) when there are >= 3 points."""
+
+    log_a: float  # intercept in natural log space
+    beta: float  # exponent: P_M grows like D^beta
+    cov: np.ndarray | None  # 2x2 covariance of (log_a, beta); None with only 2 points
+    n_points: int  # number of (D, P_M) measurements fitted
+
+    def __call__(self, D: np.ndarray | float) -> np.ndarray | float:
+        return np.exp(self.log_a + self.beta * np.log(D))
+
+
+def fit_memorisation_norm(D: list[float], P_M: list[float]) -> PowerLaw:
+    """Least-squares power law through measured (D, P_M(D)); needs >= 2 distinct D."""
+    D_ = np.array(validate.norms("D", D))
+    P_ = np.array(validate.norms("P_M", P_M))
+    if len(D_) != len(P_):
+        raise ValueError(f"D and P_M have lengths {len(D_)} and {len(P_)}: give one P_M per D")
+    if len(np.unique(D_)) < 2:
+        raise ValueError(f"D={D_.tolist()} is not allowed: need at least 2 distinct dataset sizes to fit a power law")
+    X = np.column_stack([np.ones_like(D_), np.log(D_)])
+    coef, *_ = np.linalg.lstsq(X, np.log(P_), rcond=None)
+    cov = None
+    if len(D_) >= 3:
+        resid = np.log(P_) - X @ coef
+        sigma2 = float(resid @ resid) / (len(D_) - 2)
+        cov = sigma2 * np.linalg.inv(X.T @ X)
+    return PowerLaw(float(coef[0]), float(coef[1]), cov, len(D_))
+
+
+@dataclass(frozen=True)
+class CriticalSize:
+    D_crit: float  # where P_M(D_crit) = P_G
+    interval: tuple[float, float] | None  # confidence interval (delta method in log space, t quantile)
+    confidence: float  # level of `interval`
+    generalisation_wins_above: bool  # True when beta > 0: above D_crit generalisation is more efficient
+
+
+def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95) -> CriticalSize:
+    """Solve P_M(D_crit) = P_G; the interval propagates the fit's covariance (needs >= 3 points)."""
+    P_G = validate.positive("gen_norm", P_G)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence} is not allowed: must lie in (0, 1)")
+    if law.beta == 0:
+        raise ValueError("the fitted exponent beta is 0: P_M does not change with D, so there is no D_crit")
+    log_dc = (np.log(P_G) - law.log_a) / law.beta
+    interval = None
+    if law.cov is not None:
+        grad = np.array([-1 / law.beta, -log_dc / law.beta])
+        se = float(np.sqrt(grad @ law.cov @ grad))
+        t = stats.t.ppf(0.5 + confidence / 2, df=law.n_points - 2)
+        interval = (float(np.exp(log_dc - t * se)), float(np.exp(log_dc + t * se)))
+    return CriticalSize(float(np.exp(log_dc)), interval, confidence, law.beta > 0)
+
+
+def predicted_ratio(D: float, law: PowerLaw, P_G: float, kappa: float, q: float) -> float:
+    """Optimal w_G/w_M at dataset size D: case 2 (P_G/P_M)^(-q k/(q-k)); case 1 inf, 0, or 1 on a tie."""
+    P_M = float(law(D))
+    if allocation.case_of(kappa, q) == 2:
+        return float(np.exp(-allocation.share_exponent(kappa, q) * (np.log(P_G) - np.log(P_M))))
+    if np.isclose(P_G, P_M, rtol=1e-12, atol=0):
+        return 1.0
+    return float("inf") if P_G < P_M else 0.0
+
+
+@dataclass(frozen=True)
+class KappaEstimate:
+    kappa: float  # slope of log(correct logit) against log(parameter norm)
+    stderr: float  # its standard error (nan with 2 points)
+    intercept: float  # log logit at norm 1
+    n_points: int
+
+
+def estimate_kappa(logits: list[float], norms: list[float]) -> KappaEstimate:
+    """kappa from measured (correct logit, parameter norm) pairs: logit ∝ norm^kappa."""
+    y = np.log(validate.norms("logits", logits))
+    x = np.log(validate.norms("norms", norms))
+    if len(x) != len(y) or len(np.unique(x)) < 2:
+        raise ValueError("logits and norms must have equal length with at least 2 distinct norms")
+    if len(x) == 2:
+        slope = (y[1] - y[0]) / (x[1] - x[0])
+        return KappaEstimate(float(slope), float("nan"), float(y[0] - slope * x[0]), 2)
+    fit = stats.linregress(x, y)
+    return KappaEstimate(float(fit.slope), float(fit.stderr), float(fit.intercept), len(x))
