@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/grok-theory check
 	$(BIN)/grok-theory allocate --P 1 2 --kappa 1.2 --q 2 --alpha 0.005 --n-classes 113 --verify
+	for p in fig2a fig2b fig2c; do $(BIN)/grok-simulate run --preset $$p; done
+	$(BIN)/grok-figures fig2 runs/simulate/fig2a runs/simulate/fig2b runs/simulate/fig2c --out runs/figures/fig2.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -25,6 +27,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_theory.py
+	$(BIN)/python benchmarks/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from figures.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""`grok-figures`: draw the paper's figures from saved run directories (never recomputes a run)."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable, List
+
+import typer
+
+from figures import phase, style, toy
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Render figures from run directories.")
+
+
+def friendly_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, FileNotFoundError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+@app.command()
+@friendly_errors
+def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of grok-simulate run (e.g. the fig2a, fig2b, fig2c presets)."),
+         out: Path = typer.Option(Path("runs/figures/fig2.png"), help="Output PNG path."),
+         pdf: bool = typer.Option(False, help="Also write a PDF.")):
+    """Figure 2: losses, circuit weights and parameter norms of toy runs, one column each."""
+    titles = None
+    if len(run_dirs) == 3:
+        titles = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]
+        names = [p.name for p in run_dirs]
+        if names != ["fig2a", "fig2b", "fig2c"]:
+            titles = None
+    for path in style.save(toy.render(toy.load(run_dirs), titles), out, pdf):
+        typer.echo(str(path))
+
+
+@app.command("phase")
+@friendly_errors
+def phase_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-simulate sweep."),
+              out: Path = typer.Option(None, help="Output PNG path (default: SWEEP_DIR/phase.png)."),
+              pdf: bool = typer.Option(False, help="Also write a PDF.")):
+    """Phase diagram of a toy sweep: grokking delay and final test performance."""
+    for path in style.save(phase.render(phase.load(sweep_dir)), out or Path(sweep_dir) / "phase.png", pdf):
+        typer.echo(str(path))
+
+
+def main() -> None:
+    app()

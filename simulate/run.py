@@ -1,0 +1,80 @@
+"""One toy run as a user runs it: simulate, log metrics, compare with theory, write the run directory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import rundir
+from simulate import dynamics
+from simulate.config import CHOICES, ToyConfig
+from theory.allocation import allocate
+
+METRIC_COLUMNS = ("step", "train/loss", "test/loss", "train/perf", "test/perf", "test/acc", "w_G", "w_M",
+                  "w_G1", "w_G2", "w_M1", "w_M2", "norm/G", "norm/M", "norm/total", "loss/total")
+
+
+def metrics_rows(steps: np.ndarray, s_T4: np.ndarray, p: dynamics.Params) -> np.ndarray:
+    """(T, len(METRIC_COLUMNS)) table for one configuration (p has B = 1)."""
+    wG, wM = s_T4[:, 0] * s_T4[:, 1], s_T4[:, 2] * s_T4[:, 3]
+    tr, te = dynamics.train_loss(wG, wM, p), dynamics.test_loss(wG, wM, p)
+    nG, nM = dynamics.circuit_norms(wG, wM, p)
+    return np.column_stack([steps, tr, te, np.exp(-tr), np.exp(-te), (wG > wM).astype(float), wG, wM,
+                            s_T4[:, 0], s_T4[:, 1], s_T4[:, 2], s_T4[:, 3], nG, nM, np.sqrt(nG**2 + nM**2),
+                            tr + p.alpha / 2 * (nG**2 + nM**2)])
+
+
+def theory_prediction(cfg: ToyConfig) -> dict:
+    """Theory's exact optimum of the same loss (eq. 5 with q = 2) for this configuration."""
+    a = allocate([cfg.P_G, cfg.memorisation_norm()], kappa=cfg.kappa, q=2.0, alpha=cfg.alpha,
+                 n_classes=int(cfg.n_classes))
+    p = dynamics.params_of([cfg])
+    wG, wM = np.array([a.weights[0]]), np.array([a.weights[1]])
+    _, te = dynamics.correct_probabilities(wG, wM, p)
+    return {"w_G": a.weights[0], "w_M": a.weights[1], "loss": a.loss, "case": a.case, "test_perf": float(te[0]),
+            "note": a.note}
+
+
+def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True) -> dict:
+    """Simulate `cfg`; write config.json, metrics.csv and summary.json under `out` if given; return the summary."""
+    cfg.validate()
+    if out is not None:
+        rundir.claim(out, overwrite)
+        rundir.write_json(Path(out) / "config.json", {"package": "simulate", "config": cfg.to_dict(),
+                                                      "choices": CHOICES, "environment": rundir.environment()})
+    p = dynamics.params_of([cfg])
+    log_steps = rundir.log_spaced_steps(cfg.steps)
+    bar = _bar(cfg.steps, progress)
+    traj = dynamics.simulate(dynamics.initial_state([cfg]), p, cfg.steps, log_steps, bar.update if bar else None)
+    if bar:
+        bar.close()
+    rows = metrics_rows(traj.logged_steps, traj.logged_s_TB4[:, 0, :], p)
+    final = dict(zip(METRIC_COLUMNS, rows[-1]))
+    pred = theory_prediction(cfg)
+    fit, grok, ungrok = int(traj.train_fit_step[0]), int(traj.grok_step[0]), int(traj.ungrok_step[0])
+    summary = {
+        "train_fit_step": fit if fit >= 0 else None,
+        "grok_step": grok if grok >= 0 else None,
+        "ungrok_step": ungrok if ungrok >= 0 else None,
+        "grokking_delay": grok - fit if (grok >= 0 and fit >= 0) else None,
+        "diverged": bool(traj.diverged[0]),
+        "P_M": cfg.memorisation_norm(),
+        "final": {k: final[k] for k in ("w_G", "w_M", "train/loss", "test/loss", "test/perf", "test/acc",
+                                        "norm/G", "norm/M", "norm/total", "loss/total")},
+        "theory": pred,
+        "final_vs_theory": {"w_G_rel_err": abs(final["w_G"] - pred["w_G"]) / max(pred["w_G"], 1e-12),
+                            "w_M_rel_err": abs(final["w_M"] - pred["w_M"]) / max(pred["w_M"], 1e-12),
+                            "loss_gap": final["loss/total"] - pred["loss"]},
+    }
+    if out is not None:
+        rundir.write_csv(Path(out) / "metrics.csv", METRIC_COLUMNS, rows)
+        rundir.write_json(Path(out) / "summary.json", summary)
+    return summary
+
+
+def _bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", desc="simulate", leave=False)
