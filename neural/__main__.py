@@ -1,0 +1,3 @@
+from neural.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""Progress measures on logits and weights, batched over ensemble members (pure functions on tensors).
+
+- Fourier basis over Z_p, Fourier norms of W_E and W_L = W_out W_U, their Gini coefficients (Nanda §5.1).
+- Key frequencies: the frequencies carrying most of W_L's Fourier norm (Nanda: "DFT on W_L, then take the
+  frequencies with nontrivial coefficients").
+- Restricted loss: logits keep only the constant and cos/sin(w_k c*(a,b)) terms of the key frequencies,
+  evaluated on the test split; excluded loss: those key terms removed, evaluated on the train split (Nanda).
+  For addition c* = a + b; for subtraction c* = a - b (the same derivation applies).
+- Appendix C split (Varma et al.): Z_T = sum_k (Z . Z_k^) Z_k^ with Z_k^{a,b,c} = cos(w_k (c*(a,b) - c)),
+  k = 1..K = ceil((p-1)/2); Z_M = Z - Z_T. o_t and o_m are their values at the correct class, averaged over a
+  split. o_t is the same for every input (cos 0 = 1 at the correct class); o_m carries the input dependence.
+All functions take logits `Z_ENC`: (members, all p*p pairs in lexicographic order, p classes).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def fourier_basis(p: int, dtype=torch.float64) -> torch.Tensor:
+    """(p, p) orthonormal real basis over Z_p: rows constant, cos(w_1 x), sin(w_1 x), cos(w_2 x), ..."""
+    x = torch.arange(p, dtype=dtype)
+    rows = [torch.ones(p, dtype=dtype)]
+    for k in range(1, p // 2 + 1):
+        rows.append(torch.cos(2 * math.pi * k * x / p))
+        if not (p % 2 == 0 and k == p // 2):
+            rows.append(torch.sin(2 * math.pi * k * x / p))
+    B = torch.stack(rows[:p])
+    return B / B.norm(dim=1, keepdim=True)
+
+
+def frequency_norms(M_EPX: torch.Tensor, p: int) -> torch.Tensor:
+    """Norm per frequency k = 0..p//2 of a matrix whose axis 1 is indexed by elements 0..p-1 (cos and sin
+    components combined), shape (E, p//2 + 1)."""
+    B = fourier_basis(p, M_EPX.dtype)
+    coef = torch.einsum("fp,epx->efx", B, M_EPX).pow(2).sum(-1)  # (E, p) squared norm per basis row
+    out = [coef[:, 0]]
+    for k in range(1, p // 2 + 1):
+        out.append(coef[:, 2 * k - 1] + (coef[:, 2 * k] if 2 * k < p else 0))
+    return torch.stack(out, dim=1).sqrt()
+
+
+def component_norms(M_EPX: torch.Tensor, p: int) -> torch.Tensor:
+    """Norm of each of the p Fourier components (constant, cos 1, sin 1, ...), shape (E, p)."""
+    B = fourier_basis(p, M_EPX.dtype)
+    return torch.einsum("fp,epx->efx", B, M_EPX).norm(dim=-1)
+
+
+def gini(x_EN: torch.Tensor) -> torch.Tensor:
+    """Gini coefficient of nonnegative vectors (Hurley & Rickard 2009): 0 = uniform, -> 1 = sparse. (E,)."""
+    x = x_EN.sort(dim=-1).values
+    n = x.shape[-1]
+    k = torch.arange(1, n + 1, dtype=x.dtype)
+    total = x.sum(-1, keepdim=True).clamp_min(1e-30)
+    return 1 - 2 * ((x / total) * (n - k + 0.5) / n).sum(-1)
+
+
+def neuron_logit_map(params: dict[str, torch.Tensor], p: int) -> torch.Tensor:
+    """W_L = W_out W_U restricted to the p answer classes, transposed to (E, p classes, d_mlp)."""
+    return torch.bmm(params["W_out"], params["W_U"][:, :, :p]).transpose(1, 2)
+
+
+def gini_measures(params: dict[str, torch.Tensor], p: int) -> dict[str, torch.Tensor]:
+    """Gini of the Fourier component norms of W_E (element tokens) and of W_L, each (E,)."""
+    W_E = params["W_E"][:, :p, :].double()
+    W_L = neuron_logit_map(params, p).double()
+    return {"gini/W_E": gini(component_norms(W_E, p)), "gini/W_L": gini(component_norms(W_L, p))}
+
+
+def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9, max_keys: int = 10) -> list[list[int]]:
+    """Per member: the fewest frequencies k >= 1 holding `mass` of W_L's squared Fourier norm (at most max_keys)."""
+    norms2 = frequency_norms(neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)  # (E, p//2)
+    out = []
+    for row in norms2:
+        order = torch.argsort(row, descending=True)
+        cum = torch.cumsum(row[order], 0) / row.sum().clamp_min(1e-30)
+        n = int(torch.searchsorted(cum, torch.tensor(mass, dtype=cum.dtype)).item()) + 1
+        out.append(sorted(int(k) + 1 for k in order[: min(n, max_keys)]))
+    return out
+
+
+def _answer_angle(answer_N: torch.Tensor, p: int, k: torch.Tensor) -> torch.Tensor:
+    return 2 * math.pi * k[:, None] * answer_N[None, :].double() / p  # (K, N)
+
+
+def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, *, center: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Appendix C: correct-class trigonometric logit o_t (E,) and memorisation logits o_m (E, N).
+
+    `center` first subtracts each input's mean logit (softmax ignores it). The paper's literal definition
+    (center=False) leaves that constant in Z_M, where it can dominate o_m (the fixture checkpoint's mean
+    logit is about -69)."""
+    Z = Z_ENC.double()
+    if center:
+        Z = Z - Z.mean(-1, keepdim=True)
+    E, N, C = Z.shape
+    K = math.ceil((p - 1) / 2)
+    ks = torch.arange(1, K + 1, dtype=torch.float64)
+    # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} conj(sum_c Z[n,c] e^{i w_k c})
+    c = torch.arange(C, dtype=torch.float64)
+    phase_c = 2 * math.pi * ks[:, None] * c[None, :] / p  # (K, C)
+    cos_c, sin_c = torch.cos(phase_c), torch.sin(phase_c)
+    ang = _answer_angle(answer_N, p, ks)  # (K, N)
+    zc = torch.einsum("enc,kc->ekn", Z, cos_c)
+    zs = torch.einsum("enc,kc->ekn", Z, sin_c)
+    dots = (torch.cos(ang)[None] * zc + torch.sin(ang)[None] * zs).sum(-1)  # (E, K)
+    norm2 = N * C / 2.0  # ||Z_k||^2: for every input, sum_c cos^2(w_k (c* - c)) = p/2 (k != p/2)
+    o_t = dots.sum(-1) / norm2  # value of Z_T at the correct class, the same for every input
+    correct = Z.gather(2, answer_N.expand(E, N)[..., None]).squeeze(-1)
+    return o_t, correct - o_t[:, None]
+
+
+def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int]) -> torch.Tensor:
+    """The part of Z spanned by cos/sin(w_k c*(a,b)) over inputs, for each class, k in keys: (N, C) per member."""
+    if not keys:
+        return torch.zeros_like(Z)
+    ang = _answer_angle(answer_N, p, torch.tensor(keys, dtype=torch.float64))  # (K, N)
+    dirs = torch.cat([torch.cos(ang), torch.sin(ang)])  # (2K, N), orthogonal, each of norm^2 N/2
+    coef = dirs @ Z / (Z.shape[0] / 2.0)  # (2K, C)
+    return dirs.T @ coef
+
+
+def restricted_excluded(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[list[int]],
+                        train_mask_EN: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Nanda's restricted loss (key terms + constant, on the test split) and excluded loss (key terms
+    removed, on the train split), each (E,)."""
+    Z = Z_ENC.double()
+    restricted, excluded = [], []
+    for e in range(Z.shape[0]):
+        key = _key_terms(Z[e], answer_N, p, keys[e])
+        Zr = Z[e].mean(0, keepdim=True) + key
+        Zx = Z[e] - key
+        test, train = ~train_mask_EN[e], train_mask_EN[e]
+        restricted.append(F.cross_entropy(Zr[test], answer_N[test]) if test.any() else torch.tensor(float("nan")))
+        excluded.append(F.cross_entropy(Zx[train], answer_N[train]))
+    return {"restricted_loss": torch.stack(restricted), "excluded_loss": torch.stack(excluded)}

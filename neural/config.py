@@ -1,0 +1,86 @@
+"""Training configuration of an ensemble run, and the two presets."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, replace
+
+from neural import tasks
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str = "add"  # a name from neural.tasks.TASKS
+    p: int = 113  # modulus (ignored for s5)
+    fmt: str = "paper"  # "paper": [x, op, y, =]; "nanda": [x, y, =]
+    frac: float | None = 0.3  # training fraction of all pairs (exclusive with train_size)
+    train_size: int | None = None  # exact training-set size D
+    random_labels: bool = False  # memorisation-only: every pair gets a random label
+    seeds: tuple[int, ...] = (0,)  # one member per (seed, wd, lr): seed sets init and split
+    wds: tuple[float, ...] = (1.0,)  # AdamW weight decays
+    lrs: tuple[float, ...] = (1e-3,)  # AdamW learning rates
+    betas: tuple[float, float] = (0.9, 0.98)
+    steps: int = 10_000  # full-batch steps
+    d_model: int = 128
+    n_heads: int = 4
+    d_head: int = 32
+    d_mlp: int = 512
+    precision: str = "float32"  # or "bf16": autocast forward; faster on CPU, shifts the dynamics
+    eval_points: int = 200  # about this many metric evaluations, log-spaced, plus every eval_every
+    eval_every: int = 0  # also evaluate every this many steps (0: steps // 50)
+    checkpoint_every: int = 1000  # steps between checkpoints (and always at the end)
+    grok_threshold: float = 0.95  # test accuracy that counts as generalised
+
+    def members(self) -> list[dict]:
+        return [{"seed": s, "wd": w, "lr": l} for s, w, l in itertools.product(self.seeds, self.wds, self.lrs)]
+
+    def validate(self) -> "TrainConfig":
+        tasks.get_task(self.task)
+        tasks.validate_modulus(self.task, self.p)
+        if self.fmt not in ("paper", "nanda"):
+            raise ValueError(f"fmt={self.fmt!r} is unknown: choose 'paper' or 'nanda'")
+        if (self.frac is None) == (self.train_size is None):
+            raise ValueError("give exactly one of frac and train_size")
+        if self.frac is not None and not 0 < self.frac <= 1:
+            raise ValueError(f"frac={self.frac} is not allowed: must lie in (0, 1]")
+        n_total = len(tasks.all_pairs(self.task, self.p)[0])
+        if self.train_size is not None and not 1 <= self.train_size <= n_total:
+            raise ValueError(f"train_size={self.train_size} is not allowed: must lie in [1, {n_total}] "
+                             f"(the dataset has {n_total} pairs)")
+        for w in self.wds:
+            if not w >= 0:
+                raise ValueError(f"wd={w} is not allowed: weight decay must be >= 0")
+        for l in self.lrs:
+            if not l > 0:
+                raise ValueError(f"lr={l} is not allowed: must be > 0")
+        if not self.seeds or not self.wds or not self.lrs:
+            raise ValueError("seeds, wd and lr each need at least one value")
+        if self.steps < 1:
+            raise ValueError(f"steps={self.steps} is not allowed: must be >= 1")
+        for name in ("d_model", "n_heads", "d_head", "d_mlp"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is not allowed: must be >= 1")
+        if self.precision not in ("float32", "bf16"):
+            raise ValueError(f"precision={self.precision!r} is unknown: choose 'float32' or 'bf16'")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+PRESETS: dict[str, tuple[TrainConfig, str]] = {
+    "paper": (TrainConfig(),
+              "Appendix B: p=113, train fraction 0.3, d_model 128, 4 heads x 32, d_mlp 512, AdamW lr 1e-3, "
+              "betas (0.9, 0.98), wd 1.0, 10,000 steps (seed 0 groks near step 6,600)"),
+    "cpu": (TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, steps=3000),
+            "the paper's architecture scaled for 2 CPU cores: p=59, train fraction 0.5, d_model 64, 4 heads x 16, "
+            "d_mlp 256, lr 1e-3, wd 1.0, 3,000 steps (groks near step 1,300 in about a minute)"),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
+    return PRESETS[name][0]

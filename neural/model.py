@@ -1,0 +1,176 @@
+"""The 1-layer transformer of Appendix B as an ensemble: every weight has a leading member axis E.
+
+No LayerNorm, learned positional embeddings, untied embed/unembed, ReLU MLP, causal attention scaled by
+1/sqrt(d_head). Weight names and layouts follow TransformerLens (each with a leading E):
+    W_E (d_vocab, d_model)   W_pos (n_ctx, d_model)   W_Q, W_K, W_V (n_heads, d_model, d_head)
+    W_O (n_heads, d_head, d_model)   W_in (d_model, d_mlp)   b_in (d_mlp)   W_out (d_mlp, d_model)
+    b_out (d_model)   W_U (d_model, d_vocab_out)
+
+Only the last position's logits are needed. Its query sees only the constant '=' token at a fixed position,
+so it is the same for every example; keys and values depend only on (token, position). `forward` builds
+small per-(position, token) tables of attention scores and value-outputs, gathers them per example with
+F.embedding, and runs the MLP and unembed on the last position only. `reference_forward` is the plain model
+over all positions, kept to test the fast path and to benchmark against.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    d_vocab: int  # input vocabulary (elements + op + '=' tokens)
+    d_vocab_out: int  # output classes
+    n_ctx: int  # sequence length (4 for [x, op, y, =], 3 for [x, y, =])
+    d_model: int = 128  # residual stream width
+    n_heads: int = 4  # attention heads
+    d_head: int = 32  # query/key/value size per head
+    d_mlp: int = 512  # MLP hidden neurons
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        c = self
+        return {"W_E": (c.d_vocab, c.d_model), "W_pos": (c.n_ctx, c.d_model),
+                "W_Q": (c.n_heads, c.d_model, c.d_head), "W_K": (c.n_heads, c.d_model, c.d_head),
+                "W_V": (c.n_heads, c.d_model, c.d_head), "W_O": (c.n_heads, c.d_head, c.d_model),
+                "W_in": (c.d_model, c.d_mlp), "b_in": (c.d_mlp,), "W_out": (c.d_mlp, c.d_model),
+                "b_out": (c.d_model,), "W_U": (c.d_model, c.d_vocab_out)}
+
+
+def init_params(cfg: ModelConfig, seeds: list[int], dtype=torch.float32) -> dict[str, torch.Tensor]:
+    """Progress-measures initialisation per member from its own seed: randn/sqrt(d_model) for every weight
+    (W_U: randn/sqrt(d_vocab)), zero MLP biases. Member e's weights depend only on seeds[e]."""
+    members = []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        m = {}
+        for name, shape in cfg.shapes().items():
+            if name.startswith("b_"):
+                m[name] = torch.zeros(shape, dtype=dtype)
+            else:
+                scale = math.sqrt(cfg.d_vocab) if name == "W_U" else math.sqrt(cfg.d_model)
+                m[name] = torch.randn(shape, generator=g, dtype=dtype) / scale
+        members.append(m)
+    return {name: torch.stack([m[name] for m in members]) for name in PARAM_NAMES}
+
+
+def n_members(params: dict[str, torch.Tensor]) -> int:
+    return params["W_E"].shape[0]
+
+
+def _tables(params: dict[str, torch.Tensor], cfg: ModelConfig, last_token: int):
+    """What the last position sees of every (position, token): attention scores (E, n_ctx*d_vocab, n_heads)
+    and values (E, n_ctx*d_vocab, n_heads*d_head); and its own residual input (E, d_model)."""
+    W_E, W_pos = params["W_E"], params["W_pos"]
+    E = W_E.shape[0]
+    x_ptd = W_pos[:, :, None, :] + W_E[:, None, :, :]  # (E, n_ctx, d_vocab, d_model): every (pos, token)
+    x_last = W_E[:, last_token] + W_pos[:, -1]  # (E, d_model): the '=' token at the last position
+    q = torch.einsum("em,ehmd->ehd", x_last, params["W_Q"])  # (E, n_heads, d_head)
+    qk = torch.einsum("ehd,ehmd->ehm", q, params["W_K"]) / math.sqrt(cfg.d_head)  # (E, n_heads, d_model)
+    flat = x_ptd.reshape(E, cfg.n_ctx * cfg.d_vocab, cfg.d_model)
+    scores = torch.bmm(flat, qk.transpose(1, 2))  # (E, n_ctx*d_vocab, n_heads)
+    W_V = params["W_V"].permute(0, 2, 1, 3).reshape(E, cfg.d_model, cfg.n_heads * cfg.d_head)
+    values = torch.bmm(flat, W_V)  # (E, n_ctx*d_vocab, n_heads*d_head)
+    return scores, values, x_last
+
+
+def forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
+    """Logits at the last position, (E, N, d_vocab_out). `tokens`: (N, n_ctx) shared or (E, N, n_ctx) per member;
+    every sequence must end with the same token (the '=' token)."""
+    E = n_members(params)
+    if tokens.dim() == 2:
+        tokens = tokens.expand(E, *tokens.shape)
+    N = tokens.shape[1]
+    H, dh = cfg.n_heads, cfg.d_head
+    last_token = int(tokens[0, 0, -1])
+    scores, values, x_last = _tables(params, cfg, last_token)
+    # row of (member, position, token) in the flattened tables
+    offs = (torch.arange(E, device=tokens.device)[:, None, None] * cfg.n_ctx
+            + torch.arange(cfg.n_ctx, device=tokens.device)[None, None, :]) * cfg.d_vocab
+    rows = (tokens + offs).reshape(-1)  # (E*N*n_ctx,)
+    s = F.embedding(rows, scores.reshape(-1, H)).reshape(E, N, cfg.n_ctx, H)
+    attn = torch.softmax(s, dim=2)  # causal: the last position attends to every position
+    v = F.embedding(rows, values.reshape(-1, H * dh)).reshape(E, N, cfg.n_ctx, H, dh)
+    z = (attn[..., None] * v).sum(dim=2).reshape(E, N, H * dh)  # (E, N, n_heads*d_head)
+    attn_out = torch.bmm(z, params["W_O"].reshape(E, H * dh, cfg.d_model))  # one big matmul per member
+    resid = x_last[:, None, :] + attn_out
+    hidden = torch.relu(torch.baddbmm(params["b_in"][:, None, :], resid, params["W_in"]))  # (E, N, d_mlp)
+    resid = resid + torch.baddbmm(params["b_out"][:, None, :], hidden, params["W_out"])
+    return torch.bmm(resid, params["W_U"])
+
+
+def reference_forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
+    """The plain model over all positions (the obvious way), returning last-position logits (E, N, d_vocab_out)."""
+    E = n_members(params)
+    if tokens.dim() == 2:
+        tokens = tokens.expand(E, *tokens.shape)
+    x = torch.stack([params["W_E"][e][tokens[e]] for e in range(E)]) + params["W_pos"][:, None]  # (E, N, T, m)
+    q = torch.einsum("entm,ehmd->enhtd", x, params["W_Q"])
+    k = torch.einsum("entm,ehmd->enhtd", x, params["W_K"])
+    v = torch.einsum("entm,ehmd->enhtd", x, params["W_V"])
+    scores = torch.einsum("enhtd,enhsd->enhts", q, k) / math.sqrt(cfg.d_head)
+    T = tokens.shape[-1]
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    attn = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
+    z = torch.einsum("enhts,enhsd->enhtd", attn, v)
+    x = x + torch.einsum("enhtd,ehdm->entm", z, params["W_O"])
+    hidden = torch.relu(torch.einsum("entm,emk->entk", x, params["W_in"]) + params["b_in"][:, None, None])
+    x = x + torch.einsum("entk,ekm->entm", hidden, params["W_out"]) + params["b_out"][:, None, None]
+    return torch.einsum("enm,emv->env", x[:, :, -1], params["W_U"])
+
+
+def param_norm(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Total L2 norm of each member's parameters, (E,)."""
+    return torch.sqrt(sum(p.reshape(p.shape[0], -1).pow(2).sum(1) for p in params.values()))
+
+
+# ------------------------------------------------------- progress-measures checkpoint format (Nanda et al.)
+
+def from_progress_measures(state: dict) -> tuple[dict[str, torch.Tensor], ModelConfig]:
+    """Import a progress-measures checkpoint ({"model": state_dict, ...} or the state dict) as a 1-member ensemble."""
+    sd = state.get("model", state)
+    try:
+        W_E = sd["embed.W_E"].T  # (d_model, d_vocab) -> (d_vocab, d_model)
+        W_Q = sd["blocks.0.attn.W_Q"]
+    except KeyError as e:
+        raise ValueError(f"not a progress-measures checkpoint: missing {e}") from None
+    n_heads, d_head, d_model = W_Q.shape
+    W_O = sd["blocks.0.attn.W_O"]  # (d_model, n_heads*d_head)
+    params = {
+        "W_E": W_E, "W_pos": sd["pos_embed.W_pos"],
+        "W_Q": W_Q.transpose(1, 2), "W_K": sd["blocks.0.attn.W_K"].transpose(1, 2),
+        "W_V": sd["blocks.0.attn.W_V"].transpose(1, 2),
+        "W_O": W_O.reshape(d_model, n_heads, d_head).permute(1, 2, 0),
+        "W_in": sd["blocks.0.mlp.W_in"].T, "b_in": sd["blocks.0.mlp.b_in"],
+        "W_out": sd["blocks.0.mlp.W_out"].T, "b_out": sd["blocks.0.mlp.b_out"],
+        "W_U": sd["unembed.W_U"],
+    }
+    params = {k: v.detach().to(torch.float32).clone()[None] for k, v in params.items()}
+    cfg = ModelConfig(d_vocab=W_E.shape[0], d_vocab_out=params["W_U"].shape[-1], n_ctx=params["W_pos"].shape[1],
+                      d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=params["W_in"].shape[-1])
+    return params, cfg
+
+
+def to_progress_measures(params: dict[str, torch.Tensor], cfg: ModelConfig, member: int = 0) -> dict:
+    """Export one member in the progress-measures layout ({"model": state_dict})."""
+    p = {k: v[member].detach().clone() for k, v in params.items()}
+    sd = {
+        "embed.W_E": p["W_E"].T.contiguous(), "pos_embed.W_pos": p["W_pos"],
+        "blocks.0.attn.W_Q": p["W_Q"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_K": p["W_K"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_V": p["W_V"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_O": p["W_O"].permute(2, 0, 1).reshape(cfg.d_model, cfg.n_heads * cfg.d_head).contiguous(),
+        "blocks.0.attn.mask": torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx)),
+        "blocks.0.mlp.W_in": p["W_in"].T.contiguous(), "blocks.0.mlp.b_in": p["b_in"],
+        "blocks.0.mlp.W_out": p["W_out"].T.contiguous(), "blocks.0.mlp.b_out": p["b_out"],
+        "unembed.W_U": p["W_U"],
+    }
+    return {"model": sd}

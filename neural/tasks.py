@@ -1,0 +1,126 @@
+"""Binary-operation tasks, sequence formats and deterministic splits (paper Appendix B).
+
+A task maps pairs (x, y) of group/ring elements 0..n-1 to an answer in 0..n-1. Sequences:
+- format "paper": [x, op, y, =] (vocabulary n + 2: op = n, '=' = n + 1), the circuit-efficiency paper's;
+- format "nanda": [x, y, =] (vocabulary n + 1: '=' = n), the progress-measures paper's.
+The model reads the logits at the last position only; classes are 0..n-1.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    needs_prime: bool  # the operation needs a field (division)
+    fourier: bool  # answer = a +- b: the trigonometric (Fourier) analysis of Appendix C applies
+    answer: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None  # modular op; None for S5
+    y_nonzero: bool = False  # division: pairs with y = 0 are excluded
+
+
+TASKS: dict[str, Task] = {t.name: t for t in [
+    Task("add", "x + y mod p", False, True, lambda x, y, p: (x + y) % p),
+    Task("sub", "x - y mod p", False, True, lambda x, y, p: (x - y) % p),
+    Task("mul", "x * y mod p", False, False, lambda x, y, p: (x * y) % p),
+    Task("div", "x / y mod p (y != 0, p prime)", True, False,
+         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y])) % p, y_nonzero=True),
+    Task("x2y2", "x^2 + y^2 mod p", False, False, lambda x, y, p: (x * x + y * y) % p),
+    Task("x2xyy2", "x^2 + x*y + y^2 mod p", False, False, lambda x, y, p: (x * x + x * y + y * y) % p),
+    Task("x3xy", "x^3 + x*y mod p", False, False, lambda x, y, p: (x * x * x + x * y) % p),
+    Task("s5", "composition x o y in the permutation group S5 (120 elements; p is ignored)", False, False, None),
+]}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise ValueError(f"task={name!r} is unknown: choose from {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def n_elements(task: str, p: int) -> int:
+    """Number of elements (and classes): p for modular tasks, 120 for S5."""
+    return 120 if task == "s5" else p
+
+
+def validate_modulus(task: str, p: int) -> None:
+    t = get_task(task)
+    if task == "s5":
+        return
+    if int(p) != p or p < 2:
+        raise ValueError(f"p={p!r} is not allowed: must be an integer >= 2")
+    if t.needs_prime and not _is_prime(p):
+        raise ValueError(f"p={p} is not allowed for task {task!r}: it needs a field, so p must be prime")
+
+
+def _s5_table() -> torch.Tensor:
+    perms = list(itertools.permutations(range(5)))
+    index = {q: k for k, q in enumerate(perms)}
+    table = torch.empty(120, 120, dtype=torch.long)
+    for i, a in enumerate(perms):
+        for j, b in enumerate(perms):
+            table[i, j] = index[tuple(a[b[k]] for k in range(5))]  # (a o b)(k) = a(b(k))
+    return table
+
+
+def all_pairs(task: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every valid (x, y) and its answer, in lexicographic order: x_N, y_N, answer_N."""
+    validate_modulus(task, p)
+    n = n_elements(task, p)
+    x, y = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    x, y = x.reshape(-1), y.reshape(-1)
+    t = get_task(task)
+    if t.y_nonzero:
+        keep = y != 0
+        x, y = x[keep], y[keep]
+    ans = _s5_table()[x, y] if task == "s5" else t.answer(x, y, p)
+    return x, y, ans
+
+
+def sequences(x: torch.Tensor, y: torch.Tensor, n: int, fmt: str = "paper") -> torch.Tensor:
+    """Token sequences (N, n_ctx): [x, op, y, =] for 'paper', [x, y, =] for 'nanda'."""
+    if fmt == "paper":
+        return torch.stack([x, torch.full_like(x, n), y, torch.full_like(x, n + 1)], dim=1)
+    if fmt == "nanda":
+        return torch.stack([x, y, torch.full_like(x, n)], dim=1)
+    raise ValueError(f"format={fmt!r} is unknown: choose 'paper' or 'nanda'")
+
+
+def vocab_size(n: int, fmt: str) -> int:
+    return n + 2 if fmt == "paper" else n + 1
+
+
+def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: int | None = None) -> torch.Tensor:
+    """Indices of a training split (sorted), by fraction of all pairs or by exact size D, from `seed`."""
+    if (frac is None) == (size is None):
+        raise ValueError("give exactly one of frac and train_size")
+    if frac is not None:
+        if not 0 < frac <= 1:
+            raise ValueError(f"frac={frac} is not allowed: must lie in (0, 1]")
+        size = int(round(frac * n_total))
+    if not 1 <= size <= n_total:
+        raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} pairs)")
+    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))
+    return perm[:size].sort().values
+
+
+def nested_subset(indices: torch.Tensor, size: int, *, seed: int) -> torch.Tensor:
+    """A subset of `indices` of the given size; for one seed, smaller sizes are subsets of larger ones (D' ⊂ D)."""
+    if not 1 <= size <= len(indices):
+        raise ValueError(f"subset size={size} is not allowed: must lie in [1, {len(indices)}]")
+    perm = torch.randperm(len(indices), generator=torch.Generator().manual_seed(seed))
+    return indices[perm[:size]].sort().values
+
+
+def random_labels(n_total: int, n_classes: int, *, seed: int) -> torch.Tensor:
+    """Uniformly random labels for every pair (memorisation-only runs): nothing to generalise."""
+    return torch.randint(0, n_classes, (n_total,), generator=torch.Generator().manual_seed(seed))

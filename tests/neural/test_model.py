@@ -1,0 +1,85 @@
+"""The ensemble transformer: fast path = reference, member independence, import/export, optimiser."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from neural import model, optim, tasks, train
+from neural.config import TrainConfig
+
+FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "low_precision_mod_addition.pth"
+SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, seeds=(0, 1), wds=(1.0, 0.3))
+
+
+@pytest.mark.parametrize("fmt", ["paper", "nanda"])
+def test_fast_forward_matches_reference(fmt):
+    cfg = SMALL.with_(fmt=fmt)
+    mcfg = train.model_config(cfg)
+    params = model.init_params(mcfg, [0, 1, 2])
+    params = {k: v + 0.1 * torch.randn_like(v) for k, v in params.items()}  # nonzero biases too
+    x, y, _ = tasks.all_pairs("add", 23)
+    tok = tasks.sequences(x, y, 23, fmt)
+    fast, ref = model.forward(params, mcfg, tok), model.reference_forward(params, mcfg, tok)
+    assert fast.shape == (3, 23 * 23, 23)
+    assert torch.allclose(fast, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+
+
+def test_member_gradients_equal_model_trained_alone():
+    mcfg = train.model_config(SMALL)
+    ens = model.init_params(mcfg, [3, 4])
+    alone = {k: v[1:2].clone() for k, v in ens.items()}
+    x, y, a = tasks.all_pairs("add", 23)
+    tok = tasks.sequences(x, y, 23)[:100]
+    def grads(params):
+        for v in params.values():
+            v.requires_grad_(True)
+        logits = model.forward(params, mcfg, tok)
+        loss = sum(torch.nn.functional.cross_entropy(logits[e], a[:100]) for e in range(logits.shape[0]))
+        return torch.autograd.grad(loss, list(params.values()))
+    for g_ens, g_one in zip(grads(ens), grads(alone)):
+        assert torch.allclose(g_ens[1:2], g_one, rtol=1e-5, atol=1e-7)
+
+
+def test_adamw_matches_torch_per_member():
+    torch.manual_seed(0)
+    params = {"w": torch.randn(2, 5, 3)}
+    ref = [torch.nn.Parameter(params["w"][e].clone()) for e in range(2)]
+    opts = [torch.optim.AdamW([ref[e]], lr=lr, betas=(0.9, 0.98), weight_decay=wd)
+            for e, (lr, wd) in enumerate([(1e-2, 1.0), (3e-3, 0.1)])]
+    state = optim.init_state(params)
+    for _ in range(5):
+        g = torch.randn(2, 5, 3)
+        optim.step(params, {"w": g}, state, torch.tensor([1e-2, 3e-3]), torch.tensor([1.0, 0.1]))
+        for e in range(2):
+            ref[e].grad = g[e].clone()
+            opts[e].step()
+    for e in range(2):
+        assert torch.allclose(params["w"][e], ref[e].detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_export_import_round_trip():
+    mcfg = train.model_config(SMALL.with_(fmt="nanda"))
+    params = model.init_params(mcfg, [5])
+    back, cfg2 = model.from_progress_measures(model.to_progress_measures(params, mcfg))
+    assert cfg2 == mcfg
+    for k in params:
+        assert torch.equal(back[k], params[k])
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
+def test_import_real_checkpoint_reproduces_measured_facts():
+    state = torch.load(FIXTURE, map_location="cpu", weights_only=False)
+    params, mcfg = model.from_progress_measures(state)
+    x, y, a = tasks.all_pairs("add", 113)
+    with torch.no_grad():
+        Z = model.forward(params, mcfg, tasks.sequences(x, y, 113, "nanda"))[0, :, :113]
+    assert abs((Z.argmax(-1) == a).double().mean().item() - 0.99945) < 5e-5
+    assert abs(torch.nn.functional.cross_entropy(Z.double(), a).item() - 0.00289) < 5e-5
+    assert abs(model.param_norm(params).item() - 33.706) < 1e-3
+
+
+def test_init_member_depends_only_on_its_seed():
+    mcfg = train.model_config(SMALL)
+    a, b = model.init_params(mcfg, [7, 8]), model.init_params(mcfg, [9, 7])
+    for k in a:
+        assert torch.equal(a[k][0], b[k][1])

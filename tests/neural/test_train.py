@@ -1,0 +1,79 @@
+"""Trainer: exact resume, divergence handling, memorisation-only runs, CLI; slow: the cpu preset groks."""
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rundir
+from neural import analysis, train
+from neural.cli import app
+from neural.config import TrainConfig, preset
+
+SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, seeds=(0, 1),
+                    wds=(1.0, 0.3), checkpoint_every=10, eval_points=20)
+runner = CliRunner()
+
+
+def test_resume_is_bit_identical(tmp_path):
+    full = train.train(SMALL, tmp_path / "full", progress=False)
+    assert train.train(SMALL, tmp_path / "cut", progress=False, stop_after=25) == {"stopped_at": 25}
+    assert not rundir.is_finished(tmp_path / "cut")
+    resumed = train.train(SMALL, tmp_path / "cut", progress=False)
+    for k in full["params"]:
+        assert torch.equal(full["params"][k], resumed["params"][k]), k
+    assert full["rows"] == resumed["rows"]
+    assert (tmp_path / "full" / "metrics.csv").read_text() == (tmp_path / "cut" / "metrics.csv").read_text()
+
+
+def test_diverging_member_is_frozen_and_reported(tmp_path, capsys):
+    cfg = SMALL.with_(seeds=(0,), wds=(1.0,), lrs=(1e-3, 1e12), steps=30)
+    r = train.train(cfg, tmp_path / "d", progress=False)
+    members = r["summary"]["members"]
+    assert members[0]["diverged_step"] is None and members[1]["diverged_step"] is not None
+    assert all(torch.isfinite(v[0]).all() for v in r["params"].values())
+    assert "frozen" in capsys.readouterr().err
+
+
+def test_random_label_run_memorises_without_trig_circuit():
+    cfg = SMALL.with_(seeds=(0,), wds=(1.0,), random_labels=True, frac=0.6, steps=300, lrs=(3e-3,), d_mlp=128)
+    r = train.train(cfg, None, progress=False)
+    last = r["rows"][-1]
+    assert last["train/acc"] > 0.9 and last["test/acc"] < 0.2
+    # memorised random labels: the true answers' trigonometric logit is small next to the fitted logits
+    assert abs(last["train/o_t"]) < 1.0
+
+
+def test_cli_train_json_and_errors(tmp_path):
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--preset", "cpu", "--p", "23", "--frac", "0.5", "--steps", "20", "--seeds", "0,1",
+                            "--wd", "1.0", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(summary["members"]) == 2 and {"grok_step", "final"} <= set(summary["members"][0])
+    for f in ("config.json", "metrics.csv", "checkpoint.pt", "summary.json"):
+        assert (out / f).exists()
+    table = rundir.read_csv(out / "metrics.csv")
+    assert {"train/o_t", "test/o_m", "restricted_loss", "excluded_loss", "gini/W_E", "norm/W_E"} <= set(table)
+    a = runner.invoke(app, ["analyze", str(out), "--json"])
+    assert a.exit_code == 0, a.output
+    assert "key_frequencies" in json.loads(a.stdout)["members"][0]
+    for args in (["--p", "1"], ["--task", "div", "--p", "8"], ["--frac", "1.5"], ["--train-size", "100000"],
+                 ["--task", "nope"], ["--preset", "nope"], ["--wd", "-1"], ["--seeds", "a,b"]):
+        bad = runner.invoke(app, ["train", "--steps", "1", "--out", str(tmp_path / "bad"), *args])
+        assert bad.exit_code == 2, (args, bad.output)
+        assert len(bad.output.strip().splitlines()) == 1 and "Traceback" not in bad.output
+
+
+@pytest.mark.slow
+def test_cpu_preset_groks(tmp_path):
+    r = train.train(preset("cpu"), tmp_path / "cpu", progress=False)
+    m = r["summary"]["members"][0]
+    assert m["grok_step"] is not None and m["final"]["test/acc"] >= 0.95
+    assert m["train_fit_step"] is not None and m["train_fit_step"] < m["grok_step"] / 3  # memorised well before
+    # restricted loss (key frequencies only) falls below 1 nat before test loss does
+    rows = [row for row in r["rows"] if row["member"] == 0]
+    first = lambda key: next(row["step"] for row in rows if row[key] < 1.0)  # noqa: E731
+    assert first("restricted_loss") < first("test/loss")
+    keys = analysis.key_frequencies(r["params"], 59)[0]
+    assert 1 <= len(keys) <= 8
