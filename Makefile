@@ -18,6 +18,9 @@ demo: $(STAMP)
 	$(BIN)/grok-theory allocate --P 1 2 --kappa 1.2 --q 2 --alpha 0.005 --n-classes 113 --verify
 	for p in fig2a fig2b fig2c; do $(BIN)/grok-simulate run --preset $$p; done
 	$(BIN)/grok-figures fig2 runs/simulate/fig2a runs/simulate/fig2b runs/simulate/fig2c --out runs/figures/fig2.png
+	$(BIN)/grok-neural train --preset cpu
+	$(BIN)/grok-neural analyze runs/neural/cpu-add-p59
+	$(BIN)/grok-figures progress runs/neural/cpu-add-p59 --out runs/figures/progress-cpu.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -28,6 +31,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_theory.py
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

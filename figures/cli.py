@@ -1,28 +1,17 @@
 """`grok-figures`: draw the paper's figures from saved run directories (never recomputes a run)."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
 import typer
 
-from figures import phase, style, toy
+from rundir.cli import friendly_errors
+
+from figures import phase, progress, style, toy
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render figures from run directories.")
-
-
-def friendly_errors(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ValueError, FileNotFoundError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
 
 
 @app.command()
@@ -48,6 +37,18 @@ def phase_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by g
               pdf: bool = typer.Option(False, help="Also write a PDF.")):
     """Phase diagram of a toy sweep: grokking delay and final test performance."""
     for path in style.save(phase.render(phase.load(sweep_dir)), out or Path(sweep_dir) / "phase.png", pdf):
+        typer.echo(str(path))
+
+
+@app.command("progress")
+@friendly_errors
+def progress_cmd(run_dir: Path = typer.Argument(..., help="Directory written by grok-neural train."),
+                 member: int = typer.Option(0, help="Ensemble member to draw."),
+                 out: Path = typer.Option(None, help="Output PNG path (default: RUN_DIR/progress-<member>.png)."),
+                 pdf: bool = typer.Option(False, help="Also write a PDF.")):
+    """Progress measures of a neural run (Nanda's Figure 7) and the o_t/o_m logits (paper Figure 11)."""
+    target = out or Path(run_dir) / f"progress-{member}.png"
+    for path in style.save(progress.render(progress.load(run_dir, member)), target, pdf):
         typer.echo(str(path))
 
 

@@ -98,16 +98,13 @@ def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, *, center: b
     E, N, C = Z.shape
     K = math.ceil((p - 1) / 2)
     ks = torch.arange(1, K + 1, dtype=torch.float64)
-    # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} conj(sum_c Z[n,c] e^{i w_k c})
-    c = torch.arange(C, dtype=torch.float64)
-    phase_c = 2 * math.pi * ks[:, None] * c[None, :] / p  # (K, C)
-    cos_c, sin_c = torch.cos(phase_c), torch.sin(phase_c)
-    ang = _answer_angle(answer_N, p, ks)  # (K, N)
-    zc = torch.einsum("enc,kc->ekn", Z, cos_c)
-    zs = torch.einsum("enc,kc->ekn", Z, sin_c)
-    dots = (torch.cos(ang)[None] * zc + torch.sin(ang)[None] * zs).sum(-1)  # (E, K)
-    norm2 = N * C / 2.0  # ||Z_k||^2: for every input, sum_c cos^2(w_k (c* - c)) = p/2 (k != p/2)
-    o_t = dots.sum(-1) / norm2  # value of Z_T at the correct class, the same for every input
+    # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} F[n,k], F = DFT over classes
+    F_enk = torch.fft.rfft(Z, n=p, dim=-1)[..., 1: K + 1]  # (E, N, K): sum_c Z[n,c] e^{-i w_k c}
+    rot = torch.polar(torch.ones(N, K, dtype=torch.float64), _answer_angle(answer_N, p, ks).T)  # (N, K)
+    dots = (rot[None] * F_enk).real.sum(1)  # (E, K)
+    # ||Z_k||^2 = N sum_c cos^2(w_k (c* - c)) = N p/2, or N p at the Nyquist frequency k = p/2 (even p)
+    norm2 = torch.where(2 * ks == p, float(N * C), N * C / 2.0)
+    o_t = (dots / norm2).sum(-1)  # value of Z_T at the correct class, the same for every input
     correct = Z.gather(2, answer_N.expand(E, N)[..., None]).squeeze(-1)
     return o_t, correct - o_t[:, None]
 

@@ -1,12 +1,13 @@
 """`grok-neural`: train 1-layer transformers on modular arithmetic and measure their circuits."""
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
+
+from rundir.cli import friendly_errors
 
 import rundir
 from neural import config as cfgmod
@@ -14,18 +15,6 @@ from neural import inspect_run, train as train_mod
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
-
-
-def friendly_errors(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ValueError, FileExistsError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
 
 
 def _numbers(name: str, text: str, kind=float) -> tuple:
@@ -83,8 +72,9 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
         cfg = cfg.with_(lrs=_numbers("lr", lr))
     cfg.validate()
     out = out or Path("runs/neural") / f"{preset}-{cfg.task}-p{cfg.p}"
-    if rundir.is_finished(out) and not overwrite:
-        typer.echo(f"{out} already holds a finished run (pass --overwrite to redo it); its summary:", err=True)
+    if rundir.is_finished(out) and not overwrite and rundir.read_json(out / "summary.json")["steps"] >= cfg.steps:
+        typer.echo(f"{out} already holds a finished run (pass --overwrite to redo it, or more --steps to extend it); "
+                   f"its summary:", err=True)
         summary = rundir.read_json(out / "summary.json")
     else:
         summary = train_mod.train(cfg, out, overwrite=overwrite, progress=True)["summary"]

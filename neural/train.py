@@ -65,7 +65,9 @@ def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
     with torch.autocast(device_type=data.tokens.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         logits = model.forward(params, mcfg, data.train_tokens)  # (E, D, C)
     E, D, C = logits.shape
-    ce = F.cross_entropy(logits.float().reshape(E * D, C), data.train_labels.reshape(-1), reduction="none")
+    # log-softmax in float64: in float32, once train loss reaches ~1e-7 the correct-class gradient is lost to
+    # rounding and AdamW produces loss spikes that stall grokking (Nanda et al. compute it the same way)
+    ce = F.cross_entropy(logits.double().reshape(E * D, C), data.train_labels.reshape(-1), reduction="none")
     return ce.reshape(E, D).mean(1)
 
 
@@ -74,7 +76,7 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
     """Every metric for every member on all pairs: dict of (E,) tensors."""
     Z = model.forward(params, mcfg, data.tokens).float()  # (E, N, C)
     E, N, C = Z.shape
-    ce = F.cross_entropy(Z.reshape(E * N, C), data.labels.reshape(-1), reduction="none").reshape(E, N)
+    ce = F.cross_entropy(Z.double().reshape(E * N, C), data.labels.reshape(-1), reduction="none").reshape(E, N)
     correct = (Z.argmax(-1) == data.labels).float()
     tr, te = data.train_mask.float(), (~data.train_mask).float()
     n_te = te.sum(1).clamp_min(1)
@@ -106,8 +108,12 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
           stop_after: int | None = None) -> dict:
     """Train every member of `cfg` together. With `out`, write the run directory and resume from its
-    checkpoint if one is there. `stop_after` ends the process early at that step (for tests of resume)."""
+    checkpoint if one is there (also to extend a finished run to more `steps`: the configuration may differ
+    in `steps` alone). `stop_after` ends the process early at that step (for tests of resume)."""
     cfg.validate()
+    # Once train loss is ~1e-7, gradients and Adam's second moments reach subnormal floats, which the CPU
+    # handles ~10x slower (a paper-size step went from 50 to 130 ms); flush them to zero instead.
+    torch.set_flush_denormal(True)
     dev = device()
     mcfg = model_config(cfg)
     members = cfg.members()
@@ -118,12 +124,15 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
     ckpt_path = Path(out) / "checkpoint.pt" if out is not None else None
     resume = None
     if out is not None:
-        if rundir.is_finished(out) and not overwrite:
-            raise FileExistsError(f"{out} holds a finished run; pass --overwrite to replace it")
         if ckpt_path.exists() and not overwrite:
             resume = torch.load(ckpt_path, map_location=dev, weights_only=False)
-            if resume["config"] != cfg.to_dict():
+            if {**resume["config"], "steps": cfg.steps} != cfg.to_dict():
                 raise ValueError(f"{out} holds a run with a different configuration; use another --out or --overwrite")
+            if resume["step"] >= cfg.steps:
+                raise FileExistsError(f"{out} holds a run already at step {resume['step']} >= steps={cfg.steps}; "
+                                      f"pass more --steps to extend it, or --overwrite to replace it")
+        elif rundir.is_finished(out) and not overwrite:
+            raise FileExistsError(f"{out} holds a finished run; pass --overwrite to replace it")
         Path(out).mkdir(parents=True, exist_ok=True)
         rundir.write_json(Path(out) / "config.json", {
             "package": "neural", "config": cfg.to_dict(), "model": mcfg.to_dict(), "members": members,

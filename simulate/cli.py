@@ -1,12 +1,13 @@
 """`grok-simulate`: the three-ingredient toy (Appendix B.5): presets, single runs, two-parameter sweeps."""
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
+
+from rundir.cli import friendly_errors
 
 import rundir
 from simulate import presets
@@ -16,18 +17,6 @@ from simulate.config import ToyConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="The illustrative three-ingredient simulation of grokking (paper Appendix B.5).")
-
-
-def friendly_errors(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ValueError, FileExistsError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
 
 
 @app.command("presets")

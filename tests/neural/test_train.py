@@ -77,3 +77,14 @@ def test_cpu_preset_groks(tmp_path):
     assert first("restricted_loss") < first("test/loss")
     keys = analysis.key_frequencies(r["params"], 59)[0]
     assert 1 <= len(keys) <= 8
+
+
+def test_progress_figure_from_run(tmp_path):
+    from figures.cli import app as fig_app
+
+    train.train(SMALL, tmp_path / "r", progress=False)
+    r = runner.invoke(fig_app, ["progress", str(tmp_path / "r"), "--member", "1", "--out", str(tmp_path / "p.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    bad = runner.invoke(fig_app, ["progress", str(tmp_path / "r"), "--member", "7"])
+    assert bad.exit_code == 2 and "member=7" in bad.output

@@ -1,0 +1,70 @@
+"""Nanda et al.'s progress measures (their Figure 7) and the o_t/o_m logits of Varma et al. (Figure 11)
+for one member of a grok-neural run: losses, restricted/excluded loss, Gini of W_E and W_L, parameter norm,
+and the correct-class trigonometric and memorisation logits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import rundir
+from figures import style
+
+
+def load(run_dir: Path, member: int = 0) -> dict:
+    d = Path(run_dir)
+    if not (d / "metrics.csv").exists():
+        raise ValueError(f"run_dir={str(d)!r} has no metrics.csv: pass a directory written by `grok-neural train`")
+    table = rundir.read_csv(d / "metrics.csv")
+    mine = table["member"] == member
+    if not mine.any():
+        raise ValueError(f"member={member} is not in {d}: it has members {sorted(set(table['member'].astype(int)))}")
+    return {"name": d.name, "member": member, "metrics": {k: v[mine] for k, v in table.items()},
+            "summary": rundir.read_json(d / "summary.json") if (d / "summary.json").exists() else None}
+
+
+def render(data: dict):
+    style.apply()
+    m = data["metrics"]
+    step = np.maximum(m["step"], 1)
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    ax = axes[0, 0]
+    ax.plot(step, m["train/loss"], color=style.COLORS["train"], label="train loss")
+    ax.plot(step, m["test/loss"], color=style.COLORS["test"], label="test loss")
+    ax.set_yscale("log")
+    ax.set_title("loss")
+    ax = axes[0, 1]
+    for key, color, label in (("restricted_loss", "#ff7f0e", "restricted (key freqs only, test)"),
+                              ("excluded_loss", "#8c564b", "excluded (key freqs removed, train)"),
+                              ("test/loss", style.COLORS["test"], "test loss")):
+        if key in m:
+            ax.plot(step, m[key], color=color, label=label)
+    ax.set_yscale("log")
+    ax.set_title("restricted and excluded loss")
+    ax = axes[0, 2]
+    ax.plot(step, m["train/acc"], color=style.COLORS["train"], label="train")
+    ax.plot(step, m["test/acc"], color=style.COLORS["test"], label="test")
+    ax.set_title("accuracy")
+    ax = axes[1, 0]
+    for key, color in (("gini/W_E", "#17becf"), ("gini/W_L", "#bcbd22")):
+        if key in m:
+            ax.plot(step, m[key], color=color, label=key)
+    ax.set_title("Gini of Fourier norms")
+    ax = axes[1, 1]
+    ax.plot(step, m["norm/total"] ** 2, color=style.COLORS["total"], label="sum of squared weights")
+    ax.set_title("parameter norm")
+    ax = axes[1, 2]
+    for key, color, label in (("train/o_t", style.COLORS["G"], "$o_t$ (trigonometric)"),
+                              ("train/o_m", style.COLORS["M"], "$o_m$ (memorisation, train)"),
+                              ("test/o_m", "#e377c2", "$o_m$ (memorisation, test)")):
+        if key in m:
+            ax.plot(step, m[key], color=color, label=label)
+    ax.set_title("correct-class logit split (Appendix C)")
+    for ax in axes.flat:
+        ax.set_xscale("log")
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{data['name']} member {data['member']}", fontsize=10)
+    fig.tight_layout()
+    return fig
