@@ -30,11 +30,13 @@ class Report:
     correction: str | None = None
     corrected: "Report | None" = None
     steps: list["Report"] = field(default_factory=list)
+    sympy: str | None = None  # the statement's sympy form, where one exists
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "statement": self.statement,
+            "sympy": self.sympy,
             "instances": self.instances,
             "worst_margin": _finite(self.worst_margin),
             "holds": self.holds,
@@ -84,7 +86,8 @@ class Statement:
             counterexample = min((shrink(self, insts[k]) for k in np.flatnonzero(bad)[: self.max_shrink]), key=complexity)
         corrected = self.corrected.check(n_instances, seed) if (self.corrected and bad.any()) else None
         return Report(self.name, self.printed, len(insts), worst, not bad.any(), counterexample,
-                      self.correction if bad.any() else None, corrected)
+                      self.correction if bad.any() else None, corrected,
+                      sympy=str(self.sympy_form()) if self.sympy_form else None)
 
 
 def complexity(inst: Instance) -> float:
