@@ -134,6 +134,9 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
         elif rundir.is_finished(out) and not overwrite:
             raise FileExistsError(f"{out} holds a finished run; pass --overwrite to replace it")
         Path(out).mkdir(parents=True, exist_ok=True)
+        if overwrite:  # start afresh: nothing of the old run may make this one look finished or resumable
+            (Path(out) / "summary.json").unlink(missing_ok=True)
+            ckpt_path.unlink(missing_ok=True)
         rundir.write_json(Path(out) / "config.json", {
             "package": "neural", "config": cfg.to_dict(), "model": mcfg.to_dict(), "members": members,
             "device": str(dev), "torch_threads": torch.get_num_threads(), "environment": rundir.environment()})

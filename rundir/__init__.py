@@ -125,6 +125,8 @@ def claim(run_dir: Path, overwrite: bool) -> Path:
     if is_finished(run_dir) and not overwrite:
         raise FileExistsError(f"{run_dir} holds a finished run; pass --overwrite to replace it")
     run_dir.mkdir(parents=True, exist_ok=True)
+    if overwrite:  # until the new summary is written, the directory must not look finished
+        (run_dir / "summary.json").unlink(missing_ok=True)
     return run_dir
 
 

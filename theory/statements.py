@@ -226,13 +226,14 @@ def _case1_terms(i):
     a, q, r = i["alpha"], i["q"], i["q"] / i["kappa"]
     wi, wj, Pi, Pj = i["w_i"], i["w_j"], i["P_i"], i["P_j"]
     wi_new = wi + wj
+    loss_star = _pair_loss(wi, wj, i)
     return {
-        "L*-L'": _pair_loss(wi, wj, i) - _pair_loss(wi_new, 0.0, i),
+        "L*-L'": loss_star - _pair_loss(wi_new, 0.0, i),
         "E0": a / q * (wi**r * Pi**q + wj**r * Pj**q - wi_new**r * Pi**q),
         "E1": a / q * Pi**q * (wi**r + wj**r - wi_new**r),
         "E2": a / q * Pi**q * (wi**r + wj**r - (wi + wj) ** r),
         "E3": 0.0,
-        "rounding": 1e-9 * abs(_pair_loss(wi, wj, i)),  # float error of a difference of two losses
+        "rounding": 1e-9 * abs(loss_star),  # float error of a difference of two losses
         "size2": a / q * Pi**q * (wi**r + wj**r),  # the size of E2's terms: margin E2/size is relative
     }
 
@@ -293,8 +294,9 @@ def _case2_terms(i):
     x, e1, e2, Pi, Pj = i["w_i"], i["eps1"], i["eps2"], i["P_i"], i["P_j"]
     d = lemma_d3_delta(x, e1, r)
     drop = -(x**r) * np.expm1(r * np.log1p(-e2 / x))  # x^r - (x - e2)^r
+    loss_star = _pair_loss(x, 0.0, i)
     return {
-        "L*-L'": _pair_loss(x, 0.0, i) - _pair_loss(x - e2, e2, i),
+        "L*-L'": loss_star - _pair_loss(x - e2, e2, i),
         "F0": a / q * (x**r * Pi**q - (x - e2) ** r * Pi**q - e2**r * Pj**q),
         "F1": a / q * (Pi**q * drop - e2**r * Pj**q),
         "F2": a / q * (Pi**q * d * (r * x ** (r - 1) - e1) - e2**r * Pj**q),
@@ -304,7 +306,7 @@ def _case2_terms(i):
         "F4": a / q * (Pi**q * e2 * r / 2 * x ** (r - 1) - e2**r * Pj**q),
         "F5": a * e2 / q * (r / 2 * x ** (r - 1) * Pi**q - e2 ** (r - 1) * Pj**q),
         "F6": 0.0,
-        "rounding": 1e-9 * abs(_pair_loss(x, 0.0, i)),  # float error of a difference of two losses
+        "rounding": 1e-9 * abs(loss_star),  # float error of a difference of two losses
         "rounding2": 1e-9 * a / q * x**r * Pi**q,  # float error of x^r - (x - e2)^r written directly
         "size5": a * e2 / q * r / 2 * x ** (r - 1) * Pi**q,  # the size of F5's terms
     }

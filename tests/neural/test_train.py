@@ -88,3 +88,15 @@ def test_progress_figure_from_run(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 10_000
     bad = runner.invoke(fig_app, ["progress", str(tmp_path / "r"), "--member", "7"])
     assert bad.exit_code == 2 and "member=7" in bad.output
+
+
+def test_extend_finished_run_equals_longer_run(tmp_path):
+    short = SMALL.with_(steps=20)
+    train.train(short, tmp_path / "ext", progress=False)
+    with pytest.raises(FileExistsError):
+        train.train(short, tmp_path / "ext", progress=False)
+    extended = train.train(SMALL, tmp_path / "ext", progress=False)  # 20 -> 40 steps from the checkpoint
+    straight = train.train(SMALL, None, progress=False)
+    for k in straight["params"]:
+        assert torch.equal(straight["params"][k], extended["params"][k]), k
+    assert rundir.read_json(tmp_path / "ext" / "summary.json")["steps"] == 40
