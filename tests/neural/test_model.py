@@ -83,3 +83,19 @@ def test_init_member_depends_only_on_its_seed():
     a, b = model.init_params(mcfg, [7, 8]), model.init_params(mcfg, [9, 7])
     for k in a:
         assert torch.equal(a[k][0], b[k][1])
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
+def test_analyze_cli_on_real_checkpoint():
+    import json
+
+    from typer.testing import CliRunner
+
+    from neural.cli import app
+
+    r = CliRunner().invoke(app, ["analyze", str(FIXTURE), "--json"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)["members"][0]
+    assert 3 <= len(m["key_frequencies"]) <= 8  # a handful of key frequencies
+    assert m["restricted_loss"] < 0.01 < 1.0 < m["excluded_loss"]  # generalising circuit lives in them
+    assert abs(m["all_acc"] - 0.99945) < 5e-5 and m["gini_W_L"] > 0.5
