@@ -83,7 +83,7 @@ def _penalty_slope(w, P, p: Params):
 
 
 def gradient(s_B4: np.ndarray, p: Params) -> np.ndarray:
-    """dL/d(subweights), shape (B, 4)."""
+    """dL/d(subweights), shape (B, 4): chain rule through w_G = w_G1 w_G2 and w_M = w_M1 w_M2."""
     wG, wM = weights(s_B4)
     dtrain = -1.0 / (1.0 + np.exp(wG + wM - np.log(p.n_classes - 1)))  # dCE/dW
     dG = dtrain + _penalty_slope(wG, p.P_G, p)
@@ -142,10 +142,7 @@ def simulate(s_B4: np.ndarray, p: Params, steps: int, log_steps: np.ndarray | No
             logged.append(s.copy())
         if t == steps:
             break
-        dtrain = -1.0 / (1.0 + np.exp(W - log_n1))
-        dG = dtrain + _penalty_slope(wG, p.P_G, p)
-        dM = dtrain + _penalty_slope(wM, p.P_M, p)
-        g = np.stack([dG * s[:, 1], dG * s[:, 0], dM * s[:, 3], dM * s[:, 2]], axis=1)
+        g = gradient(s, p)
         s -= p.lr[:, None] * g
         bad = ~np.isfinite(s).all(axis=1) & ~diverged
         if bad.any():
