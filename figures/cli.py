@@ -21,11 +21,8 @@ def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of gro
          pdf: bool = typer.Option(False, help="Also write a PDF.")):
     """Figure 2: losses, circuit weights and parameter norms of toy runs, one column each."""
     titles = None
-    if len(run_dirs) == 3:
+    if [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"]:  # the paper's panels: the paper's titles
         titles = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]
-        names = [p.name for p in run_dirs]
-        if names != ["fig2a", "fig2b", "fig2c"]:
-            titles = None
     for path in style.save(toy.render(toy.load(run_dirs), titles), out, pdf):
         typer.echo(str(path))
 

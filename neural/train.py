@@ -167,7 +167,7 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
 
     step = start
     while True:
-        if step in todo and not any(r["step"] == step for r in rows):
+        if step in todo and not (rows and rows[-1]["step"] == step):  # a resumed step may be evaluated already
             metrics = evaluate(params, mcfg, data, cfg)
             for e in range(E):
                 if bool(active[e]):

@@ -26,15 +26,12 @@ def presets_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JS
     if as_json:
         typer.echo(json.dumps({name: {"description": d, "config": c.to_dict()} for name, (c, d) in presets.PRESETS.items()}))
         return
-    base = ToyConfig()
     for name, (c, desc) in presets.PRESETS.items():
-        changed = {k: v for k, v in c.to_dict().items() if v != getattr(base, k)}
         typer.echo(f"{name:<12} {desc}")
         typer.echo(f"{'':<12} P_G={c.P_G:g} P_M={c.memorisation_norm():.4g} kappa={c.kappa:g} alpha={c.alpha:g} "
                    f"w_G1(0)={c.wG1_0:g} w_G2(0)={c.wG2_0:g} w_M1(0)={c.wM1_0:g} w_M2(0)={c.wM2_0:g} "
                    f"n_classes={c.n_classes} lr={c.lr:g} steps={c.steps}"
-                   + (f"  [{', '.join(f'{k}={v}' for k, v in changed.items() if k in ('D', 'D_crit', 'beta', 'init_D'))}]"
-                      if c.D is not None else ""))
+                   + (f"  [D={c.D:g} D_crit={c.D_crit:g} beta={c.beta:g} init_D={c.init_D}]" if c.D is not None else ""))
 
 
 def _config(preset: Optional[str], overrides: dict) -> ToyConfig:

@@ -124,14 +124,11 @@ def simulate(s_B4: np.ndarray, p: Params, steps: int, log_steps: np.ndarray | No
     diverged = np.zeros(B, dtype=bool)
     log_set = set(int(t) for t in (log_steps if log_steps is not None else []))
     logged_steps, logged = [], []
-    log_n1, log_n2 = np.log(p.n_classes - 1), np.log(p.n_classes - 2)
     chunk = max(1, steps // 200)
     for t in range(steps + 1):
-        wG, wM = s[:, 0] * s[:, 1], s[:, 2] * s[:, 3]
-        W = wG + wM
+        wG, wM = weights(s)
         # events: train prob >= thr  <=>  CE <= -log thr ; test likewise
-        tr = np.logaddexp(0.0, log_n1 - W)
-        te = np.logaddexp(np.logaddexp(wG, wM), log_n2) - wG
+        tr, te = train_loss(wG, wM, p), test_loss(wG, wM, p)
         new_fit = (fit < 0) & (tr <= -np.log(p.fit_threshold))
         fit[new_fit] = t
         generalises = te <= -np.log(p.grok_threshold)

@@ -147,7 +147,7 @@ def global_minimise(P_I: np.ndarray, *, kappa: float, q: float, alpha: float, n_
     dirs[: n + 1] = np.vstack([np.eye(n), np.full((1, n), 1 / n)])
     dirs[n + 1: 2 * n + 2] = dirs[: n + 1]
     points_RI = dirs * totals[:, None]
-    losses = _loss_many(points_RI, P_I, alpha, kappa, q, n_classes)
+    losses = numeric.mixture_loss_batch(points_RI.T, P_I, alpha, kappa, q, n_classes)
     order = np.argsort(losses)
     dominant = np.argmax(points_RI[order], axis=1)
     best_per_basin = [points_RI[order[np.flatnonzero(dominant == i)[0]]] for i in range(n) if (dominant == i).any()]
@@ -235,7 +235,3 @@ def _newton_polish(w: np.ndarray, fun, jac, iters: int = 30) -> np.ndarray:
             break
     return w
 
-
-def _loss_many(points_RI: np.ndarray, P_I, alpha, kappa, q, n_classes) -> np.ndarray:
-    """Eq. 5 at many points at once (rows of `points_RI`)."""
-    return np.asarray(numeric.mixture_loss_batch(points_RI.T, P_I, alpha, kappa, q, n_classes))

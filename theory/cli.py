@@ -5,50 +5,24 @@ Bad input exits with code 2 and a one-line message naming the parameter and its 
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 import sys
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import typer
 
+import rundir
+from rundir.cli import friendly_errors
 from theory import allocation, derive, efficiency, statements
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="The mathematics of circuit efficiency (Varma et al. 2023, Section 3 and Appendix D).")
 
 
-def friendly_errors(fn: Callable) -> Callable:
-    """Turn ValueError into a one-line message and exit code 2 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
-
-
 def emit_json(obj: dict) -> None:
-    typer.echo(json.dumps(_clean(obj)))
-
-
-def _clean(x):
-    """JSON without NaN/inf tokens: non-finite floats become the strings 'inf', '-inf', 'nan'."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else str(float(x))
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
+    typer.echo(json.dumps(rundir.to_jsonable(obj)))
 
 
 _ALIASES = {"d1": "Theorem D.1", "d2": "Lemma D.2", "d3": "Lemma D.3", "d4": "Theorem D.4",
@@ -156,15 +130,9 @@ def derive_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
     if as_json:
         emit_json({"steps": [{"description": s.description, "expression": str(s.expression)} for s in steps],
                    "exponent": str(exponent),
-                   "matches_paper": bool(sp_zero(exponent - derive.expected_exponent()))})
+                   "matches_paper": derive.matches_paper(exponent)})
     else:
         typer.echo(derive.derivation_text())
-
-
-def sp_zero(expr) -> bool:
-    import sympy as sp
-
-    return sp.simplify(expr) == 0
 
 
 @app.command()

@@ -45,9 +45,12 @@ def expected_exponent() -> sp.Expr:
     return -q * kappa / (q - kappa)
 
 
+def matches_paper(exponent: sp.Expr) -> bool:
+    return sp.simplify(exponent - expected_exponent()) == 0
+
+
 def derivation_text() -> str:
     steps, exponent = derive_case2()
     lines = [f"{k + 1}. {s.description}:\n   {sp.sstr(s.expression)}" for k, s in enumerate(steps)]
-    agrees = sp.simplify(exponent - expected_exponent()) == 0
-    lines.append(f"Matches the printed exponent -q*kappa/(q - kappa): {agrees}")
+    lines.append(f"Matches the printed exponent -q*kappa/(q - kappa): {matches_paper(exponent)}")
     return "\n".join(lines)

@@ -74,12 +74,3 @@ def dloss_of_total(W_: np.ndarray | float, P_eff_: float, alpha_: float, kappa_:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return g(W_, P_eff_, alpha_, kappa_, q_, n_classes_)
 
-
-def cross_entropy_margin_loss(margins_ND: np.ndarray) -> float:
-    """Mean softmax cross-entropy from margins o^{y'} - o^{y*} (N examples, the D = n_classes - 1 wrong classes).
-
-    Computed as mean_n softplus(logsumexp_d margins), stable for huge and tiny logits.
-    """
-    from scipy.special import logsumexp
-
-    return float(np.mean(np.logaddexp(0.0, logsumexp(margins_ND, axis=-1))))
