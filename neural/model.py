@@ -8,9 +8,10 @@ No LayerNorm, learned positional embeddings, untied embed/unembed, ReLU MLP, cau
 
 Only the last position's logits are needed. Its query sees only the constant '=' token at a fixed position,
 so it is the same for every example; keys and values depend only on (token, position). `forward` builds
-small per-(position, token) tables of attention scores and value-outputs, gathers them per example with
-F.embedding, and runs the MLP and unembed on the last position only. `reference_forward` is the plain model
-over all positions, kept to test the fast path and to benchmark against.
+small per-(position, token) tables of attention scores and values, mixes them per example
+(`attention.attention_mix`, with a hand-written backward), and runs the MLP and unembed on the last position
+only. `reference_forward` is the plain model over all positions, kept to test the fast path and to benchmark
+against.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
+
+from neural.attention import attention_mix
 
 PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U")
 
@@ -82,28 +84,25 @@ def _tables(params: dict[str, torch.Tensor], cfg: ModelConfig, last_token: int):
     return scores, values, x_last
 
 
-def forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
-    """Logits at the last position, (E, N, d_vocab_out). `tokens`: (N, n_ctx) shared or (E, N, n_ctx) per member;
-    every sequence must end with the same token (the '=' token)."""
+def last_residual(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
+    """Residual stream at the last position after attention, (E, N, d_model). `tokens`: (N, n_ctx) shared or
+    (E, N, n_ctx) per member; every sequence must end with the same token (the '=' token)."""
     E = n_members(params)
     if tokens.dim() == 2:
         tokens = tokens.expand(E, *tokens.shape)
-    N = tokens.shape[1]
     H, dh = cfg.n_heads, cfg.d_head
-    last_token = int(tokens[0, 0, -1])
-    scores, values, x_last = _tables(params, cfg, last_token)
-    # row of (member, position, token) in the flattened tables
-    offs = (torch.arange(E, device=tokens.device)[:, None, None] * cfg.n_ctx
-            + torch.arange(cfg.n_ctx, device=tokens.device)[None, None, :]) * cfg.d_vocab
-    rows = (tokens + offs).reshape(-1)  # (E*N*n_ctx,)
-    s = F.embedding(rows, scores.reshape(-1, H)).reshape(E, N, cfg.n_ctx, H)
-    attn = torch.softmax(s, dim=2)  # causal: the last position attends to every position
-    v = F.embedding(rows, values.reshape(-1, H * dh)).reshape(E, N, cfg.n_ctx, H, dh)
-    z = (attn[..., None] * v).sum(dim=2).reshape(E, N, H * dh)  # (E, N, n_heads*d_head)
-    attn_out = torch.bmm(z, params["W_O"].reshape(E, H * dh, cfg.d_model))  # one big matmul per member
-    resid = x_last[:, None, :] + attn_out
-    hidden = torch.relu(torch.baddbmm(params["b_in"][:, None, :], resid, params["W_in"]))  # (E, N, d_mlp)
-    resid = resid + torch.baddbmm(params["b_out"][:, None, :], hidden, params["W_out"])
+    scores, values, x_last = _tables(params, cfg, int(tokens[0, 0, -1]))
+    z = attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H, dh),
+                      tokens)  # (E, N, n_heads, d_head)
+    return torch.baddbmm(x_last[:, None, :], z.reshape(E, -1, H * dh), params["W_O"].reshape(E, H * dh, cfg.d_model))
+
+
+def forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
+    """Logits at the last position, (E, N, d_vocab_out); `tokens` as for `last_residual`."""
+    resid = last_residual(params, cfg, tokens)
+    # biases added in place: baddbmm would first copy the broadcast bias into a fresh (E, N, d_mlp) tensor
+    hidden = torch.bmm(resid, params["W_in"]).add_(params["b_in"][:, None, :]).relu_()  # (E, N, d_mlp)
+    resid = torch.bmm(hidden, params["W_out"]).add_(resid).add_(params["b_out"][:, None, :])
     return torch.bmm(resid, params["W_U"])
 
 
