@@ -77,12 +77,10 @@ def _mix_member_backward(dz, keep, const, dS, dV):
     P, n_tok, H, dh = dV.shape
     var = [j for j in range(P) if const[j] is None]
     fixed = [(j, t) for j, t in enumerate(const) if t is not None]
-    da = [torch.linalg.vecdot(dz, v_i) for v_i in v_var]  # each (N, H)
+    da = [torch.linalg.vecdot(dz, v_i)[:, None] for v_i in v_var]  # each (N, 1, H)
     if fixed:
         da.append(torch.einsum("nhd,khd->nkh", dz, v_fix))
-        da = torch.cat([torch.stack(da[:-1], 1), da[-1]], 1) if var else da[-1]
-    else:
-        da = torch.stack(da, 1)
+    da = torch.cat(da, 1)  # (N, J+K, H), positions in the order of `a`
     ds = a * (da - (a * da).sum(1, keepdim=True))  # softmax backward, (N, J+K, H)
     for i, (j, idx) in enumerate(zip(var, idxs)):
         dS[j].index_add_(0, idx, ds[:, i])
