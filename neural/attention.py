@@ -36,7 +36,7 @@ class AttentionMix(torch.autograd.Function):
             z, keep = _mix_member(S[e], Vt[e], tokens[e], const)
             out.append(z)
             saved.append(keep)
-        ctx.saved, ctx.const, ctx.shapes = saved, const, (S.shape, Vt.shape, S.dtype, S.device)
+        ctx.saved, ctx.shapes = saved, (S.shape, Vt.shape, S.dtype, S.device)
         return torch.stack(out) if len(out) > 1 else out[0][None]
 
     @staticmethod
@@ -45,7 +45,7 @@ class AttentionMix(torch.autograd.Function):
         S_shape, V_shape, dtype, dev = ctx.shapes
         dS, dV = torch.zeros(S_shape, dtype=dtype, device=dev), torch.zeros(V_shape, dtype=dtype, device=dev)
         for e, keep in enumerate(ctx.saved):
-            _mix_member_backward(dz[e], keep, ctx.const, dS[e], dV[e])
+            _mix_member_backward(dz[e], keep, dS[e], dV[e])
         return dS, dV, None
 
 
@@ -67,21 +67,19 @@ def _mix_member(S, Vt, tokens, const):
         z = torch.zeros(N, H, dh, dtype=Vt.dtype, device=Vt.device)
     for a_i, v_i in zip(a_var, v_var):
         z.addcmul_(v_i, a_i[:, :, None])
-    return z, (a, a_var, v_var, v_fix, [idx for _, idx in var])
+    return z, (a, a_var, v_var, v_fix, var, fixed)
 
 
-def _mix_member_backward(dz, keep, const, dS, dV):
+def _mix_member_backward(dz, keep, dS, dV):
     """Accumulate one member's gradients into dS (P, V, H) and dV (P, V, H, dh), given dz (N, H, dh)."""
-    a, a_var, v_var, v_fix, idxs = keep
+    a, a_var, v_var, v_fix, var, fixed = keep
     P, n_tok, H, dh = dV.shape
-    var = [j for j in range(P) if const[j] is None]
-    fixed = [(j, t) for j, t in enumerate(const) if t is not None]
     da = [torch.linalg.vecdot(dz, v_i)[:, None] for v_i in v_var]  # each (N, 1, H)
     if fixed:
         da.append(torch.einsum("nhd,khd->nkh", dz, v_fix))
     da = torch.cat(da, 1)  # (N, J+K, H), positions in the order of `a`
     ds = a * (da - (a * da).sum(1, keepdim=True))  # softmax backward, (N, J+K, H)
-    for i, (j, idx) in enumerate(zip(var, idxs)):
+    for i, (j, idx) in enumerate(var):
         dS[j].index_add_(0, idx, ds[:, i])
         dV[j].view(n_tok, H * dh).index_add_(0, idx, (dz * a_var[i][:, :, None]).view(-1, H * dh))
     if fixed:
