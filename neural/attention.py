@@ -73,7 +73,7 @@ def _mix_member(S, Vt, tokens, const):
 def _mix_member_backward(dz, keep, dS, dV):
     """Accumulate one member's gradients into dS (P, V, H) and dV (P, V, H, dh), given dz (N, H, dh)."""
     a, a_var, v_var, v_fix, var, fixed = keep
-    P, n_tok, H, dh = dV.shape
+    _, n_tok, H, dh = dV.shape
     da = [torch.linalg.vecdot(dz, v_i)[:, None] for v_i in v_var]  # each (N, 1, H)
     if fixed:
         da.append(torch.einsum("nhd,khd->nkh", dz, v_fix))
