@@ -12,7 +12,6 @@ large matrix products alone: no step can beat that rate.
 Run: .venv/bin/python benchmarks/bench_train.py [--quick]
 """
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -64,8 +63,7 @@ def trainer_step(loss_fn, params):
 
     def once() -> float:
         loss = loss_fn(params)
-        grads = torch.autograd.grad(loss.sum(), list(params.values()))
-        optim.step(params, dict(zip(params, grads)), opt, lr, wd)
+        train.descend(params, loss, opt, lr, wd, (0.9, 0.98))
         return float(loss.detach().sum())
     return once
 
@@ -145,8 +143,8 @@ def main() -> None:
         t = alternate({"f32": trainer_step(lambda q: train.losses(q, mcfg, ens, "float32"), p),
                        "bf16": trainer_step(lambda q: train.losses(q, mcfg, ens, "bf16"), p)},
                       max(3, rounds // E))
-        t32, t16 = statistics.median(t["f32"]), statistics.median(t["bf16"])
-        print(f"{E:>8} {1e3 * t32 / E:>22.1f} {1e3 * t16 / E:>20.1f} {statistics.median(t['f32'] / t['bf16']):>13.2f}x")
+        t32, t16 = np.median(t["f32"]), np.median(t["bf16"])
+        print(f"{E:>8} {1e3 * t32 / E:>22.1f} {1e3 * t16 / E:>20.1f} {np.median(t['f32'] / t['bf16']):>13.2f}x")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,14 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
     return {k: v.detach().double().cpu() for k, v in out.items()}
 
 
+def descend(params: dict[str, torch.Tensor], loss_E: torch.Tensor, opt: dict, lr_E: torch.Tensor,
+            wd_E: torch.Tensor, betas: tuple[float, float]) -> None:
+    """Gradients of the summed per-member losses (E,), then one AdamW step. Non-finite gradients count as 0
+    (a frozen member's, whose learning rate is 0)."""
+    grads = torch.autograd.grad(loss_E.sum(), list(params.values()))
+    optim.step(params, {k: torch.nan_to_num(g) for k, g in zip(params, grads)}, opt, lr_E, wd_E, betas)
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
@@ -206,9 +214,7 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
                 print(f"member {e} ({members[e]}): loss became {float(loss_E[e].detach())} at step {step}; "
                       f"frozen there", file=sys.stderr)
             active &= ~bad
-        grads = torch.autograd.grad(torch.where(active, loss_E, 0.0).sum(), list(params.values()))
-        grads = {k: torch.nan_to_num(g) for k, g in zip(params, grads)}
-        optim.step(params, grads, opt, lr_E * active, wd_E * active, cfg.betas)
+        descend(params, torch.where(active, loss_E, 0.0), opt, lr_E * active, wd_E * active, cfg.betas)
         step += 1
         if bar is not None:
             bar.update(1)
