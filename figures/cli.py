@@ -6,12 +6,11 @@ from typing import List
 
 import typer
 
-from rundir.cli import friendly_errors
+from rundir.cli import friendly_errors, new_app
 
 from figures import phase, progress, style, toy
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Render figures from run directories.")
+app = new_app("Render figures from run directories.")
 
 
 @app.command()

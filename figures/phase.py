@@ -7,16 +7,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-import rundir
-from figures import style
+from figures import source, style
 
 
 def load(sweep_dir: Path) -> dict:
-    d = Path(sweep_dir)
-    if not (d / "sweep.csv").exists():
-        raise ValueError(f"sweep_dir={str(d)!r} has no sweep.csv: pass a directory written by `grok-simulate sweep`")
-    cfg = rundir.read_json(d / "config.json")
-    return {"table": rundir.read_csv(d / "sweep.csv"), "x": cfg["x"], "y": cfg["y"],
+    record, table = source.run_record(sweep_dir, "sweep_dir", "simulate", "sweep", table="sweep.csv")
+    cfg = record["config"]
+    return {"table": table, "x": cfg["x"], "y": cfg["y"],
             "x_values": np.array(cfg["x_values"], dtype=float), "y_values": np.array(cfg["y_values"], dtype=float),
             "steps": cfg["steps"]}
 

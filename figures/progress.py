@@ -9,14 +9,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rundir
-from figures import style
+from figures import source, style
 
 
 def load(run_dir: Path, member: int = 0) -> dict:
     d = Path(run_dir)
-    if not (d / "metrics.csv").exists():
-        raise ValueError(f"run_dir={str(d)!r} has no metrics.csv: pass a directory written by `grok-neural train`")
-    table = rundir.read_csv(d / "metrics.csv")
+    _, table = source.run_record(d, "run_dir", "neural")
+    if "member" not in table:
+        raise ValueError(f"run_dir={str(d)!r}: its metrics.csv has no rows yet")
     mine = table["member"] == member
     if not mine.any():
         raise ValueError(f"member={member} is not in {d}: it has members {sorted(set(table['member'].astype(int)))}")

@@ -1,12 +1,15 @@
 """One place that sets the look of every figure."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+
+import rundir  # noqa: E402
 
 COLORS = {"train": "#1f77b4", "test": "#d62728", "G": "#2ca02c", "M": "#9467bd", "total": "#333333"}
 
@@ -17,18 +20,27 @@ def apply() -> None:
                          "legend.frameon": False})
 
 
-def save(fig, path: Path, pdf: bool = False) -> list[Path]:
-    """Write PNG (and PDF on request) atomically enough for figures: to a temp name, then rename."""
-    import os
+FORMATS = (".png", ".pdf", ".svg")
 
+
+def save(fig, path: Path, pdf: bool = False) -> list[Path]:
+    """Write the figure to `path` in the format its suffix names (.png, .pdf or .svg; none: .png), and a PDF
+    beside it when `pdf`. Each file is written atomically (rundir.atomic_write_bytes)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix in [".png"] + ([".pdf"] if pdf else []):
-        target = path.with_suffix(suffix)
-        tmp = target.with_name(f".{target.name}.tmp{suffix}")
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, target)
-        written.append(target)
-    plt.close(fig)
-    return written
+    if path.suffix == "":
+        path = path.with_suffix(".png")
+    if path.suffix.lower() not in FORMATS:
+        plt.close(fig)
+        raise ValueError(f"out={str(path)!r} has an unknown suffix {path.suffix!r}: choose one of {', '.join(FORMATS)}")
+    targets = [path] + ([path.with_suffix(".pdf")] if pdf and path.suffix.lower() != ".pdf" else [])
+    try:
+        for target in targets:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=target.suffix.lower()[1:], bbox_inches="tight")
+            try:
+                rundir.atomic_write_bytes(target, buf.getvalue())
+            except OSError as e:
+                raise ValueError(f"out={str(target)!r} cannot be written: {e.strerror or e}") from None
+    finally:
+        plt.close(fig)
+    return targets

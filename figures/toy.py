@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rundir
-from figures import style
+from figures import source, style
 
 
 def load(run_dirs: list[Path]) -> list[dict]:
@@ -15,10 +15,8 @@ def load(run_dirs: list[Path]) -> list[dict]:
     data = []
     for d in run_dirs:
         d = Path(d)
-        if not (d / "metrics.csv").exists():
-            raise ValueError(f"run_dir={str(d)!r} has no metrics.csv: pass directories written by `grok-simulate run`")
-        data.append({"name": d.name, "metrics": rundir.read_csv(d / "metrics.csv"),
-                     "config": rundir.read_json(d / "config.json")["config"],
+        record, metrics = source.run_record(d, "run_dir", "simulate")
+        data.append({"name": d.name, "metrics": metrics, "config": record["config"],
                      "summary": rundir.read_json(d / "summary.json") if (d / "summary.json").exists() else {}})
     return data
 

@@ -7,14 +7,13 @@ from typing import Optional
 
 import typer
 
-from rundir.cli import friendly_errors
+from rundir.cli import friendly_errors, new_app
 
 import rundir
 from neural import config as cfgmod
 from neural import inspect_run, train as train_mod
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
+app = new_app("Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
 
 
 def _numbers(name: str, text: str, kind=float) -> tuple:
@@ -52,12 +51,15 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
           precision: Optional[str] = typer.Option(None, help="float32 (default) or bf16 (autocast; faster, shifts dynamics)."),
           fmt: Optional[str] = typer.Option(None, help="paper: [x, op, y, =]; nanda: [x, y, =]."),
           random_labels: bool = typer.Option(False, help="Random labels: a memorisation-only run."),
+          threads: Optional[int] = typer.Option(None, help="torch CPU threads (results depend on it; default: all "
+                                                "cores, or what the run in --out recorded). Runs share cores: one "
+                                                "that cannot get its threads' cores waits."),
           out: Optional[Path] = typer.Option(None, help="Run directory (default runs/neural/<preset>-<task>-p<p>)."),
           overwrite: bool = typer.Option(False, help="Replace a finished run (or restart an unfinished one)."),
           as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Train every (seed, wd, lr) combination as one ensemble; resumes an interrupted run in --out."""
     cfg = cfgmod.preset(preset)
-    changes = {"task": task, "p": p, "steps": steps, "precision": precision, "fmt": fmt}
+    changes = {"task": task, "p": p, "steps": steps, "precision": precision, "fmt": fmt, "threads": threads}
     cfg = cfg.with_(**{k: v for k, v in changes.items() if v is not None})
     if train_size is not None:
         if frac is not None:
@@ -72,12 +74,11 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
         cfg = cfg.with_(lrs=_numbers("lr", lr))
     cfg.validate()
     out = out or Path("runs/neural") / f"{preset}-{cfg.task}-p{cfg.p}"
-    if rundir.is_finished(out) and not overwrite and rundir.read_json(out / "summary.json")["steps"] >= cfg.steps:
-        typer.echo(f"{out} already holds a finished run (pass --overwrite to redo it, or more --steps to extend it); "
-                   f"its summary:", err=True)
-        summary = rundir.read_json(out / "summary.json")
-    else:
-        summary = train_mod.train(cfg, out, overwrite=overwrite, progress=True)["summary"]
+    result = train_mod.train(cfg, out, overwrite=overwrite, progress=True)
+    summary = result["summary"]
+    if result.get("reused"):
+        typer.echo(f"{out} already holds this finished run (pass --overwrite to redo it, or more --steps to extend "
+                   f"it); its summary:", err=True)
     if as_json:
         typer.echo(json.dumps(rundir.to_jsonable({"run_dir": str(out), **summary})))
         return

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import asdict, dataclass, fields, replace
 
 from neural import tasks
+from rundir import cores
+
+MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,14 @@ class TrainConfig:
     eval_every: int = 0  # also evaluate every this many steps (0: steps // 50)
     checkpoint_every: int = 1000  # steps between checkpoints (and always at the end)
     grok_threshold: float = 0.95  # test accuracy that counts as generalised
+    threads: int | None = None  # torch CPU threads; results depend on it, so a run records it (None: all cores)
 
     def members(self) -> list[dict]:
         return [{"seed": s, "wd": w, "lr": l} for s, w, l in itertools.product(self.seeds, self.wds, self.lrs)]
 
     def validate(self) -> "TrainConfig":
+        """ValueError naming the first field out of range. Learning rates lie in (0, 1] and lr * wd <= 1:
+        AdamW multiplies the weights by 1 - lr * wd every step, so beyond 1 it flips their sign."""
         tasks.get_task(self.task)
         tasks.validate_modulus(self.task, self.p)
         if self.fmt not in ("paper", "nanda"):
@@ -42,20 +49,32 @@ class TrainConfig:
             raise ValueError("give exactly one of frac and train_size")
         if self.frac is not None and not 0 < self.frac <= 1:
             raise ValueError(f"frac={self.frac} is not allowed: must lie in (0, 1]")
-        n_total = len(tasks.all_pairs(self.task, self.p)[0])
+        n_total = tasks.n_pairs(self.task, self.p)
         if self.train_size is not None and not 1 <= self.train_size <= n_total:
             raise ValueError(f"train_size={self.train_size} is not allowed: must lie in [1, {n_total}] "
                              f"(the dataset has {n_total} pairs)")
-        for w in self.wds:
-            if not w >= 0:
-                raise ValueError(f"wd={w} is not allowed: weight decay must be >= 0")
-        for l in self.lrs:
-            if not l > 0:
-                raise ValueError(f"lr={l} is not allowed: must be > 0")
         if not self.seeds or not self.wds or not self.lrs:
             raise ValueError("seeds, wd and lr each need at least one value")
-        if self.steps < 1:
-            raise ValueError(f"steps={self.steps} is not allowed: must be >= 1")
+        for name, values in (("seeds", self.seeds), ("wd", self.wds), ("lr", self.lrs)):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name}={','.join(map(str, values))} repeats a value: each member would be trained twice")
+        for s in self.seeds:
+            if not 0 <= s < 2**63:
+                raise ValueError(f"seeds: {s} is not allowed: seeds must lie in [0, 2^63)")
+        for l in self.lrs:
+            if not (math.isfinite(l) and 0 < l <= 1):
+                raise ValueError(f"lr={l} is not allowed: must be a number in (0, 1]")
+        for w in self.wds:
+            if not (math.isfinite(w) and w >= 0):
+                raise ValueError(f"wd={w} is not allowed: weight decay must be a finite number >= 0")
+            if w * max(self.lrs) > 1:
+                raise ValueError(f"wd={w} is not allowed with lr={max(self.lrs)}: lr * wd must be <= 1 "
+                                 f"(AdamW multiplies the weights by 1 - lr * wd each step)")
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps={self.steps} is not allowed: must lie in [1, {MAX_STEPS:.0e}]")
+        if self.threads is not None and not 1 <= self.threads <= cores.available():
+            raise ValueError(f"threads={self.threads} is not allowed: must lie in [1, {cores.available()}] "
+                             f"(the cores this process may use)")
         for name in ("d_model", "n_heads", "d_head", "d_mlp"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed: must be >= 1")
@@ -65,6 +84,15 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Inverse of to_dict (also of its JSON form, where tuples became lists)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"config has unknown field(s) {sorted(unknown)}: written by another version?")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def with_(self, **changes) -> "TrainConfig":
         return replace(self, **changes)

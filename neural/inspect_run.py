@@ -12,19 +12,30 @@ from neural.config import TrainConfig
 
 
 def load_run(run_dir: Path) -> tuple[dict, TrainConfig, model.ModelConfig]:
-    cfg_json = rundir.read_json(Path(run_dir) / "config.json")
-    c = cfg_json["config"]
-    cfg = TrainConfig(**{**c, "seeds": tuple(c["seeds"]), "wds": tuple(c["wds"]), "lrs": tuple(c["lrs"]),
-                         "betas": tuple(c["betas"])})
-    ckpt = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu", weights_only=False)
-    return ckpt["params"], cfg, train.model_config(cfg)
+    """Weights, configuration and model shape of a grok-neural run directory (loaded without running code)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint.pt").is_file():
+        raise ValueError(f"source={str(run_dir)!r} has no config.json and checkpoint.pt: pass a directory written "
+                         f"by `grok-neural train` or a .pth file")
+    record = rundir.read_json(run_dir / "config.json")
+    if record.get("package") != "neural" or not isinstance(record.get("config"), dict):
+        raise ValueError(f"source={str(run_dir)!r} is not a grok-neural run (its config.json says package "
+                         f"{record.get('package')!r}): pass a directory written by `grok-neural train`")
+    try:
+        cfg = TrainConfig.from_dict(record["config"])
+    except TypeError as e:
+        raise ValueError(f"source={str(run_dir)!r}: its config.json cannot be read ({e})") from None
+    mcfg = train.model_config(cfg)
+    params = train.load_checkpoint(run_dir / "checkpoint.pt")["params"]
+    if not isinstance(params, dict) or {k: tuple(v.shape[1:]) for k, v in params.items() if hasattr(v, "shape")} != mcfg.shapes():
+        raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} does not hold weights of the shapes its "
+                         f"config.json describes")
+    return params, cfg, mcfg
 
 
 def analyze_run(run_dir: Path) -> dict:
     """Final-state measures per member, plus when restricted and test loss first fell below 1 nat."""
     run_dir = Path(run_dir)
-    if not (run_dir / "checkpoint.pt").exists():
-        raise ValueError(f"run_dir={str(run_dir)!r} has no checkpoint.pt: pass a grok-neural train directory or a .pth file")
     params, cfg, mcfg = load_run(run_dir)
     data = train.Data(cfg, torch.device("cpu"))
     metrics = train.evaluate(params, mcfg, data, cfg)
@@ -46,16 +57,26 @@ def analyze_run(run_dir: Path) -> dict:
 
 
 def analyze_checkpoint(path: Path, task: str = "add") -> dict:
-    """A progress-measures checkpoint (Nanda et al.): inputs [a, b, =], classes 0..p-1; measures over all pairs
-    (its training split is not stored, so restricted and excluded loss both use every pair)."""
+    """A progress-measures checkpoint (Nanda et al.'s layout, loaded without running code): measures over all
+    pairs (its training split is not stored, so restricted and excluded loss both use every pair). The sequence
+    format follows from the shapes: 3 positions are [a, b, =] (vocabulary p + 1), 4 are [a, op, b, =] (p + 2)."""
+    tasks.get_task(task)
+    state = train.safe_load(path, "checkpoint")
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint={str(path)!r} holds a {type(state).__name__}, not a state dict: pass a "
+                         f"progress-measures checkpoint ({{'model': state_dict}} or the state dict itself)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is bad input here
-        raise ValueError(f"checkpoint={str(path)!r} cannot be read: {e}") from None
-    params, mcfg = model.from_progress_measures(state)
-    p = mcfg.d_vocab - 1
+        params, mcfg = model.from_progress_measures(state)
+    except (KeyError, IndexError, RuntimeError, TypeError, AttributeError, ValueError) as e:
+        raise ValueError(f"checkpoint={str(path)!r} is not a usable progress-measures checkpoint: {e}") from None
+    fmt = {3: "nanda", 4: "paper"}.get(mcfg.n_ctx)
+    p = mcfg.d_vocab - (1 if fmt == "nanda" else 2)
+    if fmt is None or mcfg.d_vocab_out not in (p, p + 1) or tasks.n_elements(task, p) != p:
+        raise ValueError(f"checkpoint={str(path)!r} has {mcfg.n_ctx} positions, vocabulary {mcfg.d_vocab} and "
+                         f"{mcfg.d_vocab_out} outputs: expected [a, b, =] with p + 1 tokens or [a, op, b, =] with "
+                         f"p + 2, and p or p + 1 outputs, for task {task!r}")
     x, y, answer = tasks.all_pairs(task, p)
-    tokens = tasks.sequences(x, y, p, "nanda")
+    tokens = tasks.sequences(x, y, p, fmt)
     with torch.no_grad():
         Z = model.forward(params, mcfg, tokens)[:, :, :p].float()
     ce = torch.nn.functional.cross_entropy(Z[0].double(), answer).item()
@@ -66,7 +87,7 @@ def analyze_checkpoint(path: Path, task: str = "add") -> dict:
     restricted = analysis.restricted_excluded(Z, answer, p, keys, ~everything)["restricted_loss"].item()
     excluded = analysis.restricted_excluded(Z, answer, p, keys, everything)["excluded_loss"].item()
     g = analysis.gini_measures(params, p)
-    return {"source": str(path), "task": task, "p": p, "model": mcfg.to_dict(),
+    return {"source": str(path), "task": task, "p": p, "format": fmt, "model": mcfg.to_dict(),
             "members": [{"member": 0, "key_frequencies": keys[0], "all_loss": ce, "all_acc": acc,
                          "norm_total": float(model.param_norm(params)[0]), "o_t": float(o_t[0]),
                          "o_m": float(o_m[0].mean()), "restricted_loss": restricted, "excluded_loss": excluded,

@@ -136,11 +136,16 @@ def param_norm(params: dict[str, torch.Tensor]) -> torch.Tensor:
 def from_progress_measures(state: dict) -> tuple[dict[str, torch.Tensor], ModelConfig]:
     """Import a progress-measures checkpoint ({"model": state_dict, ...} or the state dict) as a 1-member ensemble."""
     sd = state.get("model", state)
-    try:
-        W_E = sd["embed.W_E"].T  # (d_model, d_vocab) -> (d_vocab, d_model)
-        W_Q = sd["blocks.0.attn.W_Q"]
-    except KeyError as e:
-        raise ValueError(f"not a progress-measures checkpoint: missing {e}") from None
+    needed = ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_K", "blocks.0.attn.W_V",
+              "blocks.0.attn.W_O", "blocks.0.mlp.W_in", "blocks.0.mlp.b_in", "blocks.0.mlp.W_out",
+              "blocks.0.mlp.b_out", "unembed.W_U")
+    missing = [k for k in needed if not isinstance(sd, dict) or not isinstance(sd.get(k), torch.Tensor)]
+    if missing:
+        raise ValueError(f"not a progress-measures checkpoint: missing {', '.join(missing)}")
+    W_E = sd["embed.W_E"].T  # (d_model, d_vocab) -> (d_vocab, d_model)
+    W_Q = sd["blocks.0.attn.W_Q"]
+    if W_Q.dim() != 3:
+        raise ValueError(f"blocks.0.attn.W_Q has shape {tuple(W_Q.shape)}: expected (n_heads, d_head, d_model)")
     n_heads, d_head, d_model = W_Q.shape
     W_O = sd["blocks.0.attn.W_O"]  # (d_model, n_heads*d_head)
     params = {
@@ -155,6 +160,9 @@ def from_progress_measures(state: dict) -> tuple[dict[str, torch.Tensor], ModelC
     params = {k: v.detach().to(torch.float32).clone()[None] for k, v in params.items()}
     cfg = ModelConfig(d_vocab=W_E.shape[0], d_vocab_out=params["W_U"].shape[-1], n_ctx=params["W_pos"].shape[1],
                       d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=params["W_in"].shape[-1])
+    wrong = {k: tuple(v.shape[1:]) for k, v in params.items() if tuple(v.shape[1:]) != cfg.shapes()[k]}
+    if wrong:
+        raise ValueError(f"weights of inconsistent shapes: {wrong} (expected {cfg.shapes()})")
     return params, cfg
 
 

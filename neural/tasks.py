@@ -52,12 +52,21 @@ def n_elements(task: str, p: int) -> int:
     return 120 if task == "s5" else p
 
 
+MAX_P = 10**6  # a bound for the primality test; the memory estimate refuses far smaller p on most machines
+
+
+def n_pairs(task: str, p: int) -> int:
+    """How many (x, y) pairs the task has, without building them."""
+    n = n_elements(task, p)
+    return n * (n - 1) if get_task(task).y_nonzero else n * n
+
+
 def validate_modulus(task: str, p: int) -> None:
     t = get_task(task)
     if task == "s5":
         return
-    if int(p) != p or p < 2:
-        raise ValueError(f"p={p!r} is not allowed: must be an integer >= 2")
+    if int(p) != p or not 2 <= p <= MAX_P:
+        raise ValueError(f"p={p!r} is not allowed: must be an integer in [2, {MAX_P:,}]")
     if t.needs_prime and not _is_prime(p):
         raise ValueError(f"p={p} is not allowed for task {task!r}: it needs a field, so p must be prime")
 

@@ -1,17 +1,21 @@
 """Full-batch AdamW training of an ensemble, with metrics, checkpoints, exact resume and a progress bar.
 
 A run directory holds config.json, metrics.csv (one row per evaluated step and member, columns
-"split/metric"), checkpoint.pt (weights, optimiser state, step, metric rows: enough to resume exactly) and,
-when finished, summary.json. An interrupted run resumes from its checkpoint and ends bit-identical to an
-uninterrupted one on CPU. A member whose loss becomes NaN/inf is frozen there (its later rows are absent)
-and reported; the run stops if every member has.
+"split/metric"), checkpoint.pt (weights, optimiser state, step, metric rows: tensors and plain values only,
+enough to resume exactly) and, when finished, summary.json. An interrupted run, killed at any moment,
+resumes from its checkpoint and ends bit-identical to an uninterrupted one on CPU (its thread count is part
+of its configuration). A member whose loss or update becomes NaN/inf is frozen at its last finite state (its
+later rows are absent) and reported; the run stops if every member has.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
+import pickle
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 import rundir
-from neural import analysis, loss, model, optim, tasks
+from neural import analysis, budget, loss, model, optim, tasks
+from rundir import cores
 from neural.config import TrainConfig
 
 
@@ -126,45 +131,112 @@ def descend(params: dict[str, torch.Tensor], loss_E: torch.Tensor, opt: dict, lr
     optim.step(params, {k: torch.nan_to_num(g) for k, g in zip(params, grads)}, opt, lr_E, wd_E, betas)
 
 
+CHECKPOINT_KEYS = ("config", "step", "params", "opt", "rows", "active", "diverged")
+
+
+def load_checkpoint(path: Path, dev: torch.device | str = "cpu") -> dict:
+    """A run's checkpoint.pt, loaded with weights_only=True: it can hold tensors and plain values only, so
+    opening one never runs code. ValueError (naming the file) if it is unreadable, unsafe or incomplete."""
+    state = safe_load(path, "checkpoint", dev)
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"checkpoint={str(path)!r} is not a grok-neural checkpoint: missing {', '.join(missing)}")
+    return state
+
+
+def safe_load(path: Path, param: str, dev: torch.device | str = "cpu"):
+    """torch.load with weights_only=True; every failure is a one-line ValueError naming `param` and the file."""
+    try:
+        with warnings.catch_warnings():  # files pickled with protocol > 2 load fine; the warning is noise
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=dev, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{param}={str(path)!r} was refused: it holds objects other than tensors and plain values, "
+                         f"and loading it could run code ({first[:160]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, KeyError, IndexError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{param}={str(path)!r} cannot be read as a torch file (truncated or not a checkpoint: "
+                         f"{first[:160]})") from None
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
     rundir.atomic_write_bytes(path, buf.getvalue())
 
 
+def resolve_threads(cfg: TrainConfig, out: Path | None) -> TrainConfig:
+    """A run's thread count: as asked; else the one its run directory recorded; else every available core."""
+    if cfg.threads is not None:
+        return cfg
+    recorded = Path(out) / "config.json" if out is not None else None
+    if recorded is not None and recorded.is_file():
+        threads = rundir.read_json(recorded).get("config", {}).get("threads")
+        if isinstance(threads, int):
+            return cfg.with_(threads=threads)
+    return cfg.with_(threads=cores.available())
+
+
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
           stop_after: int | None = None) -> dict:
-    """Train every member of `cfg` together. With `out`, write the run directory and resume from its
-    checkpoint if one is there (also to extend a finished run to more `steps`: the configuration may differ
-    in `steps` alone). `stop_after` ends the process early at that step (for tests of resume)."""
-    cfg.validate()
-    tune_process()
+    """Train every member of `cfg` together. With `out`, own the run directory (rundir.RunDir: locked, its
+    configuration checked) and resume from its checkpoint if one is there; a run killed at any moment is
+    finished by the same call. A finished run of the same configuration is returned as it is ("reused": True);
+    more `steps` extend it. `stop_after` ends the process early at that step (for tests of resume)."""
+    cfg = resolve_threads(cfg, out).validate()
     dev = device()
+    budget.check(cfg, dev)
+    if out is None:
+        return _run_on_cores(cfg, dev, None, progress, stop_after)
+    with rundir.RunDir.open(out, cfg.to_dict(), overwrite=overwrite, extendable=("steps",)) as d:
+        if d.state == "finished":
+            summary = rundir.read_json(d.path / "summary.json")
+            if summary.get("steps") == cfg.steps:
+                return {"summary": summary, "reused": True}
+        if d.state == "new":
+            d.write_config({"package": "neural", "config": cfg.to_dict(), "model": model_config(cfg).to_dict(),
+                            "members": cfg.members(), "device": str(dev), "environment": rundir.environment()})
+        return _run_on_cores(cfg, dev, d, progress, stop_after)
+
+
+def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> dict:
+    """Hold cfg.threads cores of this machine (on CPU) and run torch on exactly that many threads."""
+    before = torch.get_num_threads()
+    wait = lambda: print(f"waiting for {cfg.threads} free core(s): other grok-neural runs hold them "  # noqa: E731
+                         f"({cores.lease_dir()})", file=sys.stderr)
+    lease = cores.lease(cfg.threads, on_wait=wait) if dev.type == "cpu" else contextlib.nullcontext()
+    with lease:
+        torch.set_num_threads(cfg.threads)
+        try:
+            return _fit(cfg, dev, d, progress, stop_after)
+        finally:
+            torch.set_num_threads(before)
+
+
+def _finite_members(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """(E,) True where every entry of a member's slice of every tensor is finite."""
+    return torch.stack([torch.isfinite(t.reshape(t.shape[0], -1)).all(1) for t in tensors]).all(0)
+
+
+def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> dict:
+    tune_process()
     mcfg = model_config(cfg)
     members = cfg.members()
     E = len(members)
     data = Data(cfg, dev)
     lr_E = torch.tensor([m["lr"] for m in members], dtype=torch.float32, device=dev)
     wd_E = torch.tensor([m["wd"] for m in members], dtype=torch.float32, device=dev)
-    ckpt_path = Path(out) / "checkpoint.pt" if out is not None else None
+    ckpt_path = d.path / "checkpoint.pt" if d is not None else None
     resume = None
-    if out is not None:
-        if ckpt_path.exists() and not overwrite:
-            resume = torch.load(ckpt_path, map_location=dev, weights_only=False)
-            if {**resume["config"], "steps": cfg.steps} != cfg.to_dict():
-                raise ValueError(f"{out} holds a run with a different configuration; use another --out or --overwrite")
-            if resume["step"] >= cfg.steps:
-                raise FileExistsError(f"{out} holds a run already at step {resume['step']} >= steps={cfg.steps}; "
-                                      f"pass more --steps to extend it, or --overwrite to replace it")
-        elif rundir.is_finished(out) and not overwrite:
-            raise FileExistsError(f"{out} holds a finished run; pass --overwrite to replace it")
-        Path(out).mkdir(parents=True, exist_ok=True)
-        if overwrite:  # start afresh: nothing of the old run may make this one look finished or resumable
-            (Path(out) / "summary.json").unlink(missing_ok=True)
-            ckpt_path.unlink(missing_ok=True)
-        rundir.write_json(Path(out) / "config.json", {
-            "package": "neural", "config": cfg.to_dict(), "model": mcfg.to_dict(), "members": members,
-            "device": str(dev), "torch_threads": torch.get_num_threads(), "environment": rundir.environment()})
+    if ckpt_path is not None and ckpt_path.exists():
+        resume = load_checkpoint(ckpt_path, dev)
+        if {**resume["config"], "steps": cfg.steps} != {**cfg.to_dict(), "steps": cfg.steps}:
+            raise ValueError(f"checkpoint={str(ckpt_path)!r} was written by a different configuration than its "
+                             f"config.json; pass --overwrite to start again")
+        if resume["step"] > cfg.steps:
+            raise ValueError(f"steps={cfg.steps} is not allowed for {d.path}: it already holds step {resume['step']}; "
+                             f"pass at least that many --steps, or --overwrite to replace it")
     if resume:
         params = {k: v.to(dev) for k, v in resume["params"].items()}
         opt = {"step": resume["opt"]["step"], "m": resume["opt"]["m"], "v": resume["opt"]["v"]}
@@ -180,7 +252,8 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"train {E} member(s)", file=sys.stderr)
+        bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"train {E} member(s)", file=sys.stderr,
+                   mininterval=0.5 if sys.stderr.isatty() else 30)
     t0 = time.perf_counter()
 
     def checkpoint(step: int) -> None:
@@ -188,7 +261,13 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
             return
         _save_checkpoint(ckpt_path, {"config": cfg.to_dict(), "step": step, "params": {k: v.detach() for k, v in params.items()},
                                      "opt": opt, "rows": rows, "active": active.cpu(), "diverged": diverged})
-        _write_metrics(Path(out), rows)
+        _write_metrics(d.path, rows)
+
+    def freeze(members_E: torch.Tensor, step: int, why: str) -> None:
+        for e in torch.nonzero(members_E).flatten().tolist():
+            diverged[e] = step
+            print(f"member {e} ({members[e]}): {why} at step {step}; frozen at its last finite state", file=sys.stderr)
+        active.copy_(active & ~members_E)
 
     step = start
     while True:
@@ -200,7 +279,7 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
             if bar is not None:
                 bar.set_postfix({"train": f"{float(metrics['train/loss'][0]):.3g}",
                                  "test": f"{float(metrics['test/loss'][0]):.3g}",
-                                 "test_acc": f"{float(metrics['test/acc'][0]):.3f}"})
+                                 "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
         if step >= cfg.steps or not bool(active.any()):
             break
         if stop_after is not None and step >= stop_after:
@@ -209,12 +288,16 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
         loss_E = losses(params, mcfg, data, cfg.precision)
         bad = ~torch.isfinite(loss_E.detach()) & active
         if bool(bad.any()):
-            for e in torch.nonzero(bad).flatten().tolist():
-                diverged[e] = step
-                print(f"member {e} ({members[e]}): loss became {float(loss_E[e].detach())} at step {step}; "
-                      f"frozen there", file=sys.stderr)
-            active &= ~bad
+            freeze(bad, step, f"loss became {[float(x) for x in loss_E.detach()[bad]]}")
+        state = list(params.values()) + list(opt["m"].values()) + list(opt["v"].values())
+        last_finite = [t.detach().clone() for t in state]
         descend(params, torch.where(active, loss_E, 0.0), opt, lr_E * active, wd_E * active, cfg.betas)
+        broken = ~_finite_members(state) & active
+        if bool(broken.any()):  # restore the members whose update overflowed, then freeze them
+            with torch.no_grad():
+                for t, old in zip(state, last_finite):
+                    t[broken] = old[broken]
+            freeze(broken, step, "an update overflowed float32")
         step += 1
         if bar is not None:
             bar.update(1)
@@ -224,8 +307,8 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
         bar.close()
     checkpoint(step)
     summary = _summary(cfg, members, rows, diverged, time.perf_counter() - t0, step - start)
-    if out is not None:
-        rundir.write_json(Path(out) / "summary.json", summary)
+    if d is not None:
+        d.finish(summary)
     return {"params": {k: v.detach() for k, v in params.items()}, "rows": rows, "summary": summary, "model": mcfg}
 
 

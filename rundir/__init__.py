@@ -2,7 +2,8 @@
 
 runs/<package>/<experiment>/<run-name>/{config.json, metrics.csv, checkpoint.*, summary.json}. Every write
 is atomic (temporary file, then rename), so an interrupted process never leaves a half-written file; a run
-with a summary.json is finished and is not overwritten unless asked.
+with a summary.json is finished and is not overwritten unless asked. `RunDir` (owner.py) is the one owner of
+a run directory: it locks it, checks the configuration and cleans up; `cores` shares the CPU between runs.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import math
 import os
 import platform
 import subprocess
+import signal
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -23,15 +25,44 @@ import numpy as np
 PACKAGES = ("numpy", "scipy", "sympy", "torch", "matplotlib", "typer")
 
 
+TMP_SUFFIX = ".tmp"  # temporaries are ".<name>.<random>.tmp" beside their target; RunDir removes leftovers
+KILL_AT_ENV = "CIRCUIT_EFFICIENCY_KILL_AT"  # fault injection for tests: "NAME[:K]" = SIGKILL at the K-th write of NAME
+_writes: dict[str, int] = {}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fault_point(path: Path) -> None:
+    """Tests set CIRCUIT_EFFICIENCY_KILL_AT=NAME[:K] to have this process killed (SIGKILL, no cleanup) after the
+    K-th write of a file called NAME is on disk under its temporary name but not yet renamed."""
+    spec = os.environ.get(KILL_AT_ENV)
+    if not spec:
+        return
+    name, _, k = spec.partition(":")
+    if path.name != name:
+        return
+    _writes[name] = _writes.get(name, 0) + 1
+    if _writes[name] == int(k or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader (or a kill) sees the old file or the new one, never a mix.
+    The file gets the permissions a plain open() would give (0666 less the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
+        _fault_point(path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -65,7 +96,13 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """A JSON file; a missing, unreadable or malformed one is a ValueError that names the file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not a readable JSON file ({e})") from None
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -88,10 +125,16 @@ def _cell(v: Any) -> Any:
 
 def read_csv(path: Path) -> dict[str, np.ndarray]:
     """Columns of a table written by `write_csv`, as float arrays (empty cells are nan)."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    return {name: np.array([float(r[k]) if r[k] != "" else np.nan for r in body]) for k, name in enumerate(header)}
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        return {name: np.array([float(r[k]) if r[k] != "" else np.nan for r in body], dtype=float)
+                for k, name in enumerate(header)}
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, IndexError, ValueError, csv.Error) as e:
+        raise ValueError(f"{path} is not a metrics table written by this toolkit ({type(e).__name__}: {e})") from None
 
 
 def environment() -> dict[str, Any]:
@@ -119,17 +162,6 @@ def is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / "summary.json").exists()
 
 
-def claim(run_dir: Path, overwrite: bool) -> Path:
-    """Make `run_dir`; refuse to overwrite a finished run unless `overwrite`."""
-    run_dir = Path(run_dir)
-    if is_finished(run_dir) and not overwrite:
-        raise FileExistsError(f"{run_dir} holds a finished run; pass --overwrite to replace it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if overwrite:  # until the new summary is written, the directory must not look finished
-        (run_dir / "summary.json").unlink(missing_ok=True)
-    return run_dir
-
-
 def log_spaced_steps(total: int, dense_until: int = 1000, n_log: int = 500) -> np.ndarray:
     """Every step up to `dense_until`, then at least `n_log` log-spaced steps up to `total` (inclusive)."""
     dense = np.arange(0, min(dense_until, total) + 1)
@@ -140,3 +172,6 @@ def log_spaced_steps(total: int, dense_until: int = 1000, n_log: int = 500) -> n
     if len(late) - 1 < n_log:
         late = np.unique(np.concatenate([late, np.linspace(dense_until, total, n_log + 1).round().astype(int)]))
     return np.unique(np.concatenate([dense, late]))
+
+
+from rundir.owner import RunDir  # noqa: E402  (owner.py uses the helpers above)

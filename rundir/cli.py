@@ -2,9 +2,39 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+import sys
+from typing import Any, Callable
 
 import typer
+from typer.core import TyperGroup
+
+
+class OneLineErrors(TyperGroup):
+    """A Typer app whose usage errors (unknown option, a value of the wrong type) print one line,
+    `error: Invalid value for '--p': 'x' is not a valid integer.`, and exit 2, as the toolkit's own checks do."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as e:
+            if type(e).__name__ == "NoArgsIsHelpError" or not hasattr(e, "format_message"):
+                e.show()  # type: ignore[attr-defined]
+            else:
+                typer.echo(f"error: {' '.join(e.format_message().split())}", err=True)
+            sys.exit(getattr(e, "exit_code", 2))
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def new_app(help: str) -> typer.Typer:
+    """The Typer app every CLI of the toolkit uses."""
+    return typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                       help=help)
 
 
 def friendly_errors(fn: Callable) -> Callable:
@@ -14,8 +44,8 @@ def friendly_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ValueError, FileExistsError, FileNotFoundError) as e:
-            typer.echo(f"error: {e}", err=True)
+        except (ValueError, FileExistsError, FileNotFoundError, OverflowError) as e:
+            typer.echo(f"error: {' '.join(str(e).split())}", err=True)
             raise typer.Exit(2)
 
     return wrapper

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from rundir.cli import friendly_errors
+from rundir.cli import friendly_errors, new_app
 
 import rundir
 from simulate import presets
@@ -15,8 +15,7 @@ from simulate import run as run_mod
 from simulate import sweep as sweep_mod
 from simulate.config import ToyConfig
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="The illustrative three-ingredient simulation of grokking (paper Appendix B.5).")
+app = new_app("The illustrative three-ingredient simulation of grokking (paper Appendix B.5).")
 
 
 @app.command("presets")
@@ -66,11 +65,9 @@ def run(preset: Optional[str] = typer.Option(None, help="Start from a preset (se
                            "wG1_0": wG1_0, "wG2_0": wG2_0, "wM1_0": wM1_0, "wM2_0": wM2_0, "n_classes": n_classes,
                            "D": D, "D_crit": D_crit, "beta": beta, "init_D": init_D})
     out = out or Path("runs/simulate") / (preset or "custom")
-    if rundir.is_finished(out) and not overwrite:
-        typer.echo(f"{out} already holds a finished run (pass --overwrite to redo it); its summary:", err=True)
-        summary = rundir.read_json(out / "summary.json")
-    else:
-        summary = run_mod.run(cfg, out, overwrite=overwrite, progress=not as_json)
+    summary = run_mod.run(cfg, out, overwrite=overwrite, progress=not as_json)
+    if summary.pop("reused", False):
+        typer.echo(f"{out} already holds this finished run (pass --overwrite to redo it); its summary:", err=True)
     if plot:
         from figures import style, toy
 

@@ -21,6 +21,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from theory import validate
+
+MAX_STEPS = 10**7  # gradient steps of one run: about 40 us each for one configuration, so about 7 minutes
+MAX_BETA = 100.0  # exponent of P_M(D)
+
 CHOICES = {
     "circuit_norm": "|w|^(1/kappa) * P; gradient sign(w)|w|^(2/kappa-1), 0 at w = 0",
     "test_performance": "softmax probability of the correct class on a test input",
@@ -56,22 +61,30 @@ class ToyConfig:
         return self.P_M if D is None else self.P_G * (D / self.D_crit) ** self.beta
 
     def validate(self) -> "ToyConfig":
-        for name in ("P_G", "P_M", "kappa", "lr", "D_crit"):
-            _require(name, getattr(self, name), "> 0", getattr(self, name) > 0)
-        _require("alpha", self.alpha, ">= 0", self.alpha >= 0)
-        _require("beta", self.beta, ">= 0", self.beta >= 0)
-        _require("n_classes", self.n_classes, "an integer >= 3", int(self.n_classes) == self.n_classes and self.n_classes >= 3)
-        _require("steps", self.steps, "an integer >= 1", int(self.steps) == self.steps and self.steps >= 1)
+        """Every field in a range that cannot overflow float64 (theory.validate's ranges); ValueError otherwise."""
+        for name in ("P_G", "P_M", "lr", "D_crit"):
+            validate.positive(name, getattr(self, name))
+        validate.exponent("kappa", self.kappa)
+        validate.nonnegative("alpha", self.alpha)
+        validate.nonnegative("beta", self.beta, hi=MAX_BETA)
+        validate.classes("n_classes", self.n_classes, minimum=3)
+        if not (isinstance(self.steps, int) or float(self.steps).is_integer()) or not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps={self.steps!r} is not allowed: must be an integer in [1, {MAX_STEPS:.0e}]")
         for name in ("D", "init_D"):
-            v = getattr(self, name)
-            if v is not None:
-                _require(name, v, "> 0", v > 0)
+            if getattr(self, name) is not None:
+                validate.positive(name, getattr(self, name))
         for name in ("fit_threshold", "grok_threshold"):
             v = getattr(self, name)
-            _require(name, v, "in (0, 1)", 0 < v < 1)
+            if not 0 < v < 1:
+                raise ValueError(f"{name}={v!r} is not allowed: must lie in (0, 1)")
         for name in ("wG1_0", "wG2_0", "wM1_0", "wM2_0"):
             v = getattr(self, name)
-            _require(name, v, "a finite number", v == v and abs(v) != float("inf"))
+            if not (v == 0 or validate.TINY <= abs(v) <= validate.HUGE):
+                raise ValueError(f"{name}={v!r} is not allowed: must be 0 or of magnitude in [1e-100, 1e100]")
+        for D in (self.D, self.init_D):
+            if D is not None:
+                validate.positive(f"D={D:g} with D_crit={self.D_crit:g} and beta={self.beta:g}: P_M",
+                                  self.memorisation_norm(D))
         return self
 
     def to_dict(self) -> dict:
@@ -85,8 +98,3 @@ class ToyConfig:
 
 
 NUMERIC_FIELDS = tuple(f.name for f in fields(ToyConfig))
-
-
-def _require(name: str, value, allowed: str, ok: bool) -> None:
-    if not ok:
-        raise ValueError(f"{name}={value!r} is not allowed: must be {allowed}")

@@ -109,6 +109,7 @@ class Trajectory:
     diverged: np.ndarray  # (B,) True where the state became non-finite (its run stopped there)
 
 
+@np.errstate(over="ignore", invalid="ignore")  # overflow is detected below and reported as divergence
 def simulate(s_B4: np.ndarray, p: Params, steps: int, log_steps: np.ndarray | None = None,
              progress=None) -> Trajectory:
     """Plain gradient descent for `steps` steps on all B configurations at once.

@@ -36,18 +36,36 @@ def theory_prediction(cfg: ToyConfig) -> dict:
 
 
 def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True) -> dict:
-    """Simulate `cfg`; write config.json, metrics.csv and summary.json under `out` if given; return the summary."""
+    """Simulate `cfg`; write config.json, metrics.csv and summary.json under `out` if given; return the summary.
+
+    A finished run in `out` with the same configuration is returned as it is (with "reused": True); one with
+    another configuration is refused unless `overwrite`. A run that diverges raises ValueError naming lr and
+    leaves nothing in `out`."""
     cfg.validate()
-    if out is not None:
-        rundir.claim(out, overwrite)
-        rundir.write_json(Path(out) / "config.json", {"package": "simulate", "config": cfg.to_dict(),
-                                                      "choices": CHOICES, "environment": rundir.environment()})
+    if out is None:
+        return _simulate(cfg, progress)[0]
+    with rundir.RunDir.open(out, cfg.to_dict(), overwrite=overwrite) as d:
+        if d.state == "finished":
+            return {**rundir.read_json(d.path / "summary.json"), "reused": True}
+        summary, rows = _simulate(cfg, progress)
+        d.write_config({"package": "simulate", "config": cfg.to_dict(), "choices": CHOICES,
+                        "environment": rundir.environment()})
+        rundir.write_csv(d.path / "metrics.csv", METRIC_COLUMNS, rows)
+        d.finish(summary)
+    return summary
+
+
+def _simulate(cfg: ToyConfig, progress: bool) -> tuple[dict, np.ndarray]:
+    """The run's summary and its metrics rows (len(METRIC_COLUMNS) columns)."""
     p = dynamics.params_of([cfg])
     log_steps = rundir.log_spaced_steps(cfg.steps)
     bar = _bar(cfg.steps, progress)
     traj = dynamics.simulate(dynamics.initial_state([cfg]), p, cfg.steps, log_steps, bar.update if bar else None)
     if bar:
         bar.close()
+    if traj.diverged[0]:
+        raise ValueError(f"lr={cfg.lr:g} is too large for this configuration: the weights overflowed float64 "
+                         f"(diverged); lower lr")
     rows = metrics_rows(traj.logged_steps, traj.logged_s_TB4[:, 0, :], p)
     final = dict(zip(METRIC_COLUMNS, rows[-1]))
     pred = theory_prediction(cfg)
@@ -57,7 +75,7 @@ def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, pro
         "grok_step": grok if grok >= 0 else None,
         "ungrok_step": ungrok if ungrok >= 0 else None,
         "grokking_delay": grok - fit if (grok >= 0 and fit >= 0) else None,
-        "diverged": bool(traj.diverged[0]),
+        "diverged": False,
         "P_M": cfg.memorisation_norm(),
         "final": {k: final[k] for k in ("w_G", "w_M", "train/loss", "test/loss", "test/perf", "test/acc",
                                         "norm/G", "norm/M", "norm/total", "loss/total")},
@@ -66,10 +84,7 @@ def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, pro
                             "w_M_rel_err": abs(final["w_M"] - pred["w_M"]) / max(pred["w_M"], 1e-12),
                             "loss_gap": final["loss/total"] - pred["loss"]},
     }
-    if out is not None:
-        rundir.write_csv(Path(out) / "metrics.csv", METRIC_COLUMNS, rows)
-        rundir.write_json(Path(out) / "summary.json", summary)
-    return summary
+    return summary, rows
 
 
 def _bar(total: int, enabled: bool):

@@ -13,6 +13,8 @@ from simulate.config import CHOICES, NUMERIC_FIELDS, ToyConfig
 from theory.allocation import allocate
 
 SWEEPABLE = tuple(f for f in NUMERIC_FIELDS if f not in ("steps",))
+MAX_CONFIGURATIONS = 10**6
+MAX_CONFIG_STEPS = 3 * 10**9
 COLUMNS = ("x", "y", "P_M", "train_fit_step", "grok_step", "ungrok_step", "grokking_delay", "final_test_perf",
            "final_w_G", "final_w_M", "theory_w_G", "theory_w_M", "theory_test_perf", "diverged")
 
@@ -66,12 +68,28 @@ def run_sweep(base: ToyConfig, x: str, xs: np.ndarray, y: str, ys: np.ndarray, s
               out: Path | None = None, *, overwrite: bool = False, progress: bool = True) -> dict:
     """Simulate every (x, y) pair for `steps` steps in one batch; write sweep.csv; return the table columns."""
     base = base.with_(steps=steps).validate()
+    n = len(xs) * len(ys)
+    if n > MAX_CONFIGURATIONS or n * steps > MAX_CONFIG_STEPS:
+        raise ValueError(f"x_values x y_values = {n:,} configurations x {steps:,} steps is too much: at most "
+                         f"{MAX_CONFIGURATIONS:,} configurations and {MAX_CONFIG_STEPS:.0e} configuration-steps "
+                         f"(about 200 ns each, so about 10 minutes)")
     configs = grid_configs(base, x, xs, y, ys)
-    if out is not None:
-        rundir.claim(out, overwrite)
-        rundir.write_json(Path(out) / "config.json", {
-            "package": "simulate", "experiment": "sweep", "base": base.to_dict(), "x": x, "x_values": xs,
-            "y": y, "y_values": ys, "steps": steps, "choices": CHOICES, "environment": rundir.environment()})
+    if out is None:
+        return _simulate_grid(configs, x, y, steps, progress)[0]
+    identity = {"base": base.to_dict(), "x": x, "x_values": xs, "y": y, "y_values": ys, "steps": steps}
+    with rundir.RunDir.open(out, identity, overwrite=overwrite) as d:
+        if d.state == "finished":
+            return rundir.read_csv(d.path / "sweep.csv")
+        table, summary = _simulate_grid(configs, x, y, steps, progress)
+        d.write_config({"package": "simulate", "experiment": "sweep", "config": identity, "choices": CHOICES,
+                        "environment": rundir.environment()})
+        rundir.write_csv(d.path / "sweep.csv", COLUMNS, zip(*(table[c] for c in COLUMNS)))
+        d.finish(summary)
+    return table
+
+
+def _simulate_grid(configs: list[ToyConfig], x: str, y: str, steps: int, progress: bool) -> tuple[dict, dict]:
+    """The sweep table (one entry per column of COLUMNS) and its summary."""
     p = dynamics.params_of(configs)
     bar = None
     if progress:
@@ -96,11 +114,9 @@ def run_sweep(base: ToyConfig, x: str, xs: np.ndarray, y: str, ys: np.ndarray, s
         "theory_w_G": theory_w[:, 0], "theory_w_M": theory_w[:, 1], "theory_test_perf": theory_perf,
         "diverged": traj.diverged.astype(float),
     }
-    if out is not None:
-        rundir.write_csv(Path(out) / "sweep.csv", COLUMNS, zip(*(table[c] for c in COLUMNS)))
-        rundir.write_json(Path(out) / "summary.json", {
-            "configurations": len(configs), "steps": steps,
-            "grokked": int(np.sum(traj.grok_step >= 0)), "diverged": int(traj.diverged.sum()),
-            "median_grokking_delay": float(np.nanmedian(table["grokking_delay"])) if np.isfinite(table["grokking_delay"]).any() else None,
-            "mean_abs_test_perf_gap_to_theory": float(np.mean(np.abs(perf - theory_perf)))})
-    return table
+    summary = {
+        "configurations": len(configs), "steps": steps,
+        "grokked": int(np.sum(traj.grok_step >= 0)), "diverged": int(traj.diverged.sum()),
+        "median_grokking_delay": float(np.nanmedian(table["grokking_delay"])) if np.isfinite(table["grokking_delay"]).any() else None,
+        "mean_abs_test_perf_gap_to_theory": float(np.mean(np.abs(perf - theory_perf)))}
+    return table, summary

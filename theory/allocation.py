@@ -100,15 +100,18 @@ def allocate(P: list[float], *, kappa: float = 1.2, q: float = 2.0, alpha: float
              verify: bool = False, seed: int = 0) -> Allocation:
     """Exact optimal weights for circuits of norms `P` (Theorem D.4 shares times the 1-D optimal total)."""
     P_I = np.array(validate.norms("P", P))
-    kappa, q = validate.positive("kappa", kappa), validate.positive("q", q)
-    alpha = validate.nonnegative("alpha", alpha)
-    n_classes = validate.classes("n_classes", n_classes)
+    kappa, q = validate.exponent("kappa", kappa), validate.exponent("q", q)
     if alpha == 0:
         raise ValueError("alpha=0 is not allowed here: without weight decay the loss has no minimiser (W* = inf); use alpha > 0")
+    alpha = validate.positive("alpha", alpha)
+    n_classes = validate.classes("n_classes", n_classes)
     shares, note = optimal_shares(P_I, kappa, q)
     W_star = optimal_total(effective_norm(P_I, shares, kappa, q), alpha, kappa, q, n_classes)
     w = W_star * shares
     loss = numeric.mixture_loss(w, P_I, alpha, kappa, q, n_classes)
+    inputs = f"P={P_I.tolist()}, kappa={kappa}, q={q}, alpha={alpha}"
+    for what, value in [("total weight W*", W_star), ("loss", loss)] + [(f"w[{i}]", x) for i, x in enumerate(w)]:
+        validate.finite_result(what, float(value), inputs)
     result = Allocation(w.tolist(), W_star, case_of(kappa, q), loss, shares.tolist(), note)
     if verify:
         v = global_minimise(P_I, kappa=kappa, q=q, alpha=alpha, n_classes=n_classes, seed=seed)

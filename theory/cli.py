@@ -6,7 +6,6 @@ Bad input exits with code 2 and a one-line message naming the parameter and its 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import List, Optional
 
@@ -14,11 +13,14 @@ import numpy as np
 import typer
 
 import rundir
-from rundir.cli import friendly_errors
-from theory import allocation, derive, efficiency, statements
+from rundir.cli import friendly_errors, new_app
+from theory import allocation, derive, efficiency, statements, validate
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="The mathematics of circuit efficiency (Varma et al. 2023, Section 3 and Appendix D).")
+MAX_INSTANCES = 10_000  # per statement: about 4 minutes for all six statements on 2 cores
+SECONDS_PER_THOUSAND_INSTANCES = 25  # measured here for all six statements, for the message
+MAX_GRID = 10_000  # dcrit's prediction rows
+
+app = new_app("The mathematics of circuit efficiency (Varma et al. 2023, Section 3 and Appendix D).")
 
 
 def emit_json(obj: dict) -> None:
@@ -45,8 +47,11 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
           strict: bool = typer.Option(False, help="Exit 1 if any printed statement fails."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Check each statement as printed in the paper on many sampled instances; report corrections where it fails."""
-    if instances is not None and instances < 1:
-        raise ValueError(f"instances={instances} is not allowed: must be >= 1")
+    if instances is not None and not 1 <= instances <= MAX_INSTANCES:
+        raise ValueError(f"instances={instances} is not allowed: must lie in [1, {MAX_INSTANCES:,}] "
+                         f"(all statements take about {SECONDS_PER_THOUSAND_INSTANCES} s per 1,000 instances)")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed={seed} is not allowed: must lie in [0, 2^32)")
     chosen = [resolve_name(n) for n in names] if names else list(statements.NAMES)
     reports = [statements.check(n, instances, seed) for n in chosen]
     if as_json:
@@ -146,11 +151,11 @@ def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising
           grid: int = typer.Option(9, help="Number of dataset sizes (log-spaced) at which to predict w_G/w_M."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Fit P_M(D) = a D^beta, solve P_M(D_crit) = P_G, and predict w_G/w_M on a grid of D."""
-    for name, value in (("kappa", kappa), ("q", q)):
-        if not value > 0:
-            raise ValueError(f"{name}={value} is not allowed: must be > 0")
-    if grid < 2:
-        raise ValueError(f"grid={grid} is not allowed: must be >= 2")
+    validate.exponent("kappa", kappa), validate.exponent("q", q)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence} is not allowed: must lie in (0, 1)")
+    if not 2 <= grid <= MAX_GRID:
+        raise ValueError(f"grid={grid} is not allowed: must lie in [2, {MAX_GRID}]")
     pairs = [_pair(s) for s in list(mem) + list(more_mem or [])]
     law = efficiency.fit_memorisation_norm([d for d, _ in pairs], [p for _, p in pairs])
     crit = efficiency.critical_dataset_size(law, gen_norm, confidence)
@@ -186,8 +191,8 @@ def _pair(text: str) -> tuple[float, float]:
         D, P = float(parts[0]), float(parts[1])
     except ValueError:
         raise ValueError(f"mem={text!r} is malformed: expected D:P with D > 0 and P > 0, e.g. 1000:27.5") from None
-    if not (D > 0 and P > 0 and math.isfinite(D) and math.isfinite(P)):
-        raise ValueError(f"mem={text!r} is not allowed: D and P must be finite and > 0")
+    if not (validate.TINY <= D <= validate.HUGE and validate.TINY <= P <= validate.HUGE):
+        raise ValueError(f"mem={text!r} is not allowed: D and P must lie in [1e-100, 1e100]")
     return D, P
 
 

@@ -30,12 +30,12 @@ class PowerLaw:
 
 def fit_memorisation_norm(D: list[float], P_M: list[float]) -> PowerLaw:
     """Least-squares power law through measured (D, P_M(D)); needs >= 2 distinct D."""
-    D_ = np.array(validate.norms("D", D))
-    P_ = np.array(validate.norms("P_M", P_M))
+    D_ = np.array(validate.norms("mem D", D))
+    P_ = np.array(validate.norms("mem P", P_M))
     if len(D_) != len(P_):
         raise ValueError(f"D and P_M have lengths {len(D_)} and {len(P_)}: give one P_M per D")
     if len(np.unique(D_)) < 2:
-        raise ValueError(f"D={D_.tolist()} is not allowed: need at least 2 distinct dataset sizes to fit a power law")
+        raise ValueError(f"mem: D={D_.tolist()} is not allowed: need at least 2 distinct dataset sizes to fit a power law")
     X = np.column_stack([np.ones_like(D_), np.log(D_)])
     coef, *_ = np.linalg.lstsq(X, np.log(P_), rcond=None)
     cov = None
@@ -57,11 +57,15 @@ class CriticalSize:
 def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95) -> CriticalSize:
     """Solve P_M(D_crit) = P_G; the interval propagates the fit's covariance (needs >= 3 points)."""
     P_G = validate.positive("gen_norm", P_G)
-    if not 0 < confidence < 1:
+    if not 0 < confidence < 1:  # also false for nan
         raise ValueError(f"confidence={confidence} is not allowed: must lie in (0, 1)")
-    if law.beta == 0:
-        raise ValueError("the fitted exponent beta is 0: P_M does not change with D, so there is no D_crit")
+    if abs(law.beta) < 1e-12:
+        raise ValueError(f"mem: the fitted exponent beta = {law.beta:.3g} is 0: the memorising norm does not change "
+                         f"with D, so there is no D_crit")
     log_dc = (np.log(P_G) - law.log_a) / law.beta
+    if not abs(log_dc) < np.log(validate.HUGE):
+        raise ValueError(f"gen_norm={P_G:g} with mem fitted as P_M = {np.exp(law.log_a):.3g} D^{law.beta:.3g}: D_crit = "
+                         f"exp({log_dc:.4g}) lies outside [1e-100, 1e100]: give measurements nearer the crossing")
     interval = None
     if law.cov is not None:
         grad = np.array([-1 / law.beta, -log_dc / law.beta])

@@ -26,13 +26,33 @@ def test_resume_is_bit_identical(tmp_path):
     assert (tmp_path / "full" / "metrics.csv").read_text() == (tmp_path / "cut" / "metrics.csv").read_text()
 
 
-def test_diverging_member_is_frozen_and_reported(tmp_path, capsys):
-    cfg = SMALL.with_(seeds=(0,), wds=(1.0,), lrs=(1e-3, 1e12), steps=30)
+def test_diverging_member_is_frozen_at_its_last_finite_state(tmp_path, capsys, monkeypatch):
+    """An update that overflows (injected into member 1 at its 6th step) is undone for that member alone: it
+    ends exactly where a run stopped after 5 steps ends, the other member trains on, nothing non-finite is saved."""
+    cfg = SMALL.with_(seeds=(0,), wds=(1.0,), lrs=(1e-3, 3e-3), steps=30)
+    real = train.descend
+    calls = {"n": 0}
+
+    def overflowing(params, loss_E, opt, lr_E, wd_E, betas):
+        real(params, loss_E, opt, lr_E, wd_E, betas)
+        calls["n"] += 1
+        if calls["n"] == 6:
+            with torch.no_grad():
+                params["W_in"][1].fill_(float("inf"))
+
+    monkeypatch.setattr(train, "descend", overflowing)
     r = train.train(cfg, tmp_path / "d", progress=False)
+    monkeypatch.setattr(train, "descend", real)
     members = r["summary"]["members"]
-    assert members[0]["diverged_step"] is None and members[1]["diverged_step"] is not None
-    assert all(torch.isfinite(v[0]).all() for v in r["params"].values())
-    assert "frozen" in capsys.readouterr().err
+    assert members[0]["diverged_step"] is None and members[1]["diverged_step"] == 5
+    assert "frozen at its last finite state" in capsys.readouterr().err
+    five = train.train(cfg.with_(steps=5), None, progress=False)
+    for k in r["params"]:
+        assert torch.equal(r["params"][k][1], five["params"][k][1]), k
+        assert not torch.equal(r["params"][k][0], five["params"][k][0]) or k.startswith("b_"), k
+    saved = train.load_checkpoint(tmp_path / "d" / "checkpoint.pt")
+    assert all(torch.isfinite(v).all() for v in saved["params"].values())
+    assert all(torch.isfinite(v).all() for part in ("m", "v") for v in saved["opt"][part].values())
 
 
 def test_random_label_run_memorises_without_trig_circuit():
@@ -93,8 +113,10 @@ def test_progress_figure_from_run(tmp_path):
 def test_extend_finished_run_equals_longer_run(tmp_path):
     short = SMALL.with_(steps=20)
     train.train(short, tmp_path / "ext", progress=False)
-    with pytest.raises(FileExistsError):
-        train.train(short, tmp_path / "ext", progress=False)
+    again = train.train(short, tmp_path / "ext", progress=False)  # the same command: the finished run, not redone
+    assert again["reused"] and again["summary"]["steps"] == 20
+    with pytest.raises(ValueError, match="steps=10"):  # a run is never shortened
+        train.train(SMALL.with_(steps=10), tmp_path / "ext", progress=False)
     extended = train.train(SMALL, tmp_path / "ext", progress=False)  # 20 -> 40 steps from the checkpoint
     straight = train.train(SMALL, None, progress=False)
     for k in straight["params"]:

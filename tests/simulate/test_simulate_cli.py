@@ -25,10 +25,13 @@ def test_run_writes_run_directory_and_plot(tmp_path):
     steps = m["step"]
     assert np.array_equal(steps[:1001], np.arange(1001)) and (steps > 1000).sum() >= 500
     assert (out / "figure.png").stat().st_size > 10_000
-    # a finished run is kept unless --overwrite
+    # a finished run is kept: the same command returns it, another configuration is refused, unless --overwrite
     before = (out / "metrics.csv").read_bytes()
+    same = runner.invoke(app, ["run", "--preset", "fig2c", "--steps", "3000", "--out", str(out), "--json"])
+    assert same.exit_code == 0 and json.loads(same.stdout)["grok_step"] == summary["grok_step"]
     r2 = runner.invoke(app, ["run", "--preset", "fig2c", "--steps", "10", "--out", str(out), "--json"])
-    assert r2.exit_code == 0 and (out / "metrics.csv").read_bytes() == before
+    assert r2.exit_code == 2 and "steps: recorded 3000, asked 10" in r2.stderr
+    assert (out / "metrics.csv").read_bytes() == before
 
 
 def test_sweep_and_phase_figure(tmp_path):
@@ -67,4 +70,4 @@ def test_bad_input_one_line_exit_2(args, tmp_path):
 
 def test_figures_bad_dir(tmp_path):
     r = runner.invoke(fig_app, ["fig2", str(tmp_path)])
-    assert r.exit_code == 2 and "metrics.csv" in r.output
+    assert r.exit_code == 2 and "no config.json" in r.output

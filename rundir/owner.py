@@ -1,0 +1,122 @@
+"""The one owner of a run directory (DESIGN.md 'Results on disk').
+
+`RunDir.open(path, config, overwrite=...)` makes the directory, takes an exclusive lock on `<dir>/.lock`
+(`fcntl.flock`: released by the kernel when the process ends, however it ends), removes temporaries left by a
+killed writer, and compares `config` with the configuration already recorded there. A second process that
+opens the same directory gets a ValueError naming the process holding it. A directory made by a call whose
+checks then fail is removed again, so a refused command leaves nothing behind.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+import rundir
+
+RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
+
+
+class RunDir:
+    """A locked run directory. `state` is "new", "unfinished" (a configuration is recorded, no summary) or
+    "finished" (summary.json exists). Use as a context manager, or call `release()`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._created = False
+        self.state = "new"
+
+    @classmethod
+    def open(cls, path: Path, config: dict, *, overwrite: bool = False, extendable: Iterable[str] = ()) -> "RunDir":
+        """Lock `path` for this process and check `config` against the recorded one (keys in `extendable`,
+        e.g. the step count, may differ). With `overwrite`, earlier results are removed instead."""
+        d = cls(path)
+        d._lock()
+        try:
+            d._check(config, overwrite, set(extendable))
+        except BaseException:
+            d.release()
+            raise
+        return d
+
+    # ---------------------------------------------------------------- lock
+    def _lock(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"out={str(self.path)!r} is a file, not a directory: choose another --out")
+        existed = self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._created = not existed
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:
+            self._remove_if_created()
+            raise ValueError(f"out={str(self.path)!r} cannot be written: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(f"out={str(self.path)!r} is being written by another process (pid {holder}): "
+                             f"wait for it to finish or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        for tmp in self.path.glob(f".*{rundir.TMP_SUFFIX}"):  # a killed writer's half-made files
+            tmp.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is not None:
+            self._remove_if_created()
+        self.release()
+
+    def _remove_if_created(self) -> None:
+        """Remove a directory this object made if nothing but its lock was written there."""
+        if self._created and self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {".lock"}:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    # ---------------------------------------------------------------- configuration
+    def recorded_config(self) -> dict | None:
+        f = self.path / "config.json"
+        return rundir.read_json(f).get("config") if f.exists() else None
+
+    def _check(self, config: dict, overwrite: bool, extendable: set[str]) -> None:
+        if overwrite:
+            for name in RESULT_FILES:
+                (self.path / name).unlink(missing_ok=True)
+            self.state = "new"
+            return
+        recorded = self.recorded_config()
+        if recorded is None:
+            self.state = "finished" if rundir.is_finished(self.path) else "new"
+            if self.state == "finished":
+                raise ValueError(f"out={str(self.path)!r} holds a summary but no config.json: "
+                                 f"pass --overwrite to replace it")
+            return
+        wanted = json.loads(json.dumps(rundir.to_jsonable(config)))
+        differ = sorted(k for k in set(wanted) | set(recorded) if k not in extendable and wanted.get(k) != recorded.get(k))
+        if differ:
+            diffs = ", ".join(f"{k}: recorded {recorded.get(k)!r}, asked {wanted.get(k)!r}" for k in differ[:4])
+            raise ValueError(f"out={str(self.path)!r} holds a {'finished' if rundir.is_finished(self.path) else 'unfinished'} "
+                             f"run with a different configuration ({diffs}); choose another --out or pass --overwrite")
+        self.state = "finished" if rundir.is_finished(self.path) else "unfinished"
+
+    # ---------------------------------------------------------------- writes
+    def write_config(self, record: dict[str, Any]) -> None:
+        """config.json: `record` must hold the run's identity under "config"."""
+        rundir.write_json(self.path / "config.json", record)
+
+    def finish(self, summary: dict) -> None:
+        """summary.json, written last: its presence marks the run finished."""
+        rundir.write_json(self.path / "summary.json", summary)
