@@ -35,6 +35,8 @@ def save(fig, path: Path, pdf: bool = False) -> list[Path]:
     targets = [path] + ([path.with_suffix(".pdf")] if pdf and path.suffix.lower() != ".pdf" else [])
     try:
         for target in targets:
+            for stale in target.parent.glob(f".{target.name}.*{rundir.TMP_SUFFIX}"):  # left by a killed writer
+                stale.unlink(missing_ok=True)
             buf = io.BytesIO()
             fig.savefig(buf, format=target.suffix.lower()[1:], bbox_inches="tight")
             try:

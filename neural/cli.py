@@ -48,6 +48,7 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
           wd: Optional[str] = typer.Option(None, help="Comma-separated weight decays (>= 0), e.g. 1.0,0.3."),
           lr: Optional[str] = typer.Option(None, help="Comma-separated learning rates (> 0)."),
           steps: Optional[int] = typer.Option(None, help="Full-batch training steps."),
+          checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints (default 1,000)."),
           precision: Optional[str] = typer.Option(None, help="float32 (default) or bf16 (autocast; faster, shifts dynamics)."),
           fmt: Optional[str] = typer.Option(None, help="paper: [x, op, y, =]; nanda: [x, y, =]."),
           random_labels: bool = typer.Option(False, help="Random labels: a memorisation-only run."),
@@ -59,7 +60,8 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
           as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Train every (seed, wd, lr) combination as one ensemble; resumes an interrupted run in --out."""
     cfg = cfgmod.preset(preset)
-    changes = {"task": task, "p": p, "steps": steps, "precision": precision, "fmt": fmt, "threads": threads}
+    changes = {"task": task, "p": p, "steps": steps, "precision": precision, "fmt": fmt, "threads": threads,
+               "checkpoint_every": checkpoint_every}
     cfg = cfg.with_(**{k: v for k, v in changes.items() if v is not None})
     if train_size is not None:
         if frac is not None:

@@ -78,6 +78,8 @@ class TrainConfig:
         for name in ("d_model", "n_heads", "d_head", "d_mlp"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed: must be >= 1")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every} is not allowed: must be >= 1")
         if self.precision not in ("float32", "bf16"):
             raise ValueError(f"precision={self.precision!r} is unknown: choose 'float32' or 'bf16'")
         return self

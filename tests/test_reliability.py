@@ -1,0 +1,198 @@
+"""Run directories under faults: crafted checkpoints, two writers, kills during every kind of write, threads."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import rundir
+from neural import train
+from neural.config import TrainConfig
+from rundir import cores
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = TrainConfig(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30, eval_points=10,
+                   checkpoint_every=10, seeds=(0, 1), threads=1)
+TINY_ARGS = ["train", "--p", "11", "--frac", "0.5", "--steps", "30", "--seeds", "0,1", "--threads", "1",
+             "--checkpoint-every", "10"]
+
+
+def cli(module: str, args: list[str], env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    """A toolkit command line in a fresh process (as a user runs it), from the repository root."""
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300, **kw)
+
+
+class Payload:
+    """What an attacker pickles: unpickling it runs `touch MARKER`."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _crafted(path: Path, marker: Path, like: dict) -> None:
+    torch.save({**like, "extra": Payload(marker)}, path)
+
+
+def test_crafted_pickle_runs_no_code_in_any_command_that_reads_a_checkpoint(tmp_path):
+    marker = tmp_path / "pwned"
+    run = tmp_path / "run"
+    make = ["train", "--p", "11", "--frac", "0.5", "--steps", "5", "--threads", "1", "--out", run]
+    assert cli("neural", make).returncode == 0
+    _crafted(tmp_path / "crafted.pth", marker, {"model": {"embed.W_E": torch.zeros(8, 13)}})
+    _crafted(run / "checkpoint.pt", marker, torch.load(run / "checkpoint.pt", weights_only=True))
+    (run / "summary.json").unlink()  # so that `train` resumes from the crafted checkpoint
+    commands = {"analyze a file": ["analyze", tmp_path / "crafted.pth"], "analyze a run": ["analyze", run],
+                "train resumes": make}
+    for name, args in commands.items():
+        r = cli("neural", args)
+        assert r.returncode == 2, (name, r.stderr)
+        assert "refused" in r.stderr and "could run code" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not marker.exists(), "a crafted checkpoint ran code"
+    torch.load(tmp_path / "crafted.pth", weights_only=False)  # plain unpickling does run it: the test can fail
+    assert marker.exists()
+
+
+def test_second_writer_is_refused_and_the_first_finishes(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--p", "23", "--frac", "0.5", "--steps", "1500", "--threads", "1", "--out", out]
+    with open(tmp_path / "first.log", "w") as log, subprocess.Popen(
+            [sys.executable, "-m", "neural", *map(str, args)], cwd=ROOT, stdout=log, stderr=log) as first:
+        try:
+            while not (out / "config.json").exists():  # wait until the first process holds the directory
+                assert first.poll() is None, (tmp_path / "first.log").read_text()
+                time.sleep(0.05)
+            second = cli("neural", ["train", "--p", "23", "--frac", "0.5", "--steps", "100", "--seeds", "5",
+                                    "--threads", "1", "--out", out])
+            assert first.poll() is None, "the first run ended too early for the test to mean anything"
+            assert second.returncode == 2
+            assert "being written by another process" in second.stderr and f"pid {first.pid}" in second.stderr
+            assert first.wait(timeout=300) == 0, (tmp_path / "first.log").read_text()
+        finally:
+            if first.poll() is None:
+                first.kill()
+    config = rundir.read_json(out / "config.json")["config"]
+    assert config["seeds"] == [0] and rundir.read_json(out / "summary.json")["members"][0]["seed"] == 0
+
+
+def test_run_dir_lock_is_exclusive_and_released_by_the_kernel(tmp_path):
+    d = rundir.RunDir.open(tmp_path / "r", {"a": 1})
+    with pytest.raises(ValueError, match="another process"):
+        rundir.RunDir.open(tmp_path / "r", {"a": 1})
+    d.release()
+    rundir.RunDir.open(tmp_path / "r", {"a": 1}).release()
+
+
+def _members(summary: dict) -> list:
+    return summary["members"]
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The uninterrupted run of TINY_ARGS."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    assert cli("neural", [*TINY_ARGS, "--out", out]).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("kill_at", ["checkpoint.pt:1", "metrics.csv:1", "checkpoint.pt:3", "metrics.csv:3",
+                                     "summary.json", "config.json"])
+def test_kill_during_a_write_then_the_same_command_finishes_the_same_run(tmp_path, kill_at, straight):
+    """SIGKILL while a file is on disk under its temporary name (checkpoint, metrics, summary, config; the 3rd
+    checkpoint is the final one); the same command then ends in the run an uninterrupted command makes: the same
+    metrics bytes, weights and summary."""
+    cut = tmp_path / "cut"
+    killed = cli("neural", [*TINY_ARGS, "--out", cut], env={rundir.KILL_AT_ENV: kill_at})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    again = cli("neural", [*TINY_ARGS, "--out", cut, "--json"])
+    assert again.returncode == 0, again.stderr
+    assert not list(cut.glob(f".*{rundir.TMP_SUFFIX}")), "temporaries left behind"
+    assert (cut / "metrics.csv").read_bytes() == (straight / "metrics.csv").read_bytes()
+    a, b = (train.load_checkpoint(d / "checkpoint.pt") for d in (straight, cut))
+    assert all(torch.equal(a["params"][k], b["params"][k]) for k in a["params"])
+    assert _members(rundir.read_json(cut / "summary.json")) == _members(rundir.read_json(straight / "summary.json"))
+    assert json.loads(again.stdout)["members"] == _members(rundir.read_json(straight / "summary.json"))
+
+
+def test_kill_during_a_figure_write_keeps_the_old_figure_and_leaves_nothing(tmp_path):
+    run = tmp_path / "run"
+    train.train(TINY.with_(steps=5), run, progress=False)
+    fig = tmp_path / "figs" / "p.png"
+    assert cli("figures", ["progress", run, "--out", fig]).returncode == 0
+    before = fig.read_bytes()
+    killed = cli("figures", ["progress", run, "--member", "1", "--out", fig], env={rundir.KILL_AT_ENV: "p.png"})
+    assert killed.returncode == -signal.SIGKILL
+    assert fig.read_bytes() == before  # the old figure, whole
+    assert cli("figures", ["progress", run, "--member", "1", "--out", fig]).returncode == 0
+    assert fig.read_bytes() != before and [p.name for p in fig.parent.iterdir()] == ["p.png"]
+
+
+def test_kill_during_a_toy_run_write_then_the_same_command_finishes(tmp_path):
+    args = ["run", "--preset", "fig2a", "--steps", "500", "--json"]
+    assert cli("simulate", [*args, "--out", tmp_path / "a"]).returncode == 0
+    for kill_at in ("metrics.csv", "summary.json"):
+        out = tmp_path / kill_at
+        assert cli("simulate", [*args, "--out", out], env={rundir.KILL_AT_ENV: kill_at}).returncode == -signal.SIGKILL
+        assert cli("simulate", [*args, "--out", out]).returncode == 0
+        assert (out / "metrics.csv").read_bytes() == (tmp_path / "a" / "metrics.csv").read_bytes()
+        assert not list(out.glob(f".*{rundir.TMP_SUFFIX}"))
+
+
+def test_refused_command_leaves_no_directory(tmp_path):
+    with pytest.raises(ValueError, match="lr"):
+        from simulate import run as sim_run
+        from simulate.config import ToyConfig
+
+        sim_run.run(ToyConfig(lr=100, steps=2000), tmp_path / "diverges", progress=False)
+    assert not (tmp_path / "diverges").exists()
+
+
+@pytest.mark.skipif(cores.available() < 2, reason="needs 2 cores")
+def test_thread_count_is_part_of_the_run(tmp_path):
+    cfg = TINY.with_(threads=None)
+    assert train.train(cfg, tmp_path / "r", progress=False, stop_after=10) == {"stopped_at": 10}
+    recorded = rundir.read_json(tmp_path / "r" / "config.json")["config"]["threads"]
+    assert recorded == cores.available()
+    with pytest.raises(ValueError, match="threads: recorded"):
+        train.train(cfg.with_(threads=1), tmp_path / "r", progress=False)
+    resumed = train.train(cfg, tmp_path / "r", progress=False)  # no thread count given: the recorded one
+    straight = train.train(cfg.with_(threads=recorded), None, progress=False)
+    assert all(torch.equal(resumed["params"][k], straight["params"][k]) for k in straight["params"])
+
+
+def test_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        rundir.write_json(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    n = cores.available()
+    waited = []
+    with cores.lease(n):
+        child = subprocess.run([sys.executable, "-c", "from rundir import cores\n"
+                                "import sys\n"
+                                "try:\n"
+                                "    import signal; signal.alarm(2)\n"
+                                "    with cores.lease(1, on_wait=lambda: print('waiting', flush=True)): print('got')\n"
+                                "except BaseException as e: sys.exit(3)"],
+                               cwd=ROOT, capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)})
+        waited.append(child)
+    assert "waiting" in waited[0].stdout and "got" not in waited[0].stdout  # all cores held: it waited
+    with cores.lease(1):
+        pass
+    with pytest.raises(ValueError, match="threads"):
+        with cores.lease(n + 1):
+            pass
