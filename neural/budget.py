@@ -1,7 +1,7 @@
 """Refuse a training configuration whose memory would not fit, before anything is allocated.
 
 The estimate counts the tensors that dominate a run (bytes per element calibrated against the peak resident
-memory of real runs; see tests/neural/test_budget.py): parameters with AdamW's moments, gradients and the
+memory of real runs: it over-estimates them by 1.3-1.8x; tests/neural/test_budget.py keeps it within [1x, 3x]): parameters with AdamW's moments, gradients and the
 last-finite-state copy; per training step the MLP activations and logits of every member's training pairs;
 per evaluation the logits over all pairs, their float64 cross-entropy and the Fourier split. The ceiling is 3/4
 of the machine's physical memory on CPU and 9/10 of the GPU's memory on CUDA.
