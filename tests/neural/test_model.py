@@ -103,7 +103,7 @@ def test_export_import_round_trip():
 
 @pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
 def test_import_real_checkpoint_reproduces_measured_facts():
-    state = torch.load(FIXTURE, map_location="cpu", weights_only=False)
+    state = torch.load(FIXTURE, map_location="cpu", weights_only=True)
     params, mcfg = model.from_progress_measures(state)
     x, y, a = tasks.all_pairs("add", 113)
     with torch.no_grad():
