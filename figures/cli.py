@@ -8,7 +8,7 @@ import typer
 
 from rundir.cli import friendly_errors, new_app
 
-from figures import phase, progress, style, toy
+from figures import phase, progress, style, toy, ungrok
 
 app = new_app("Render figures from run directories.")
 
@@ -46,6 +46,25 @@ def progress_cmd(run_dir: Path = typer.Argument(..., help="Directory written by 
     target = out or Path(run_dir) / f"progress-{member}.png"
     for path in style.save(progress.render(progress.load(run_dir, member)), target, pdf):
         typer.echo(str(path))
+
+
+@app.command("ungrok")
+@friendly_errors
+def ungrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural ungrok."),
+               wd: float = typer.Option(1.0, help="Weight decay of Figures 1b and 8."),
+               out_dir: Path = typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR)."),
+               pdf: bool = typer.Option(False, help="Also write PDFs.")):
+    """Figures 1a/1b (grokking, then ungrokking), 4 (test accuracy vs D' per weight decay), 8 (many ungrokking
+    runs over time), or 9 (one panel per task) for a multitask sweep."""
+    data = ungrok.load(sweep_dir)
+    target = Path(out_dir or sweep_dir)
+    several = len(data["summary"]["tasks"]) > 1
+    figs = {"fig9" if several else "fig4": ungrok.render_fig4(data)}
+    if not several:
+        figs.update({"fig8": ungrok.render_fig8(data, wd=wd), "fig1ab": ungrok.render_fig1(data, wd=wd)})
+    for name, fig in figs.items():
+        for path in style.save(fig, target / f"{name}.png", pdf):
+            typer.echo(str(path))
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """`grok-neural`: train 1-layer transformers on modular arithmetic and measure their circuits."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Optional
@@ -112,6 +113,77 @@ def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory
         for k, v in m.items():
             if k not in ("member", "key_frequencies") and v is not None:
                 typer.echo(f"  {k:<26} {v:.6g}" if isinstance(v, float) else f"  {k:<26} {v}")
+
+
+@app.command()
+@friendly_errors
+def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README's ungrokking section)."),
+           task: str = typer.Option("add", help="A task (add, sub, mul, div, x2y2, x2xyy2, x3xy, s5) or multitask "
+                                                "(add, sub, mul, x2y2, x2xyy2, x3xy, s5: Figure 9)."),
+           wd: Optional[str] = typer.Option(None, help="Stage-2 weight decays, e.g. 0.3,1,3."),
+           seeds: Optional[str] = typer.Option(None, help="Parent seeds, e.g. 0,1,2."),
+           d_prime: Optional[str] = typer.Option(None, help="Stage-2 sizes D' as fractions of all pairs, e.g. "
+                                                            "0.04,0.07,0.12 (each within the parents' split)."),
+           out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/ungrok-<preset>-<task>)."),
+           executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
+           as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
+    """Ungrokking: train parents to generalisation, continue each on nested subsets D' for every weight decay
+    until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw
+    Figures 1a, 1b, 4 and 8 (Figure 9 for multitask) into the sweep directory."""
+    import time
+
+    from figures import style, ungrok as ungrok_fig
+    from neural.experiments import ungrok as ungrok_mod
+
+    pre = ungrok_mod.preset(preset, multitask=task == "multitask")
+    changes = {}
+    if wd is not None:
+        changes["wds"] = _numbers("wd", wd)
+    if seeds is not None:
+        changes["seeds"] = _numbers("seeds", seeds, int)
+    if d_prime is not None:
+        fracs = _numbers("d_prime", d_prime)
+        bad = [f for f in fracs if not 0 < f <= pre.base.frac]
+        if bad:
+            raise ValueError(f"d_prime={d_prime!r} is not allowed: fractions must lie in (0, {pre.base.frac}] "
+                             f"(the parents' training split)")
+        changes["d_prime"] = tuple(sorted(fracs))
+    pre = dataclasses.replace(pre, **changes)
+    names = list(ungrok_mod.MULTITASK) if task == "multitask" else [task]
+    ungrok_mod.check(pre, names, executor)
+    out = out or Path("runs/neural") / f"ungrok-{preset}-{task}"
+    t0 = time.perf_counter()
+    summary = ungrok_mod.run(pre, names, out, executor=executor, progress=not as_json)
+    wall = time.perf_counter() - t0
+    data = ungrok_fig.load(out)
+    figures = {"fig4" if len(names) == 1 else "fig9": ungrok_fig.render_fig4(data)}
+    if len(names) == 1:
+        wd_mid = 1.0 if 1.0 in pre.wds else pre.wds[0]
+        figures["fig8"] = ungrok_fig.render_fig8(data, wd=wd_mid)
+        figures["fig1ab"] = ungrok_fig.render_fig1(data, wd=wd_mid)
+    paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figures.items()]
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "wall_seconds": wall, "figures": paths,
+                                                  **summary})))
+        return
+    typer.echo(f"sweep: {out}   ({wall:.0f} s)")
+    for name, t in summary["tasks"].items():
+        gen = "all generalised" if t["parents_generalised"] else "NOT all generalised"
+        typer.echo(f"{name}: parents test acc {[round(p['test_acc'], 3) for p in t['parents']]} ({gen})")
+        for w, s in t["by_wd"].items():
+            ci = s["d_crit_interval"]
+            crit = "none in grid" if s["d_crit"] is None else f"{s['d_crit']:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")
+            typer.echo(f"  wd {float(w):<4g} D_crit {crit:<22} min train acc {s['min_train_acc']:.3f}  "
+                       f"unconverged {len(s['unconverged'])}")
+            typer.echo("    D'        " + " ".join(f"{int(D):>6d}" for D in s["d_prime"]))
+            typer.echo("    test acc  " + " ".join(f"{a:>6.3f}" for a in s["mean_test_acc"]))
+            typer.echo("    no mirror " + " ".join(f"{a:>6.3f}" for a in s["mean_test_acc_no_mirror"]))
+        if "wd_spread" in t:
+            sp = t["wd_spread"]
+            ratio = f"{sp['d_crit_ratio_max_min']:.2f}" if sp["d_crit_ratio_max_min"] else "n/a"
+            typer.echo(f"  spread between weight decays: max gap {sp['max_acc_gap']:.3f}, mean gap "
+                       f"{sp['mean_acc_gap']:.3f}, D_crit max/min {ratio}")
+    typer.echo("figures: " + ", ".join(paths))
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from neural import tasks
 from rundir import cores
 
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
+MEMBER_DEFAULTS = {"split_seed": None, "subset": None, "parent": None, "parent_member": 0}
+MEMBER_KEYS = ("seed", "wd", "lr", "split_seed", "subset", "parent", "parent_member")
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,19 @@ class TrainConfig:
     checkpoint_every: int = 1000  # steps between checkpoints (and always at the end)
     grok_threshold: float = 0.95  # test accuracy that counts as generalised
     threads: int | None = None  # torch CPU threads; results depend on it, so a run records it (None: all cores)
+    member_specs: tuple[dict, ...] = ()  # explicit members (see MEMBER_KEYS); empty: every (seed, wd, lr)
+    reset_on_init: tuple[str, ...] = ("optimizer", "step")  # reset when starting from a parent's weights
+    converge: bool = False  # stop each member once converged (see neural.convergence), `steps` is the cap
+    converge_acc_tol: float = 0.01  # test accuracy may move at most this much over the window
+    converge_loss_rtol: float = 0.05  # train loss may move at most this fraction over the window
 
     def members(self) -> list[dict]:
-        return [{"seed": s, "wd": w, "lr": l} for s, w, l in itertools.product(self.seeds, self.wds, self.lrs)]
+        """One dict per member: seed (initialisation), wd, lr, split_seed (its base training split), subset (D'
+        within that split, or None), parent and parent_member (a run directory to start from, or None)."""
+        if self.member_specs:
+            return [{**MEMBER_DEFAULTS, "split_seed": m["seed"], **m} for m in self.member_specs]
+        return [{**MEMBER_DEFAULTS, "seed": s, "wd": w, "lr": l, "split_seed": s}
+                for s, w, l in itertools.product(self.seeds, self.wds, self.lrs)]
 
     def validate(self) -> "TrainConfig":
         """ValueError naming the first field out of range. Learning rates lie in (0, 1] and lr * wd <= 1:
@@ -58,18 +70,35 @@ class TrainConfig:
         for name, values in (("seeds", self.seeds), ("wd", self.wds), ("lr", self.lrs)):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name}={','.join(map(str, values))} repeats a value: each member would be trained twice")
-        for s in self.seeds:
-            if not 0 <= s < 2**63:
-                raise ValueError(f"seeds: {s} is not allowed: seeds must lie in [0, 2^63)")
-        for l in self.lrs:
-            if not (math.isfinite(l) and 0 < l <= 1):
+        members = self.members()
+        keys = [tuple(sorted((k, str(v)) for k, v in m.items())) for m in members]
+        if len(set(keys)) != len(keys):
+            raise ValueError("member_specs repeats a member: each would be trained twice")
+        for m in members:
+            unknown = set(m) - set(MEMBER_DEFAULTS) - {"seed", "wd", "lr", "split_seed"}
+            if unknown:
+                raise ValueError(f"member spec has unknown key(s) {sorted(unknown)}: allowed {MEMBER_KEYS}")
+            for key in ("seed", "split_seed"):
+                if not (isinstance(m[key], int) and 0 <= m[key] < 2**63):
+                    raise ValueError(f"seeds: {m[key]} is not allowed: seeds must lie in [0, 2^63)")
+            l, w = m["lr"], m["wd"]
+            if not (isinstance(l, (int, float)) and math.isfinite(l) and 0 < l <= 1):
                 raise ValueError(f"lr={l} is not allowed: must be a number in (0, 1]")
-        for w in self.wds:
-            if not (math.isfinite(w) and w >= 0):
+            if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
                 raise ValueError(f"wd={w} is not allowed: weight decay must be a finite number >= 0")
-            if w * max(self.lrs) > 1:
-                raise ValueError(f"wd={w} is not allowed with lr={max(self.lrs)}: lr * wd must be <= 1 "
+            if w * l > 1:
+                raise ValueError(f"wd={w} is not allowed with lr={l}: lr * wd must be <= 1 "
                                  f"(AdamW multiplies the weights by 1 - lr * wd each step)")
+            if m["subset"] is not None and not (isinstance(m["subset"], int) and m["subset"] >= 1):
+                raise ValueError(f"subset={m['subset']!r} is not allowed: D' must be an integer >= 1")
+            if m["parent"] is not None and not (isinstance(m["parent_member"], int) and m["parent_member"] >= 0):
+                raise ValueError(f"parent_member={m['parent_member']!r} is not allowed: must be an integer >= 0")
+        unknown_resets = set(self.reset_on_init) - {"optimizer", "step"}
+        if unknown_resets:
+            raise ValueError(f"reset_on_init={self.reset_on_init} is not allowed: choose from 'optimizer', 'step'")
+        for name in ("converge_acc_tol", "converge_loss_rtol"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is not allowed: must lie in (0, 1)")
         if not 1 <= self.steps <= MAX_STEPS:
             raise ValueError(f"steps={self.steps} is not allowed: must lie in [1, {MAX_STEPS:.0e}]")
         if self.threads is not None and not 1 <= self.threads <= cores.available():
@@ -95,6 +124,13 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config has unknown field(s) {sorted(unknown)}: written by another version?")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    def model_key(self) -> tuple:
+        """What members must share to train in one ensemble (everything but the per-member fields)."""
+        d = self.to_dict()
+        for k in ("seeds", "wds", "lrs", "member_specs", "frac", "train_size", "steps"):
+            d.pop(k)
+        return tuple(sorted((k, str(v)) for k, v in d.items()))
 
     def with_(self, **changes) -> "TrainConfig":
         return replace(self, **changes)

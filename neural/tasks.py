@@ -95,6 +95,15 @@ def all_pairs(task: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return x, y, ans
 
 
+def mirror_indices(task: str, p: int) -> torch.Tensor:
+    """(N,) index of each pair's mirror (y, x) in all_pairs order, -1 where the mirror is not a pair (div, x = 0)."""
+    x, y, _ = all_pairs(task, p)
+    n = n_elements(task, p)
+    position = torch.full((n * n,), -1, dtype=torch.long)
+    position[x * n + y] = torch.arange(len(x))
+    return position[y * n + x]
+
+
 def sequences(x: torch.Tensor, y: torch.Tensor, n: int, fmt: str = "paper") -> torch.Tensor:
     """Token sequences (N, n_ctx): [x, op, y, =] for 'paper', [x, y, =] for 'nanda'."""
     if fmt == "paper":

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 import rundir
-from neural import analysis, budget, loss, model, optim, tasks
+from neural import analysis, budget, convergence, loss, model, optim, tasks
 from rundir import cores
 from neural.config import TrainConfig
 
@@ -53,7 +53,11 @@ def device() -> torch.device:
 
 
 class Data:
-    """Every pair's tokens and answer, and each member's training split (equal sizes across members)."""
+    """Every pair's tokens and answer, and each member's own training set D' (sizes may differ).
+
+    Member e trains on `subset` pairs nested in its base split (`frac`/`train_size` of all pairs, drawn with
+    its `split_seed`), or on the whole base split. Training sets are padded to the largest (padding has weight
+    0), so a step costs E x max D': the sweep runner packs members of similar D' together."""
 
     def __init__(self, cfg: TrainConfig, dev: torch.device):
         x, y, answer = tasks.all_pairs(cfg.task, cfg.p)
@@ -61,15 +65,26 @@ class Data:
         self.tokens = tasks.sequences(x, y, self.n, cfg.fmt).to(dev)  # (N, n_ctx)
         self.answer = answer.to(dev)  # (N,) true answers (for o_t/o_m and restricted loss)
         members = cfg.members()
-        N = len(answer)
-        idx = [tasks.train_indices(N, seed=m["seed"], frac=cfg.frac, size=cfg.train_size) for m in members]
-        self.train_idx = torch.stack(idx).to(dev)  # (E, D)
-        self.train_mask = torch.zeros(len(members), N, dtype=torch.bool, device=dev)
-        self.train_mask.scatter_(1, self.train_idx, True)
+        E, N = len(members), len(answer)
+        base = [tasks.train_indices(N, seed=m["split_seed"], frac=cfg.frac, size=cfg.train_size) for m in members]
+        idx = [b if m["subset"] is None else tasks.nested_subset(b, m["subset"], seed=m["split_seed"])
+               for b, m in zip(base, members)]
+        self.sizes = [len(i) for i in idx]
+        D = max(self.sizes)
+        self.train_idx = torch.stack([torch.cat([i, i.new_zeros(D - len(i))]) for i in idx]).to(dev)  # (E, D)
+        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i)), torch.zeros(D - len(i))])
+                                         for i in idx]).to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
+        self.train_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # D'
+        self.seen_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # pairs trained on in any stage
+        for e, (b, i) in enumerate(zip(base, idx)):
+            self.train_mask[e, i.to(dev)] = True
+            self.seen_mask[e, b.to(dev)] = True
+        self.mirror_trained = self.train_mask[:, tasks.mirror_indices(cfg.task, cfg.p).to(dev)]  # (E, N)
+        self.mirror_trained &= (tasks.mirror_indices(cfg.task, cfg.p) >= 0).to(dev)
         if cfg.random_labels:
             self.labels = torch.stack([tasks.random_labels(N, self.n, seed=10_000 + m["seed"]) for m in members]).to(dev)
         else:
-            self.labels = self.answer.expand(len(members), N).clone()  # (E, N)
+            self.labels = self.answer.expand(E, N).clone()  # (E, N)
         self.train_tokens = self.tokens[self.train_idx]  # (E, D, n_ctx)
         self.train_labels = self.labels.gather(1, self.train_idx)  # (E, D)
 
@@ -81,7 +96,12 @@ def model_config(cfg: TrainConfig) -> model.ModelConfig:
 
 
 def eval_steps(cfg: TrainConfig) -> set[int]:
+    """Log-spaced steps, every `eval_every` (default steps/50) and, for converging runs, at least five
+    evaluations per convergence window."""
     every = cfg.eval_every or max(cfg.steps // 50, 1)
+    if cfg.converge:
+        shortest = min(convergence.window_steps(m["lr"], m["wd"], cfg.steps) for m in cfg.members())
+        every = min(every, max(int(shortest // 5), 1))
     logs = np.unique(np.round(np.geomspace(1, cfg.steps, cfg.eval_points)).astype(int))
     return set(int(s) for s in logs) | set(range(0, cfg.steps + 1, every)) | {0, cfg.steps}
 
@@ -92,7 +112,7 @@ def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
         logits = model.forward(params, mcfg, data.train_tokens)  # (E, D, C)
     E, D, C = logits.shape
     ce = loss.cross_entropy(logits.float().reshape(E * D, C), data.train_labels.reshape(-1))
-    return ce.reshape(E, D).mean(1)
+    return (ce.reshape(E, D) * data.train_weight).sum(1)
 
 
 @torch.no_grad()
@@ -104,8 +124,13 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
     correct = (Z.argmax(-1) == data.labels).float()
     tr, te = data.train_mask.float(), (~data.train_mask).float()
     n_te = te.sum(1).clamp_min(1)
+    mean_over = lambda values, mask: (values * mask).sum(1) / mask.sum(1).clamp_min(1)  # noqa: E731
+    label_logit = Z.gather(2, data.labels[:, :, None])[:, :, 0] - Z.mean(2)  # (E, N) centred logit of the label
     out = {"train/loss": (ce * tr).sum(1) / tr.sum(1), "train/acc": (correct * tr).sum(1) / tr.sum(1),
            "test/loss": (ce * te).sum(1) / n_te, "test/acc": (correct * te).sum(1) / n_te,
+           "test/acc_unseen": mean_over(correct, (~data.seen_mask).float()),
+           "test/acc_no_mirror": mean_over(correct, ((~data.train_mask) & ~data.mirror_trained).float()),
+           "train/label_logit": mean_over(label_logit, tr),
            "norm/total": model.param_norm(params)}
     for name, p in params.items():
         out[f"norm/{name}"] = p.reshape(E, -1).norm(dim=1)
@@ -214,6 +239,45 @@ def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_a
             torch.set_num_threads(before)
 
 
+def _converged(cfg: TrainConfig, member: dict, history: list[tuple]) -> bool:
+    steps, train_loss, test_acc = (np.array(c, dtype=float) for c in zip(*history)) if history else ([], [], [])
+    return convergence.has_converged(steps, train_loss, test_acc, lr=member["lr"], wd=member["wd"],
+                                     acc_tol=cfg.converge_acc_tol, loss_rtol=cfg.converge_loss_rtol)
+
+
+def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, params: dict, opt: dict) -> None:
+    """Members with a `parent` start from member `parent_member` of that finished run's final weights (nanoGPT's
+    init_from). `cfg.reset_on_init` says what is reset: "optimizer" (AdamW's moments start at zero, as for a
+    fresh run) and "step" (the step counter, so bias correction starts again); what is not reset is copied."""
+    members = cfg.members()
+    steps = set()
+    for e, m in enumerate(members):
+        if m["parent"] is None:
+            continue
+        parent = Path(m["parent"])
+        record = rundir.read_json(parent / "config.json")
+        if record.get("model") != mcfg.to_dict():
+            raise ValueError(f"parent={str(parent)!r} has model {record.get('model')}, not {mcfg.to_dict()}: a member "
+                             f"can start only from weights of the same shape")
+        state = load_checkpoint(parent / "checkpoint.pt")
+        k = m["parent_member"]
+        if not k < state["params"]["W_E"].shape[0]:
+            raise ValueError(f"parent_member={k} is not allowed: {parent} has {state['params']['W_E'].shape[0]} members")
+        with torch.no_grad():
+            for name, value in state["params"].items():
+                params[name][e] = value[k].to(params[name].device)
+            if "optimizer" not in cfg.reset_on_init:
+                for part in ("m", "v"):
+                    for name, value in state["opt"][part].items():
+                        opt[part][name][e] = value[k].to(params[name].device)
+        steps.add(int(state["opt"]["step"]))
+    if steps and "step" not in cfg.reset_on_init:
+        if len(steps) > 1:
+            raise ValueError(f"reset_on_init={cfg.reset_on_init} keeps the step counter, but the parents are at "
+                             f"different optimiser steps {sorted(steps)}: one ensemble shares one counter")
+        opt["step"] = steps.pop()
+
+
 def _finite_members(tensors: list[torch.Tensor]) -> torch.Tensor:
     """(E,) True where every entry of a member's slice of every tensor is finite."""
     return torch.stack([torch.isfinite(t.reshape(t.shape[0], -1)).all(1) for t in tensors]).all(0)
@@ -244,7 +308,10 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     else:
         params = {k: v.to(dev) for k, v in model.init_params(mcfg, [m["seed"] for m in members]).items()}
         opt = optim.init_state(params)
+        init_from_parents(cfg, mcfg, params, opt)
         rows, start, active, diverged = [], 0, torch.ones(E, dtype=torch.bool, device=dev), [None] * E
+    converged = list(resume.get("converged", [None] * E)) if resume else [None] * E
+    history = {e: [(r["step"], r["train/loss"], r["test/acc"]) for r in rows if r["member"] == e] for e in range(E)}
     for p in params.values():
         p.requires_grad_(True)
     todo = eval_steps(cfg)
@@ -260,7 +327,8 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
         if ckpt_path is None:
             return
         _save_checkpoint(ckpt_path, {"config": cfg.to_dict(), "step": step, "params": {k: v.detach() for k, v in params.items()},
-                                     "opt": opt, "rows": rows, "active": active.cpu(), "diverged": diverged})
+                                     "opt": opt, "rows": rows, "active": active.cpu(), "diverged": diverged,
+                                     "converged": converged})
         _write_metrics(d.path, rows)
 
     def freeze(members_E: torch.Tensor, step: int, why: str) -> None:
@@ -276,6 +344,10 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
             for e in range(E):
                 if bool(active[e]):
                     rows.append({"step": step, "member": e, **{k: float(v[e]) for k, v in metrics.items()}})
+                    history[e].append((step, rows[-1]["train/loss"], rows[-1]["test/acc"]))
+                    if cfg.converge and _converged(cfg, members[e], history[e]):
+                        converged[e] = step
+                        active[e] = False
             if bar is not None:
                 bar.set_postfix({"train": f"{float(metrics['train/loss'][0]):.3g}",
                                  "test": f"{float(metrics['test/loss'][0]):.3g}",
@@ -307,6 +379,10 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
         bar.close()
     checkpoint(step)
     summary = _summary(cfg, members, rows, diverged, time.perf_counter() - t0, step - start)
+    summary["steps_run"] = step
+    for e, m in enumerate(summary["members"]):
+        m["converged_step"] = converged[e]
+        m["converged"] = converged[e] is not None or _converged(cfg, members[e], history[e])
     if d is not None:
         d.finish(summary)
     return {"params": {k: v.detach() for k, v in params.items()}, "rows": rows, "summary": summary, "model": mcfg}
@@ -330,7 +406,8 @@ def _summary(cfg: TrainConfig, members, rows, diverged, seconds: float, steps_ru
         grok = next((r["step"] for r in mine if r["test/acc"] >= cfg.grok_threshold), None)
         fit = next((r["step"] for r in mine if r["train/acc"] >= 1.0), None)
         per.append({"member": e, **m, "grok_step": grok, "train_fit_step": fit, "diverged_step": diverged[e],
-                    "final": {k: last.get(k) for k in ("train/loss", "test/loss", "train/acc", "test/acc",
+                    "final": {k: last.get(k) for k in ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen",
+                                                       "test/acc_no_mirror", "train/label_logit",
                                                        "norm/total", "train/o_t", "train/o_m", "test/o_m",
                                                        "restricted_loss", "excluded_loss")}})
     return {"members": per, "steps": cfg.steps, "wall_seconds_this_session": seconds,

@@ -137,6 +137,25 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is not a metrics table written by this toolkit ({type(e).__name__}: {e})") from None
 
 
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str."""
+    def cell(v: str) -> Any:
+        if v == "":
+            return None
+        try:
+            return float(v)
+        except ValueError:
+            return {"True": True, "False": False}.get(v, v)
+
+    try:
+        with open(path, newline="") as f:
+            return [{k: cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{path} is not a table written by this toolkit ({e})") from None
+
+
 def environment() -> dict[str, Any]:
     """Package versions, Python, platform and the git commit, recorded in every config.json."""
     versions = {}

@@ -246,6 +246,15 @@ CASES = [
     ("neural", ["analyze", "{paper_format}", "--task", "nope"], "task"),
     ("neural", ["analyze", "{paper_format}"], None),
     ("neural", ["analyze", "{neural_run}"], None),
+    ("neural", ["ungrok", "--preset", "nope"], "preset"),
+    ("neural", ["ungrok", "--task", "nope"], "task"),
+    ("neural", ["ungrok", "--d-prime", "0.9"], "d_prime"),
+    ("neural", ["ungrok", "--d-prime", "0"], "d_prime"),
+    ("neural", ["ungrok", "--wd", "-1"], "wd"),
+    ("neural", ["ungrok", "--wd", "1,1"], "wd"),
+    ("neural", ["ungrok", "--seeds", "0,0"], "seeds"),
+    ("neural", ["ungrok", "--executor", "nope"], "executor"),
+    ("neural", ["ungrok", "--out", "{a_file}"], "out"),
     # ------------------------------------------------------------------ figures
     ("figures", ["fig2", "{neural_run}", "--out", "{tmp}/f.png"], "run_dir"),
     ("figures", ["fig2", "{tmp}/does_not_exist", "--out", "{tmp}/f.png"], "run_dir"),
@@ -261,6 +270,8 @@ CASES = [
     ("figures", ["progress", "{neural_run}", "--out", "{tmp}/p.pdf"], None),
     ("figures", ["phase", "{neural_run}", "--out", "{tmp}/ph.png"], "sweep_dir"),
     ("figures", ["phase", "{toy_run}", "--out", "{tmp}/ph.png"], "sweep_dir"),
+    ("figures", ["ungrok", "{toy_run}"], "sweep_dir"),
+    ("figures", ["ungrok", "{tmp}/does_not_exist"], "sweep_dir"),
 ]
 
 

@@ -1,0 +1,118 @@
+"""Ungrokking figures from a `grok-neural ungrok` sweep directory: Figure 1a (a parent grokking), 1b (one
+ungrokking run over time), 4 (test accuracy against D', one line per weight decay), 8 (many ungrokking runs over
+time, coloured by D') and 9 (Figure 4 per task)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import cm
+from matplotlib.colors import LogNorm
+
+import rundir
+from figures import style
+
+
+def load(sweep_dir: Path) -> dict:
+    d = Path(sweep_dir)
+    if not (d / "results.csv").is_file() or not (d / "summary.json").is_file():
+        raise ValueError(f"sweep_dir={str(d)!r} has no results.csv and summary.json: pass a directory written by "
+                         f"`grok-neural ungrok`")
+    return {"dir": d, "rows": rundir.read_rows(d / "results.csv"), "summary": rundir.read_json(d / "summary.json")}
+
+
+def _curve(data: dict, row: dict) -> dict[str, np.ndarray]:
+    """One member's logged metrics (from its ensemble's metrics.csv)."""
+    table = rundir.read_csv(data["dir"] / "ensembles" / row["ensemble"] / "metrics.csv")
+    mine = table["member"] == row["member"]
+    return {k: v[mine] for k, v in table.items()}
+
+
+def render_fig4(data: dict, tasks: list[str] | None = None):
+    """Test accuracy at convergence against D' per weight decay (one panel per task: Figure 9 when several)."""
+    style.apply()
+    names = tasks or list(data["summary"]["tasks"])
+    cols = min(len(names), 4)
+    rows_n = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.4 * rows_n), squeeze=False)
+    for ax, task in zip(axes.flat, names):
+        by_wd = data["summary"]["tasks"][task]["by_wd"]
+        colours = cm.viridis(np.linspace(0, 0.9, len(by_wd)))
+        for colour, (wd, s) in zip(colours, by_wd.items()):
+            D = np.array(s["d_prime"], dtype=float)
+            ax.plot(D, s["mean_test_acc"], "-o", color=colour, ms=3, label=f"wd {float(wd):g}")
+            for accs in s["test_acc_by_seed"].values():
+                ax.plot(D, [np.nan if a is None else a for a in accs], ".", color=colour, alpha=0.35, ms=4)
+            if s["d_crit"] is not None:
+                ax.axvline(s["d_crit"], color=colour, ls=":", lw=1)
+        ax.axhline(0.5, color="grey", lw=0.6)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("reduced dataset size D' (pairs)")
+        ax.set_ylabel("test accuracy at convergence")
+        ax.set_title(f"ungrokking: {task}")
+        ax.legend(fontsize=7, title="dotted: D_crit", title_fontsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def render_fig8(data: dict, wd: float = 1.0, task: str | None = None):
+    """Test accuracy over steps of every ungrokking run at one weight decay, coloured by D'."""
+    style.apply()
+    task = task or next(iter(data["summary"]["tasks"]))
+    runs = [r for r in data["rows"] if r["stage"] == 2 and r["wd"] == wd and r["task"] == task]
+    if not runs:
+        raise ValueError(f"wd={wd} has no ungrokking runs in {data['dir']}: choose one of "
+                         f"{sorted({r['wd'] for r in data['rows'] if r['stage'] == 2})}")
+    norm = LogNorm(min(r["d_prime"] for r in runs), max(r["d_prime"] for r in runs))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for r in runs:
+        c = _curve(data, r)
+        ax.plot(np.maximum(c["step"], 1), c["test/acc"], color=cm.plasma(norm(r["d_prime"]) * 0.9), lw=1, alpha=0.8)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="plasma"), ax=ax, label="D' (pairs)")
+    ax.set_xscale("log")
+    ax.set_xlabel("steps after the switch to D'")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{len(runs)} ungrokking runs, {task}, wd {wd:g}")
+    fig.tight_layout()
+    return fig
+
+
+def render_fig1(data: dict, wd: float = 1.0, task: str | None = None):
+    """(a) the parent of seed 0 grokking; (b) it ungrokking on the smallest D' (log x; dotted: the switch)."""
+    style.apply()
+    task = task or next(iter(data["summary"]["tasks"]))
+    parent = next(r for r in data["rows"] if r["stage"] == 1 and r["task"] == task)
+    child = min((r for r in data["rows"] if r["stage"] == 2 and r["task"] == task and r["wd"] == wd
+                 and r["seed"] == parent["seed"]), key=lambda r: r["d_prime"])
+    p, c = _curve(data, parent), _curve(data, child)
+    switch = p["step"][-1]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, curves, title in ((axes[0], [(p, 0)], f"(a) grokking: parent seed {int(parent['seed'])}, "
+                                                   f"D = {int(parent['train_size'])}"),
+                              (axes[1], [(p, 0), (c, switch)], f"(b) ungrokking on D' = {int(child['d_prime'])}, "
+                                                               f"wd {wd:g}")):
+        for k, (m, offset) in enumerate(curves):
+            step = np.maximum(m["step"] + offset, 1)
+            lab = k == 0
+            ax.plot(step, m["train/loss"], color=style.COLORS["train"], label="train loss" if lab else None)
+            ax.plot(step, m["test/loss"], color=style.COLORS["test"], label="test loss" if lab else None)
+            ax2 = ax.twinx() if k == 0 else ax2
+            ax2.plot(step, m["train/acc"], color=style.COLORS["train"], ls="--", label="train acc" if lab else None)
+            ax2.plot(step, m["test/acc"], color=style.COLORS["test"], ls="--", label="test acc" if lab else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss (solid)")
+        ax2.set_ylabel("accuracy (dashed)")
+        ax2.set_ylim(-0.03, 1.03)
+        if len(curves) > 1:
+            ax.axvline(switch, color="grey", ls=":")
+        ax.set_title(title, fontsize=9)
+        ax.legend(loc="lower left", fontsize=7)
+        ax2.legend(loc="center left", fontsize=7)
+    fig.tight_layout()
+    return fig

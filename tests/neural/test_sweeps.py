@@ -1,0 +1,143 @@
+"""The composable trainer and sweeps: mixed D' ensembles, starting from a parent, detectors, runner, executors."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rundir
+from neural import convergence, model, train
+from neural.config import TrainConfig
+from neural.experiments import runner, ungrok
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
+                   checkpoint_every=4, threads=1)
+
+
+def _grads(cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    data = train.Data(cfg, torch.device("cpu"))
+    mcfg = train.model_config(cfg)
+    params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
+    for p in params.values():
+        p.requires_grad_(True)
+    loss_E = train.losses(params, mcfg, data, cfg.precision)
+    return dict(zip(params, torch.autograd.grad(loss_E.sum(), list(params.values()))))
+
+
+def test_members_with_different_training_sets_get_the_gradients_they_get_alone():
+    members = ({"seed": 0, "wd": 1.0, "lr": 1e-3, "subset": 20}, {"seed": 1, "wd": 1.0, "lr": 1e-3},
+               {"seed": 2, "wd": 1.0, "lr": 1e-3, "subset": 71, "split_seed": 5})
+    together = _grads(BASE.with_(member_specs=members))
+    for e, m in enumerate(members):
+        alone = _grads(BASE.with_(member_specs=(m,)))
+        for k in alone:
+            torch.testing.assert_close(together[k][e], alone[k][0], rtol=1e-5, atol=1e-7)
+    sizes = train.Data(BASE.with_(member_specs=members), torch.device("cpu")).sizes
+    assert sizes == [20, round(0.6 * 17 * 17), 71]
+
+
+def test_nested_subset_lies_in_the_parents_split_and_metrics_see_it():
+    cfg = BASE.with_(member_specs=({"seed": 3, "wd": 1.0, "lr": 1e-3, "subset": 30},))
+    data = train.Data(cfg, torch.device("cpu"))
+    assert data.train_mask.sum() == 30 and bool((data.train_mask <= data.seen_mask).all())
+    assert data.seen_mask.sum() == round(0.6 * 289)
+    # mirror of (x, y) is (y, x): a test pair whose mirror is trained is flagged
+    x, y = divmod(int(data.train_idx[0, 0]), 17)
+    assert bool(data.mirror_trained[0, y * 17 + x])
+
+
+def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
+    parent = tmp_path / "parent"
+    done = train.train(BASE.with_(seeds=(0, 1)), parent, progress=False)
+    child = BASE.with_(member_specs=({"seed": 7, "wd": 0.3, "lr": 1e-3, "subset": 25, "split_seed": 1,
+                                      "parent": str(parent), "parent_member": 1},))
+    mcfg = train.model_config(child)
+    params = model.init_params(mcfg, [7])
+    opt = train.optim.init_state(params)
+    train.init_from_parents(child, mcfg, params, opt)
+    tokens = train.Data(child, torch.device("cpu")).tokens
+    with torch.no_grad():
+        assert torch.equal(model.forward(params, mcfg, tokens)[0],
+                           model.forward({k: v[1:2] for k, v in done["params"].items()}, mcfg, tokens)[0])
+    assert opt["step"] == 0 and all(float(v.abs().sum()) == 0 for v in opt["m"].values())  # reset, as recorded
+    r = train.train(child, tmp_path / "child", progress=False)
+    assert rundir.read_json(tmp_path / "child" / "config.json")["config"]["reset_on_init"] == ["optimizer", "step"]
+    assert r["rows"][0]["test/acc"] == pytest.approx(
+        train.evaluate({k: v[1:2] for k, v in done["params"].items()}, mcfg, train.Data(child, torch.device("cpu")),
+                       child)["test/acc"][0].item())
+
+
+def test_convergence_detector_on_synthetic_curves():
+    steps = np.arange(0, 6001, 100)
+    flat = dict(train_loss=np.full(steps.shape, 1e-3), test_acc=np.full(steps.shape, 0.4))
+    assert convergence.has_converged(steps, **flat, lr=1e-3, wd=1.0)  # window 1,000 steps, 6,000 run
+    assert not convergence.has_converged(steps[:15], flat["train_loss"][:15], flat["test_acc"][:15], lr=1e-3, wd=1.0)
+    falling = 1 - np.minimum(steps / 8000, 1)  # test accuracy still falling by 1.25% per 100 steps
+    assert not convergence.has_converged(steps, flat["train_loss"], falling, lr=1e-3, wd=1.0)
+    assert convergence.has_converged(steps, flat["train_loss"], falling, lr=1e-3, wd=10.0) is False
+    drifting = 1e-3 * np.exp(-steps / 3000)  # train loss still moving by > 5% over the window
+    assert not convergence.has_converged(steps, drifting, flat["test_acc"], lr=1e-3, wd=1.0)
+    assert not convergence.has_converged(steps, flat["train_loss"], flat["test_acc"], lr=1e-3, wd=0.3)  # 2 x 3,333 > 6,000
+
+
+def test_d_crit_crossing_on_synthetic_curves():
+    D = np.array([100, 200, 400, 800])
+    assert ungrok.crossing(D, [0.0, 0.25, 0.75, 1.0]) == pytest.approx(np.exp((np.log(200) + np.log(400)) / 2))
+    assert ungrok.crossing(D, [0.9, 0.95, 1, 1]) is None and ungrok.crossing(D, [0, 0, 0.1, 0.2]) is None
+    assert ungrok.crossing(D, [0.0, 0.5, 0.2, 0.9]) == pytest.approx(200)  # the first upward crossing
+    lo, hi = ungrok.interval([300.0, 400.0, 350.0])
+    assert lo < np.exp(np.mean(np.log([300, 400, 350]))) < hi and ungrok.interval([300.0]) is None
+
+
+def _specs(tmp: Path) -> list[runner.Spec]:
+    return [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": D}, {"d_prime": D})
+            for s in (0, 1) for wd in (1.0, 3.0) for D in (20, 60)]
+
+
+def test_pack_groups_by_weight_decay_and_size():
+    ensembles = runner.pack(_specs(Path(".")), max_members=32, max_size_ratio=2.0)
+    assert len(ensembles) == 4  # 2 weight decays x 2 sizes (60 > 2 x 20)
+    for cfg, idx in ensembles:
+        assert len({m["wd"] for m in cfg.members()}) == 1 and len({m["subset"] for m in cfg.members()}) == 1
+
+
+def test_submitit_local_executor_gives_the_in_process_results(tmp_path):
+    pytest.importorskip("submitit")
+    specs = _specs(tmp_path)[:4]
+    here = runner.run(specs, tmp_path / "local", progress=False)
+    there = runner.run(specs, tmp_path / "submitit", executor="submitit-local", progress=False)
+    assert here == there  # same ensembles (same directory names), same numbers
+
+
+SWEEP = """
+import sys
+from pathlib import Path
+from neural.config import TrainConfig
+from neural.experiments import runner
+BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
+                   checkpoint_every=4, threads=1)
+specs = [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": D}, {"d_prime": D})
+         for s in (0, 1) for wd in (1.0, 3.0) for D in (20, 60)]
+runner.write_table(runner.run(specs, Path(sys.argv[1]), progress=False), Path(sys.argv[1]) / "results.csv")
+"""
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path):
+    def sweep(out, env=None):
+        return subprocess.run([sys.executable, "-c", SWEEP, str(out)], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, **(env or {})})
+
+    assert sweep(tmp_path / "straight").returncode == 0
+    killed = sweep(tmp_path / "cut", {rundir.KILL_AT_ENV: "checkpoint.pt:5"})  # mid-way through the 2nd ensemble
+    assert killed.returncode == -signal.SIGKILL
+    finished = [d for d in (tmp_path / "cut" / "ensembles").iterdir() if rundir.is_finished(d)]
+    assert 1 <= len(finished) < 4
+    stamps = {d.name: (d / "summary.json").stat().st_mtime_ns for d in finished}
+    assert sweep(tmp_path / "cut").returncode == 0
+    assert (tmp_path / "cut" / "results.csv").read_text() == (tmp_path / "straight" / "results.csv").read_text()
+    assert all((tmp_path / "cut" / "ensembles" / n / "summary.json").stat().st_mtime_ns == t for n, t in stamps.items())
