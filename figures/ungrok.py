@@ -112,7 +112,7 @@ def render_fig1(data: dict, wd: float = 1.0, task: str | None = None):
         if len(curves) > 1:
             ax.axvline(switch, color="grey", ls=":")
         ax.set_title(title, fontsize=9)
-        ax.legend(loc="lower left", fontsize=7)
-        ax2.legend(loc="center left", fontsize=7)
+        ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.62), fontsize=7)
+        ax2.legend(loc="center left", bbox_to_anchor=(0.0, 0.45), fontsize=7)
     fig.tight_layout()
     return fig

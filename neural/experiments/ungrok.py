@@ -59,10 +59,9 @@ PRESETS = {
 
 MULTITASK_CPU = dataclasses.replace(
     PRESETS["cpu"], seeds=(0,), wds=(1.0, 3.0), d_prime=tuple(np.geomspace(0.05, 0.3, 5).round(4)), child_cap=8000,
-    max_size_ratio=8.0,
     description="multitask at the cpu size (7 tasks in ~30 min): p=59 (S5: 120 elements), d_model 64; parents "
                 "4,000 steps on 50% of pairs; children on 5 geometric D' in [5%, 30%] of pairs, wd 1/3, seed 0, "
-                "cap 8,000 steps; each weight decay's D' in one ensemble (per-step overhead outweighs padding here)")
+                "cap 8,000 steps")
 
 
 def preset(name: str, multitask: bool = False) -> Preset:
