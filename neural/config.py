@@ -125,13 +125,6 @@ class TrainConfig:
             raise ValueError(f"config has unknown field(s) {sorted(unknown)}: written by another version?")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
-    def model_key(self) -> tuple:
-        """What members must share to train in one ensemble (everything but the per-member fields)."""
-        d = self.to_dict()
-        for k in ("seeds", "wds", "lrs", "member_specs", "frac", "train_size", "steps"):
-            d.pop(k)
-        return tuple(sorted((k, str(v)) for k, v in d.items()))
-
     def with_(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
 

@@ -79,8 +79,8 @@ class Data:
         for e, (b, i) in enumerate(zip(base, idx)):
             self.train_mask[e, i.to(dev)] = True
             self.seen_mask[e, b.to(dev)] = True
-        self.mirror_trained = self.train_mask[:, tasks.mirror_indices(cfg.task, cfg.p).to(dev)]  # (E, N)
-        self.mirror_trained &= (tasks.mirror_indices(cfg.task, cfg.p) >= 0).to(dev)
+        mirror = tasks.mirror_indices(cfg.task, cfg.p).to(dev)  # (N,), -1 where (y, x) is not a pair
+        self.mirror_trained = self.train_mask[:, mirror] & (mirror >= 0)  # (E, N)
         if cfg.random_labels:
             self.labels = torch.stack([tasks.random_labels(N, self.n, seed=10_000 + m["seed"]) for m in members]).to(dev)
         else:

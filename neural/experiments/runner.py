@@ -88,7 +88,7 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
         raise ValueError(f"out={str(sweep_dir)!r} cannot be used as a sweep directory: {e.strerror or e}") from None
     ensembles = pack(specs, max_members, max_size_ratio)
     todo = [(cfg, ensemble_dir(sweep_dir, cfg), idx) for cfg, idx in ensembles]
-    pending = [(cfg, d, idx) for cfg, d, idx in todo if not _finished(d)]
+    pending = [(cfg, d, idx) for cfg, d, idx in todo if not rundir.is_finished(d)]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -105,10 +105,6 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
     if bar is not None:
         bar.close()
     return collect(specs, sweep_dir, max_members, max_size_ratio)
-
-
-def _finished(d: Path) -> bool:
-    return rundir.is_finished(d)
 
 
 def _submit(pending, sweep_dir: Path, executor: str, slurm: dict, bar) -> None:
@@ -130,7 +126,7 @@ def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32, max_size_
     rows: list[dict[str, Any]] = [{} for _ in specs]
     for cfg, idx in pack(specs, max_members, max_size_ratio):
         d = ensemble_dir(sweep_dir, cfg)
-        if not _finished(d):
+        if not rundir.is_finished(d):
             continue
         summary = rundir.read_json(d / "summary.json")
         for k, i in enumerate(idx):
