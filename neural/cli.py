@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from pathlib import Path
 from typing import Optional
 
+import torch
 import typer
 
 from rundir.cli import friendly_errors, new_app
 
 import rundir
 from neural import config as cfgmod
-from neural import inspect_run, train as train_mod
+from neural import inspect_run, interop, train as train_mod
 
 app = new_app("Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
 
@@ -98,21 +100,45 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
 @app.command()
 @friendly_errors
 def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint (.pth)."),
-            task: str = typer.Option("add", help="Task of an imported checkpoint."),
+            task: Optional[str] = typer.Option(None, help="Task of an imported checkpoint (default: the one its "
+                                                          "meta records, else add)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
-    """Progress measures, key frequencies and the o_t/o_m split of a saved run or imported checkpoint."""
+    """Progress measures, key frequencies and the o_t/o_m split of a saved run or an imported checkpoint
+    (TransformerLens or progress-measures layout, either sequence format; train/test measures where the file
+    records its split)."""
     if not source.exists():
         raise ValueError(f"source={str(source)!r} does not exist")
     result = inspect_run.analyze_run(source) if source.is_dir() else inspect_run.analyze_checkpoint(source, task)
     if as_json:
         typer.echo(json.dumps(rundir.to_jsonable(result)))
         return
-    typer.echo(f"{result['source']}: task {result['task']}, p = {result['p']}")
+    typer.echo(f"{result['source']}: task {result['task']}, p = {result['p']}"
+               + (f"; {result['layout']} layout, format {result['format']}, training split: {result['split']}"
+                  if "layout" in result else ""))
     for m in result["members"]:
         typer.echo(f"member {m['member']}: key frequencies {m['key_frequencies']}")
         for k, v in m.items():
             if k not in ("member", "key_frequencies") and v is not None:
                 typer.echo(f"  {k:<26} {v:.6g}" if isinstance(v, float) else f"  {k:<26} {v}")
+
+
+@app.command()
+@friendly_errors
+def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory."),
+           member: int = typer.Option(0, help="Which ensemble member (0-based)."),
+           to: str = typer.Option(..., help="transformer-lens or progress-measures."),
+           out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only).")):
+    """One member as a torch file for another tool: {"state_dict", "meta"} (+ "config": HookedTransformerConfig
+    keyword arguments for transformer-lens; + "model" for progress-measures code)."""
+    if to not in interop.LAYOUTS:
+        raise ValueError(f"to={to!r} is unknown: choose from {', '.join(interop.LAYOUTS)}")
+    content = inspect_run.export_run(run_dir, member, to)
+    buf = io.BytesIO()
+    torch.save(content, buf)
+    rundir.atomic_write_bytes(out, buf.getvalue())
+    meta = content["meta"]
+    typer.echo(f"{out}: member {member} of {run_dir} (step {meta['step']}) in the {to} layout; task {meta['task']}, "
+               f"p = {meta['p']}, format {meta['format']}, {len(meta['train_pairs'])} training pairs")
 
 
 @app.command()

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 import rundir
-from neural import analysis, model, tasks, train
+from neural import analysis, interop, model, tasks, train
 from neural.config import TrainConfig
 
 
@@ -56,39 +56,89 @@ def analyze_run(run_dir: Path) -> dict:
     return {"source": str(run_dir), "task": cfg.task, "p": data.n, "members": members}
 
 
-def analyze_checkpoint(path: Path, task: str = "add") -> dict:
-    """A progress-measures checkpoint (Nanda et al.'s layout, loaded without running code): measures over all
-    pairs (its training split is not stored, so restricted and excluded loss both use every pair). The sequence
-    format follows from the shapes: 3 positions are [a, b, =] (vocabulary p + 1), 4 are [a, op, b, =] (p + 2)."""
-    tasks.get_task(task)
+def load_file(path: Path, task: str | None = None) -> dict:
+    """An imported checkpoint (TransformerLens or progress-measures layout, or a `grok-neural export` file), loaded
+    without running code: weights as a 1-member ensemble, model shape, layout, task, modulus, sequence format
+    (from the shapes: 3 positions are [a, b, =] with p + 1 tokens, 4 are [a, op, b, =] with p + 2), and the
+    training split where the file records one (`interop.stored_split`)."""
     state = train.safe_load(path, "checkpoint")
-    if not isinstance(state, dict):
-        raise ValueError(f"checkpoint={str(path)!r} holds a {type(state).__name__}, not a state dict: pass a "
-                         f"progress-measures checkpoint ({{'model': state_dict}} or the state dict itself)")
     try:
-        params, mcfg = model.from_progress_measures(state)
-    except (KeyError, IndexError, RuntimeError, TypeError, AttributeError, ValueError) as e:
-        raise ValueError(f"checkpoint={str(path)!r} is not a usable progress-measures checkpoint: {e}") from None
+        params, mcfg, layout = interop.import_state_dict(interop.state_dict_of(state))
+    except ValueError as e:
+        raise ValueError(f"checkpoint={str(path)!r} {e}") from None
+    meta = state.get("meta") if isinstance(state.get("meta"), dict) else {}
+    task = task or meta.get("task") or "add"
+    tasks.get_task(task)
     fmt = {3: "nanda", 4: "paper"}.get(mcfg.n_ctx)
-    p = mcfg.d_vocab - (1 if fmt == "nanda" else 2)
-    if fmt is None or mcfg.d_vocab_out not in (p, p + 1) or tasks.n_elements(task, p) != p:
+    n = mcfg.d_vocab - (1 if fmt == "nanda" else 2)
+    p = int(meta.get("p", n))
+    if fmt is None or mcfg.d_vocab_out not in (n, n + 1) or tasks.n_elements(task, p) != n:
         raise ValueError(f"checkpoint={str(path)!r} has {mcfg.n_ctx} positions, vocabulary {mcfg.d_vocab} and "
                          f"{mcfg.d_vocab_out} outputs: expected [a, b, =] with p + 1 tokens or [a, op, b, =] with "
                          f"p + 2, and p or p + 1 outputs, for task {task!r}")
-    x, y, answer = tasks.all_pairs(task, p)
-    tokens = tasks.sequences(x, y, p, fmt)
+    try:
+        split, split_source = interop.stored_split(state, task, p)
+    except ValueError as e:
+        raise ValueError(f"checkpoint={str(path)!r}: {e}") from None
+    labels = meta.get("labels") if isinstance(meta.get("labels"), torch.Tensor) else None
+    return {"params": params, "model": mcfg, "layout": layout, "task": task, "p": p, "n": n, "format": fmt,
+            "train_mask": split, "split_source": split_source, "labels": labels, "meta": meta}
+
+
+def analyze_checkpoint(path: Path, task: str | None = None) -> dict:
+    """Measures of an imported checkpoint (`load_file`). With a recorded training split: train and test loss
+    and accuracy, restricted loss on the test split and excluded loss on the train split (Nanda's); without
+    one, over all pairs (restricted and excluded loss then both use every pair)."""
+    f = load_file(path, task)
+    params, mcfg, n = f["params"], f["model"], f["n"]
+    x, y, answer = tasks.all_pairs(f["task"], f["p"])
+    labels = f["labels"] if f["labels"] is not None else answer
     with torch.no_grad():
-        Z = model.forward(params, mcfg, tokens)[:, :, :p].float()
-    ce = torch.nn.functional.cross_entropy(Z[0].double(), answer).item()
-    acc = (Z[0].argmax(-1) == answer).double().mean().item()
-    keys = analysis.key_frequencies(params, p)
-    o_t, o_m = analysis.trig_split(Z, answer, p)
-    everything = torch.ones(1, len(answer), dtype=torch.bool)
-    restricted = analysis.restricted_excluded(Z, answer, p, keys, ~everything)["restricted_loss"].item()
-    excluded = analysis.restricted_excluded(Z, answer, p, keys, everything)["excluded_loss"].item()
-    g = analysis.gini_measures(params, p)
-    return {"source": str(path), "task": task, "p": p, "format": fmt, "model": mcfg.to_dict(),
-            "members": [{"member": 0, "key_frequencies": keys[0], "all_loss": ce, "all_acc": acc,
-                         "norm_total": float(model.param_norm(params)[0]), "o_t": float(o_t[0]),
-                         "o_m": float(o_m[0].mean()), "restricted_loss": restricted, "excluded_loss": excluded,
-                         "gini_W_E": float(g["gini/W_E"][0]), "gini_W_L": float(g["gini/W_L"][0])}]}
+        Z = model.forward(params, mcfg, tasks.sequences(x, y, n, f["format"]))[:, :, :n].float()
+    ce = torch.nn.functional.cross_entropy(Z[0].double(), labels, reduction="none")
+    correct = (Z[0].argmax(-1) == labels).double()
+    entry = {"member": 0, "all_loss": ce.mean().item(), "all_acc": correct.mean().item(),
+             "norm_total": float(model.param_norm(params)[0])}
+    train_mask = f["train_mask"]
+    if train_mask is not None:
+        entry.update({"train_loss": ce[train_mask].mean().item(), "train_acc": correct[train_mask].mean().item(),
+                      "test_loss": ce[~train_mask].mean().item() if (~train_mask).any() else None,
+                      "test_acc": correct[~train_mask].mean().item() if (~train_mask).any() else None})
+    keys = [[]]
+    if tasks.get_task(f["task"]).fourier and f["labels"] is None:
+        keys = analysis.key_frequencies(params, n)
+        o_t, o_m = analysis.trig_split(Z, answer, n)
+        entry.update({"o_t": float(o_t[0]), "o_m": float(o_m[0].mean())})
+        if train_mask is not None:
+            entry.update({k: v.item() for k, v in analysis.restricted_excluded(Z, answer, n, keys, train_mask[None]).items()})
+        else:
+            everything = torch.ones(1, len(answer), dtype=torch.bool)
+            entry["restricted_loss"] = analysis.restricted_excluded(Z, answer, n, keys, ~everything)["restricted_loss"].item()
+            entry["excluded_loss"] = analysis.restricted_excluded(Z, answer, n, keys, everything)["excluded_loss"].item()
+    if f["task"] != "s5":
+        g = analysis.gini_measures(params, n)
+        entry.update({"gini_W_E": float(g["gini/W_E"][0]), "gini_W_L": float(g["gini/W_L"][0])})
+    return {"source": str(path), "task": f["task"], "p": f["p"], "format": f["format"], "layout": f["layout"],
+            "split": f["split_source"], "model": mcfg.to_dict(),
+            "members": [{"member": 0, "key_frequencies": keys[0], **entry}]}
+
+
+def export_run(run_dir: Path, member: int, to: str) -> dict:
+    """Member `member` of a run directory as a file for another tool (`interop.export`), with meta: task,
+    modulus, format, the member's training pairs (indices into all pairs in lexicographic order) and the
+    recipe that drew them, its random labels if any, its seed/wd/lr and the checkpoint's step."""
+    params, cfg, mcfg = load_run(run_dir)
+    members = cfg.members()
+    if not 0 <= member < len(members):
+        raise ValueError(f"member={member} is not allowed: {str(run_dir)!r} has members 0..{len(members) - 1}")
+    data = train.Data(cfg, torch.device("cpu"))
+    m = members[member]
+    meta = {"task": cfg.task, "p": cfg.p, "n_elements": data.n, "format": cfg.fmt,
+            "train_pairs": torch.nonzero(data.train_mask[member]).flatten(),
+            "split": {"split_seed": m["split_seed"], "frac": cfg.frac, "train_size": cfg.train_size,
+                      "subset": m["subset"], "how": "neural.tasks.train_indices, then nested_subset"},
+            "random_labels": cfg.random_labels, "member": {"index": member, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"]},
+            "step": int(train.load_checkpoint(Path(run_dir) / "checkpoint.pt")["step"]), "source": str(run_dir)}
+    if cfg.random_labels:
+        meta["labels"] = data.labels[member].clone()
+    return interop.export(params, mcfg, member, to, meta)

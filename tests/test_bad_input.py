@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from figures.cli import app as figures_app
-from neural import model
+from neural import interop, model
 from neural.cli import app as neural_app
 from neural.config import TrainConfig
 from neural import train
@@ -49,7 +49,7 @@ def made(tmp_path_factory):
     torch.save({"model": {"embed.W_E": torch.zeros(8, 12)}}, root / "missing_keys.pth")
     paths["missing_keys"] = root / "missing_keys.pth"
     params, _, mcfg = _load(neural_run)
-    torch.save(model.to_progress_measures(params, mcfg), root / "paper_format.pth")  # [x, op, y, =] layout
+    torch.save({"model": interop.to_progress_measures(params, mcfg)}, root / "paper_format.pth")  # [x, op, y, =] layout
     paths["paper_format"] = root / "paper_format.pth"
     with open(root / "plain_pickle.pth", "wb") as f:
         pickle.dump({"model": {}}, f)

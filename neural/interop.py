@@ -1,0 +1,193 @@
+"""Other tools' checkpoint layouts: TransformerLens's HookedTransformer and Nanda et al.'s progress-measures code.
+
+This toolkit's weights already carry TransformerLens's names and layouts (with a leading member axis E), so:
+- TransformerLens (`transformer-lens`): `embed.W_E` (d_vocab, d_model), `blocks.0.attn.W_Q` (n_heads, d_model,
+  d_head), `blocks.0.attn.W_O` (n_heads, d_head, d_model), ..., plus the attention and unembed biases (zero
+  here: this model has none) and the attention buffers `mask` and `IGNORE`. An export is a torch file
+  {"state_dict": ..., "config": HookedTransformerConfig keyword arguments, "meta": task, modulus, format and
+  training split}, so `HookedTransformer(HookedTransformerConfig(**f["config"])).load_state_dict(f["state_dict"])`
+  works without any code from this toolkit.
+- Progress measures (Nanda et al.): `embed.W_E` (d_model, d_vocab), `blocks.0.attn.W_Q` (n_heads, d_head,
+  d_model), `blocks.0.attn.W_O` (d_model, n_heads*d_head), `blocks.0.mlp.W_in` (d_mlp, d_model), ... in
+  {"model": state_dict}; exports carry the same tensors under "state_dict" too, with "meta".
+Imports tell the two apart by W_O's rank (3 in TransformerLens, 2 in progress measures), whatever the sizes.
+Every file is read with torch.load(weights_only=True) by the caller; nothing here runs code from a file.
+"""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from neural import model, tasks
+
+LAYOUTS = ("transformer-lens", "progress-measures")
+TL_BIASES = ("blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O", "unembed.b_U")
+TL_BUFFERS = ("blocks.0.attn.mask", "blocks.0.attn.IGNORE")
+_TL_NAMES = {"W_E": "embed.W_E", "W_pos": "pos_embed.W_pos", "W_Q": "blocks.0.attn.W_Q", "W_K": "blocks.0.attn.W_K",
+             "W_V": "blocks.0.attn.W_V", "W_O": "blocks.0.attn.W_O", "W_in": "blocks.0.mlp.W_in",
+             "b_in": "blocks.0.mlp.b_in", "W_out": "blocks.0.mlp.W_out", "b_out": "blocks.0.mlp.b_out",
+             "W_U": "unembed.W_U"}
+_PM_NEEDED = tuple(_TL_NAMES.values())  # progress measures use the same names, some transposed
+
+
+# ------------------------------------------------------------------------------------------ TransformerLens
+
+def hooked_config(cfg: model.ModelConfig) -> dict:
+    """Keyword arguments of the matching `HookedTransformerConfig` (and nothing else)."""
+    return {"n_layers": 1, "d_model": cfg.d_model, "d_head": cfg.d_head, "n_heads": cfg.n_heads, "d_mlp": cfg.d_mlp,
+            "d_vocab": cfg.d_vocab, "d_vocab_out": cfg.d_vocab_out, "n_ctx": cfg.n_ctx, "act_fn": "relu",
+            "normalization_type": None}
+
+
+def to_transformer_lens(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int = 0) -> dict[str, torch.Tensor]:
+    """One member as a HookedTransformer state dict: our weights under its names, zero biases, its buffers."""
+    sd = {_TL_NAMES[k]: v[member].detach().clone().contiguous() for k, v in params.items()}
+    zeros = {"blocks.0.attn.b_Q": (cfg.n_heads, cfg.d_head), "blocks.0.attn.b_K": (cfg.n_heads, cfg.d_head),
+             "blocks.0.attn.b_V": (cfg.n_heads, cfg.d_head), "blocks.0.attn.b_O": (cfg.d_model,),
+             "unembed.b_U": (cfg.d_vocab_out,)}
+    sd.update({k: torch.zeros(shape) for k, shape in zeros.items()})
+    sd["blocks.0.attn.mask"] = torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool))
+    sd["blocks.0.attn.IGNORE"] = torch.tensor(-torch.inf)
+    return sd
+
+
+def from_transformer_lens(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
+    """A HookedTransformer state dict (1 layer, no LayerNorm; biases absent or zero) as a 1-member ensemble."""
+    nonzero = [k for k in TL_BIASES if isinstance(sd.get(k), torch.Tensor) and bool(sd[k].ne(0).any())]
+    if nonzero:
+        raise ValueError(f"has non-zero {', '.join(nonzero)}: this model has no attention or unembed biases, so "
+                         f"the network cannot be imported without changing what it computes")
+    extra = sorted(k for k in sd if k.startswith(("blocks.1.", "ln_final", "blocks.0.ln")))
+    if extra:
+        raise ValueError(f"holds {', '.join(extra[:4])}: only 1-layer models without LayerNorm can be imported")
+    params = {k: sd[name].detach().to(torch.float32).contiguous().clone()[None] for k, name in _TL_NAMES.items()}
+    n_heads, d_model, d_head = params["W_Q"].shape[1:]
+    return params, _config(params, n_heads=n_heads, d_model=d_model, d_head=d_head)
+
+
+# ------------------------------------------------------------------------- progress measures (Nanda et al.)
+
+def to_progress_measures(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int = 0) -> dict[str, torch.Tensor]:
+    """One member as a progress-measures state dict (their transposed layouts, and their attention mask)."""
+    p = {k: v[member].detach().clone() for k, v in params.items()}
+    return {
+        "embed.W_E": p["W_E"].T.contiguous(), "pos_embed.W_pos": p["W_pos"],
+        "blocks.0.attn.W_Q": p["W_Q"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_K": p["W_K"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_V": p["W_V"].transpose(1, 2).contiguous(),
+        "blocks.0.attn.W_O": p["W_O"].permute(2, 0, 1).reshape(cfg.d_model, cfg.n_heads * cfg.d_head).contiguous(),
+        "blocks.0.attn.mask": torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx)),
+        "blocks.0.mlp.W_in": p["W_in"].T.contiguous(), "blocks.0.mlp.b_in": p["b_in"],
+        "blocks.0.mlp.W_out": p["W_out"].T.contiguous(), "blocks.0.mlp.b_out": p["b_out"],
+        "unembed.W_U": p["W_U"],
+    }
+
+
+def from_progress_measures(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
+    """A progress-measures state dict as a 1-member ensemble."""
+    W_Q = sd["blocks.0.attn.W_Q"]
+    if W_Q.dim() != 3:
+        raise ValueError(f"blocks.0.attn.W_Q has shape {tuple(W_Q.shape)}: expected (n_heads, d_head, d_model)")
+    n_heads, d_head, d_model = W_Q.shape
+    params = {
+        "W_E": sd["embed.W_E"].T, "W_pos": sd["pos_embed.W_pos"],
+        "W_Q": W_Q.transpose(1, 2), "W_K": sd["blocks.0.attn.W_K"].transpose(1, 2),
+        "W_V": sd["blocks.0.attn.W_V"].transpose(1, 2),
+        "W_O": sd["blocks.0.attn.W_O"].reshape(d_model, n_heads, d_head).permute(1, 2, 0),
+        "W_in": sd["blocks.0.mlp.W_in"].T, "b_in": sd["blocks.0.mlp.b_in"],
+        "W_out": sd["blocks.0.mlp.W_out"].T, "b_out": sd["blocks.0.mlp.b_out"],
+        "W_U": sd["unembed.W_U"],
+    }
+    params = {k: v.detach().to(torch.float32).contiguous().clone()[None] for k, v in params.items()}
+    return params, _config(params, n_heads=n_heads, d_model=d_model, d_head=d_head)
+
+
+# ------------------------------------------------------------------------------------------------ both ways
+
+def _config(params: dict[str, torch.Tensor], **sizes) -> model.ModelConfig:
+    cfg = model.ModelConfig(d_vocab=params["W_E"].shape[1], d_vocab_out=params["W_U"].shape[-1],
+                            n_ctx=params["W_pos"].shape[1], d_mlp=params["W_in"].shape[-1], **sizes)
+    wrong = {k: tuple(v.shape[1:]) for k, v in params.items() if tuple(v.shape[1:]) != cfg.shapes()[k]}
+    if wrong:
+        raise ValueError(f"weights of inconsistent shapes: {wrong} (expected {cfg.shapes()})")
+    return cfg
+
+
+def state_dict_of(state) -> dict:
+    """The state dict inside a loaded file: an export's "state_dict", a progress-measures {"model": ...}, or
+    the file itself."""
+    if not isinstance(state, dict):
+        raise ValueError(f"holds a {type(state).__name__}, not a state dict")
+    sd = state.get("state_dict", state.get("model", state))
+    if not isinstance(sd, dict):
+        raise ValueError(f"its state dict is a {type(sd).__name__}, not a dict of tensors")
+    return sd
+
+
+def layout_of(sd: dict) -> str:
+    """'transformer-lens' or 'progress-measures', from the rank of W_O; ValueError naming missing weights."""
+    missing = [k for k in _PM_NEEDED if not isinstance(sd.get(k), torch.Tensor)]
+    if missing:
+        raise ValueError(f"is neither a TransformerLens nor a progress-measures state dict: missing {', '.join(missing)}")
+    rank = sd["blocks.0.attn.W_O"].dim()
+    if rank not in (2, 3):
+        raise ValueError(f"blocks.0.attn.W_O has {rank} dimensions: expected 3 (TransformerLens) or 2 (progress measures)")
+    return "transformer-lens" if rank == 3 else "progress-measures"
+
+
+def import_state_dict(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig, str]:
+    """Weights (as a 1-member ensemble), model shape and the detected layout of either tool's state dict."""
+    layout = layout_of(sd)
+    try:
+        params, cfg = (from_transformer_lens if layout == "transformer-lens" else from_progress_measures)(sd)
+    except (KeyError, IndexError, RuntimeError, TypeError, AttributeError) as e:
+        raise ValueError(f"is not a usable {layout} state dict: {e}") from None
+    return params, cfg, layout
+
+
+def export(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int, to: str, meta: dict) -> dict:
+    """The file content for `grok-neural export`: state dict in the target's layout, "meta", and for
+    TransformerLens "config" (HookedTransformerConfig kwargs). Progress-measures files also hold the state dict
+    under "model", where that code looks for it (torch.save stores shared tensors once)."""
+    if to not in LAYOUTS:
+        raise ValueError(f"to={to!r} is unknown: choose from {', '.join(LAYOUTS)}")
+    if to == "transformer-lens":
+        return {"state_dict": to_transformer_lens(params, cfg, member), "config": hooked_config(cfg), "meta": meta}
+    sd = to_progress_measures(params, cfg, member)
+    return {"state_dict": sd, "model": sd, "meta": meta}
+
+
+# ------------------------------------------------------------------------------------------- training split
+
+def nanda_train_mask(p: int, frac_train: float, seed: int) -> torch.Tensor:
+    """The training split of Nanda et al.'s code (`gen_train_test`: Python's random.shuffle of the p*p pairs
+    in lexicographic order, seeded, first int(frac * p^2) train), as a (p*p,) mask in all_pairs order."""
+    pairs = [(i, j) for i in range(p) for j in range(p)]
+    random.seed(seed)
+    random.shuffle(pairs)
+    mask = torch.zeros(p * p, dtype=torch.bool)
+    for i, j in pairs[:int(frac_train * len(pairs))]:
+        mask[i * p + j] = True
+    return mask
+
+
+def stored_split(state: dict, task: str, p: int) -> tuple[torch.Tensor | None, str]:
+    """The training split a file records, as a mask over all_pairs order, and where it came from: an export's
+    meta["train_pairs"]; a progress-measures file's config seed and frac_train (`nanda_train_mask`); else None."""
+    n_total = tasks.n_pairs(task, p)
+    meta = state.get("meta") if isinstance(state.get("meta"), dict) else {}
+    if isinstance(meta.get("train_pairs"), torch.Tensor):
+        idx = meta["train_pairs"].long()
+        if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= n_total:
+            raise ValueError(f"meta.train_pairs holds indices outside [0, {n_total}) for task {task!r} with p={p}")
+        mask = torch.zeros(n_total, dtype=torch.bool)
+        mask[idx] = True
+        return mask, "meta.train_pairs"
+    config = state.get("config") if isinstance(state.get("config"), dict) else {}
+    if "frac_train" in config and "seed" in config and n_total == p * p:  # their split covers all p*p pairs
+        frac, seed = float(config["frac_train"]), int(config["seed"])
+        if not 0 < frac <= 1:
+            raise ValueError(f"config.frac_train={frac} is not allowed: must lie in (0, 1]")
+        return nanda_train_mask(p, frac, seed), f"config seed {seed}, frac_train {frac} (Nanda et al.'s gen_train_test)"
+    return None, "none stored"

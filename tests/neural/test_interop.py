@@ -1,0 +1,168 @@
+"""Handing networks to TransformerLens and progress-measures code, and taking theirs in.
+
+The HookedTransformer tests run when `transformer-lens` (< 4: version 4 removed HookedTransformer) is
+installed, and are skipped otherwise: `pip install -e '.[tl]'`, then `pytest tests/neural/test_interop.py`.
+"""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from neural import inspect_run, interop, model, tasks, train
+from neural.cli import app
+from neural.config import TrainConfig
+
+FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "low_precision_mod_addition.pth"
+TINY = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=300, lrs=(3e-3,),
+                   seeds=(0, 1), eval_points=10, checkpoint_every=300)
+runner = CliRunner()
+
+
+def _has_hooked_transformer() -> bool:
+    if importlib.util.find_spec("transformer_lens") is None:
+        return False
+    try:
+        from transformer_lens import HookedTransformer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_tl = pytest.mark.skipif(not _has_hooked_transformer(),
+                              reason="transformer-lens with HookedTransformer (< 4) is not installed")
+
+
+@pytest.fixture(scope="module", params=["paper", "nanda"])
+def trained(request, tmp_path_factory):
+    """A toolkit network trained 300 steps (past memorisation: logits far from their initial spread)."""
+    out = tmp_path_factory.mktemp(f"run-{request.param}")
+    train.train(TINY.with_(fmt=request.param), out, progress=False)
+    return out
+
+
+def _export(run_dir: Path, to: str, path: Path, member: int = 1) -> dict:
+    result = runner.invoke(app, ["export", str(run_dir), "--member", str(member), "--to", to, "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return torch.load(path, weights_only=True)
+
+
+def _all_tokens(cfg: TrainConfig) -> torch.Tensor:
+    x, y, _ = tasks.all_pairs(cfg.task, cfg.p)
+    return tasks.sequences(x, y, cfg.p, cfg.fmt)
+
+
+@pytest.mark.parametrize("to", interop.LAYOUTS)
+def test_export_import_round_trip_is_exact(trained, to, tmp_path):
+    params, cfg, mcfg = inspect_run.load_run(trained)
+    f = _export(trained, to, tmp_path / "net.pt")
+    back, mcfg2, layout = interop.import_state_dict(interop.state_dict_of(f))
+    assert layout == to and mcfg2 == mcfg
+    for k in params:
+        assert torch.equal(back[k][0], params[k][1]), k
+    meta = f["meta"]
+    assert (meta["task"], meta["p"], meta["format"]) == (cfg.task, cfg.p, cfg.fmt)
+    data = train.Data(cfg, torch.device("cpu"))
+    assert torch.equal(meta["train_pairs"], torch.nonzero(data.train_mask[1]).flatten())
+    if to == "progress-measures":
+        assert f["model"] is f["state_dict"] or all(torch.equal(f["model"][k], v) for k, v in f["state_dict"].items())
+
+
+def test_imported_export_reports_the_runs_train_and_test_measures(trained, tmp_path):
+    """analyze on an exported file uses the recorded split: the same train/test accuracy as the run itself."""
+    _export(trained, "transformer-lens", tmp_path / "net.pt")
+    imported = inspect_run.analyze_checkpoint(tmp_path / "net.pt")
+    own = inspect_run.analyze_run(trained)["members"][1]
+    m = imported["members"][0]
+    assert imported["split"] == "meta.train_pairs"
+    assert m["train_acc"] == pytest.approx(own["train_acc"], abs=1e-6)
+    assert m["test_acc"] == pytest.approx(own["test_acc"], abs=1e-6)
+    assert m["train_loss"] == pytest.approx(own["train_loss"], rel=1e-4)
+
+
+def test_import_refuses_non_zero_biases_and_accepts_missing_ones(trained, tmp_path):
+    f = _export(trained, "transformer-lens", tmp_path / "net.pt")
+    sd = dict(f["state_dict"])
+    for key in interop.TL_BIASES:
+        sd.pop(key)
+    params, _, layout = interop.import_state_dict(sd)
+    assert layout == "transformer-lens"
+    sd = dict(f["state_dict"])
+    sd["unembed.b_U"] = sd["unembed.b_U"] + 0.5
+    torch.save({"state_dict": sd}, tmp_path / "biased.pt")
+    result = runner.invoke(app, ["analyze", str(tmp_path / "biased.pt")])
+    assert result.exit_code == 2 and "unembed.b_U" in result.output and "non-zero" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_refuses_bad_member_and_target(trained, tmp_path):
+    for args, words in ((["--member", "5", "--to", "transformer-lens"], "member=5"),
+                        (["--member", "0", "--to", "onnx"], "to='onnx'")):
+        result = runner.invoke(app, ["export", str(trained), *args, "--out", str(tmp_path / "x.pt")])
+        assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
+def test_progress_measures_split_from_seed_and_fraction(tmp_path):
+    """A progress-measures file that records (seed, frac_train) gets Nanda's own split back: with seed 1 the
+    fixture's train loss equals the last train loss its training logged (0.000297, one step earlier), while
+    seeds 0 and 2 put pairs it never trained on into the train split (7-11x the loss)."""
+    state = torch.load(FIXTURE, map_location="cpu", weights_only=True)
+    logged = state["train_losses"][-1]
+    losses = {}
+    for seed in (0, 1, 2):
+        torch.save({"model": state["model"], "config": {"seed": seed, "frac_train": 0.3, "p": 113}}, tmp_path / "f.pth")
+        r = inspect_run.analyze_checkpoint(tmp_path / "f.pth")
+        assert "frac_train 0.3" in r["split"]
+        losses[seed] = r["members"][0]["train_loss"]
+    assert losses[1] == pytest.approx(logged, rel=0.05)
+    assert min(losses[0], losses[2]) > 5 * logged
+    assert interop.nanda_train_mask(113, 0.3, 1).sum() == int(0.3 * 113**2)
+
+
+@needs_tl
+@pytest.mark.parametrize("to", interop.LAYOUTS)
+def test_hooked_transformer_computes_the_same_logits(trained, to, tmp_path):
+    """Exported in either layout and loaded with TransformerLens's own code: the same answer on every input and
+    the same logits to float32 rounding. (A progress-measures file goes through our importer and the
+    TransformerLens exporter, which is how a user of Nanda's checkpoints reaches TransformerLens.)"""
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    params, cfg, mcfg = inspect_run.load_run(trained)
+    f = _export(trained, to, tmp_path / "net.pt")
+    if to == "progress-measures":
+        p1, m1, _ = interop.import_state_dict(f["state_dict"])
+        f = interop.export(p1, m1, 0, "transformer-lens", f["meta"])
+    net = HookedTransformer(HookedTransformerConfig(**f["config"]))
+    net.load_state_dict(f["state_dict"])
+    tokens = _all_tokens(cfg)
+    with torch.no_grad():
+        theirs = net(tokens)[:, -1]
+        ours = model.forward(params, mcfg, tokens)[1]
+    diff = (theirs - ours).abs().max().item()
+    print(f"{cfg.fmt} via {to}: max |logit difference| {diff:.3g} at logits up to {ours.abs().max().item():.3g}")
+    assert torch.equal(theirs.argmax(-1), ours.argmax(-1))
+    assert diff <= 2e-6 * ours.abs().max().item() * mcfg.d_mlp ** 0.5
+
+
+@needs_tl
+def test_hooked_transformer_state_dict_imports(tmp_path):
+    """The reverse: a HookedTransformer's own state dict (random weights, its zero biases) loads into this
+    toolkit, which then computes its logits; analyze accepts the file."""
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    torch.manual_seed(0)
+    mcfg = train.model_config(TINY.with_(fmt="nanda"))
+    net = HookedTransformer(HookedTransformerConfig(**interop.hooked_config(mcfg)))
+    torch.save(net.state_dict(), tmp_path / "hooked.pt")
+    params, mcfg2, layout = interop.import_state_dict(torch.load(tmp_path / "hooked.pt", weights_only=True))
+    assert layout == "transformer-lens" and mcfg2 == mcfg
+    tokens = _all_tokens(TINY.with_(fmt="nanda"))
+    with torch.no_grad():
+        theirs, ours = net(tokens)[:, -1], model.forward(params, mcfg2, tokens)[0]
+    assert torch.equal(theirs.argmax(-1), ours.argmax(-1))
+    assert (theirs - ours).abs().max().item() <= 2e-6 * ours.abs().max().item() * mcfg.d_mlp ** 0.5
+    result = runner.invoke(app, ["analyze", str(tmp_path / "hooked.pt")])
+    assert result.exit_code == 0 and "transformer-lens layout, format nanda" in result.output, result.output
