@@ -3,6 +3,7 @@ ungrokking run over time), 4 (test accuracy against D', one line per weight deca
 time, coloured by D') and 9 (Figure 4 per task)."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -38,6 +39,14 @@ def render_fig4(data: dict, tasks: list[str] | None = None):
     fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.4 * rows_n), squeeze=False)
     for ax, task in zip(axes.flat, names):
         by_wd = data["summary"]["tasks"][task]["by_wd"]
+        if not by_wd:  # its parents did not generalise: nothing to ungrok
+            why = data["summary"]["tasks"][task].get("stage2_skipped") or "no ungrokking runs"
+            ax.text(0.5, 0.5, textwrap.fill(why, 34), ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            ax.set_title(f"ungrokking: {task}")
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            continue
         colours = cm.viridis(np.linspace(0, 0.9, len(by_wd)))
         for colour, (wd, s) in zip(colours, by_wd.items()):
             D = np.array(s["d_prime"], dtype=float)
@@ -116,3 +125,16 @@ def render_fig1(data: dict, wd: float = 1.0, task: str | None = None):
         ax2.legend(loc="center left", bbox_to_anchor=(0.0, 0.45), fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def render_all(data: dict, wd: float = 1.0) -> dict:
+    """Every figure the sweep supports, by file stem: Figure 9 for several tasks; else Figure 4, and Figures 8
+    and 1a/1b where the task has ungrokking runs (its parents generalised)."""
+    names = list(data["summary"]["tasks"])
+    if len(names) > 1:
+        return {"fig9": render_fig4(data)}
+    figs = {"fig4": render_fig4(data)}
+    if any(r["stage"] == 2 for r in data["rows"]):
+        figs.update({"fig8": render_fig8(data, wd=wd), "fig1ab": render_fig1(data, wd=wd)})
+    return figs
+

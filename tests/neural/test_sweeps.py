@@ -141,3 +141,19 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     assert sweep(tmp_path / "cut").returncode == 0
     assert (tmp_path / "cut" / "results.csv").read_text() == (tmp_path / "straight" / "results.csv").read_text()
     assert all((tmp_path / "cut" / "ensembles" / n / "summary.json").stat().st_mtime_ns == t for n, t in stamps.items())
+
+
+def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
+    """A parent trained 12 steps cannot have generalised: its task gets no children, the summary says why, and
+    the figures show the reason instead of empty axes."""
+    from figures import ungrok as ungrok_fig
+
+    pre = ungrok.Preset(BASE, parent_steps=12, parent_wd=1.0, child_cap=12, wds=(1.0,), seeds=(0,),
+                        d_prime=(0.2, 0.4), description="tiny")
+    summary = ungrok.run(pre, ["add"], tmp_path, progress=False)
+    task = summary["tasks"]["add"]
+    assert not task["parents_generalised"] and task["by_wd"] == {}
+    assert "no stage 2" in task["stage2_skipped"] and f"< {ungrok.GENERALISED}" in task["stage2_skipped"]
+    rows = rundir.read_rows(tmp_path / "results.csv")
+    assert [r["stage"] for r in rows] == [1]
+    assert list(ungrok_fig.render_all(ungrok_fig.load(tmp_path))) == ["fig4"]
