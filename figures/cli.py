@@ -8,7 +8,7 @@ import typer
 
 from rundir.cli import friendly_errors, new_app
 
-from figures import phase, progress, style, toy, ungrok
+from figures import efficiency, phase, progress, semigrok, style, toy, ungrok
 
 app = new_app("Render figures from run directories.")
 
@@ -58,12 +58,44 @@ def ungrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by 
     runs over time), or 9 (one panel per task) for a multitask sweep."""
     data = ungrok.load(sweep_dir)
     target = Path(out_dir or sweep_dir)
-    several = len(data["summary"]["tasks"]) > 1
-    figs = {"fig9" if several else "fig4": ungrok.render_fig4(data)}
-    if not several:
-        figs.update({"fig8": ungrok.render_fig8(data, wd=wd), "fig1ab": ungrok.render_fig1(data, wd=wd)})
-    for name, fig in figs.items():
+    for name, fig in ungrok.render_all(data, wd).items():
         for path in style.save(fig, target / f"{name}.png", pdf):
+            typer.echo(str(path))
+
+
+@app.command("efficiency")
+@friendly_errors
+def efficiency_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural efficiency."),
+                   out_dir: Path = typer.Option(None, help="Where to write the PNG (default: SWEEP_DIR)."),
+                   pdf: bool = typer.Option(False, help="Also write a PDF.")):
+    """Figure 3: parameter norm against D coloured by logit, and isologit curves, per circuit."""
+    fig = efficiency.render_fig3(efficiency.load(sweep_dir))
+    for path in style.save(fig, Path(out_dir or sweep_dir) / "fig3.png", pdf):
+        typer.echo(str(path))
+
+
+@app.command("compare")
+@friendly_errors
+def compare_cmd(compare_dir: Path = typer.Argument(..., help="Directory written by grok-neural compare."),
+                out_dir: Path = typer.Option(None, help="Where to write the PNG (default: COMPARE_DIR)."),
+                pdf: bool = typer.Option(False, help="Also write a PDF.")):
+    """Figure 12: o_t/o_m and test accuracy against D' at convergence, with the theory's predictions."""
+    fig = efficiency.render_fig12(efficiency.load(compare_dir, "compare.csv"))
+    for path in style.save(fig, Path(out_dir or compare_dir) / "fig12.png", pdf):
+        typer.echo(str(path))
+
+
+@app.command("semigrok")
+@friendly_errors
+def semigrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural semigrok."),
+                 ungrok_dir: Path = typer.Option(None, "--ungrok", help="An ungrokking sweep to draw beside "
+                                                                        "(routes figure)."),
+                 out_dir: Path = typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR)."),
+                 pdf: bool = typer.Option(False, help="Also write PDFs.")):
+    """Figures 5, 1c, 6 and the two routes to middling accuracy."""
+    rows = ungrok.load(ungrok_dir)["rows"] if ungrok_dir else None
+    for name, fig in semigrok.render_all(semigrok.load(sweep_dir), rows).items():
+        for path in style.save(fig, Path(out_dir or sweep_dir) / f"{name}.png", pdf):
             typer.echo(str(path))
 
 

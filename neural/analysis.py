@@ -85,6 +85,19 @@ def _answer_angle(answer_N: torch.Tensor, p: int, k: torch.Tensor) -> torch.Tens
     return 2 * math.pi * k[:, None] * answer_N[None, :].double() / p  # (K, N)
 
 
+def _trig_dots(Z: torch.Tensor, answer_N: torch.Tensor, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Z . Z_k (E, K) and ||Z_k||^2 (K,) for Appendix C's directions Z_k^{a,b,c} = cos(w_k (c*(a,b) - c)), k = 1..K."""
+    E, N, C = Z.shape
+    K = math.ceil((p - 1) / 2)
+    ks = torch.arange(1, K + 1, dtype=torch.float64)
+    # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} F[n,k], F = DFT over classes
+    F_enk = torch.fft.rfft(Z, n=p, dim=-1)[..., 1: K + 1]  # (E, N, K): sum_c Z[n,c] e^{-i w_k c}
+    rot = torch.polar(torch.ones(N, K, dtype=torch.float64), _answer_angle(answer_N, p, ks).T)  # (N, K)
+    dots = (rot[None] * F_enk).real.sum(1)  # (E, K)
+    # ||Z_k||^2 = N sum_c cos^2(w_k (c* - c)) = N p/2, or N p at the Nyquist frequency k = p/2 (even p)
+    return dots, torch.where(2 * ks == p, float(N * C), N * C / 2.0)
+
+
 def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, *, center: bool = True
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Appendix C: correct-class trigonometric logit o_t (E,) and memorisation logits o_m (E, N).
@@ -95,18 +108,30 @@ def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, *, center: b
     Z = Z_ENC.double()
     if center:
         Z = Z - Z.mean(-1, keepdim=True)
-    E, N, C = Z.shape
-    K = math.ceil((p - 1) / 2)
-    ks = torch.arange(1, K + 1, dtype=torch.float64)
-    # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} F[n,k], F = DFT over classes
-    F_enk = torch.fft.rfft(Z, n=p, dim=-1)[..., 1: K + 1]  # (E, N, K): sum_c Z[n,c] e^{-i w_k c}
-    rot = torch.polar(torch.ones(N, K, dtype=torch.float64), _answer_angle(answer_N, p, ks).T)  # (N, K)
-    dots = (rot[None] * F_enk).real.sum(1)  # (E, K)
-    # ||Z_k||^2 = N sum_c cos^2(w_k (c* - c)) = N p/2, or N p at the Nyquist frequency k = p/2 (even p)
-    norm2 = torch.where(2 * ks == p, float(N * C), N * C / 2.0)
+    dots, norm2 = _trig_dots(Z, answer_N, p)
     o_t = (dots / norm2).sum(-1)  # value of Z_T at the correct class, the same for every input
-    correct = Z.gather(2, answer_N.expand(E, N)[..., None]).squeeze(-1)
+    correct = Z.gather(2, answer_N.expand(Z.shape[0], Z.shape[1])[..., None]).squeeze(-1)
     return o_t, correct - o_t[:, None]
+
+
+def trig_share(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int) -> torch.Tensor:
+    """Share of the centred logits' squared norm in Appendix C's trigonometric subspace, ||Z_T||^2 / ||Z||^2, (E,).
+    The Z_k are orthogonal, so ||Z_T||^2 = sum_k (Z . Z_k)^2 / ||Z_k||^2 (the paper's generalisation-only filter
+    keeps networks with at least 0.95)."""
+    Z = Z_ENC.double()
+    Z = Z - Z.mean(-1, keepdim=True)
+    dots, norm2 = _trig_dots(Z, answer_N, p)
+    return (dots.pow(2) / norm2).sum(-1) / Z.pow(2).sum((1, 2)).clamp_min(1e-300)
+
+
+def homogeneity_degree(params: dict[str, torch.Tensor], logit_fn) -> torch.Tensor:
+    """kappa per member: d log o / d log s at s = 1, where every parameter is scaled by s and o = logit_fn(params)
+    (E,) is a logit summary (e.g. the mean centred label logit). Exact by autograd: (theta . grad_theta o) / o."""
+    s = torch.ones(next(iter(params.values())).shape[0], dtype=torch.float32, requires_grad=True)
+    scaled = {k: v.detach() * s.view(-1, *[1] * (v.dim() - 1)) for k, v in params.items()}
+    o = logit_fn(scaled)
+    (grad,) = torch.autograd.grad(o.sum(), s)
+    return (grad / o).detach()
 
 
 def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int]) -> torch.Tensor:

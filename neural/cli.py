@@ -135,7 +135,10 @@ def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory
     content = inspect_run.export_run(run_dir, member, to)
     buf = io.BytesIO()
     torch.save(content, buf)
-    rundir.atomic_write_bytes(out, buf.getvalue())
+    try:
+        rundir.atomic_write_bytes(out, buf.getvalue())
+    except OSError as e:
+        raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
     meta = content["meta"]
     typer.echo(f"{out}: member {member} of {run_dir} (step {meta['step']}) in the {to} layout; task {meta['task']}, "
                f"p = {meta['p']}, format {meta['format']}, {len(meta['train_pairs'])} training pairs")
@@ -181,12 +184,7 @@ def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README'
     t0 = time.perf_counter()
     summary = ungrok_mod.run(pre, names, out, executor=executor, progress=not as_json)
     wall = time.perf_counter() - t0
-    data = ungrok_fig.load(out)
-    figures = {"fig4" if len(names) == 1 else "fig9": ungrok_fig.render_fig4(data)}
-    if len(names) == 1:
-        wd_mid = 1.0 if 1.0 in pre.wds else pre.wds[0]
-        figures["fig8"] = ungrok_fig.render_fig8(data, wd=wd_mid)
-        figures["fig1ab"] = ungrok_fig.render_fig1(data, wd=wd_mid)
+    figures = ungrok_fig.render_all(ungrok_fig.load(out), wd=1.0 if 1.0 in pre.wds else pre.wds[0])
     paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figures.items()]
     if as_json:
         typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "wall_seconds": wall, "figures": paths,
@@ -196,6 +194,8 @@ def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README'
     for name, t in summary["tasks"].items():
         gen = "all generalised" if t["parents_generalised"] else "NOT all generalised"
         typer.echo(f"{name}: parents test acc {[round(p['test_acc'], 3) for p in t['parents']]} ({gen})")
+        if t["stage2_skipped"]:
+            typer.echo(f"  {t['stage2_skipped']}")
         for w, s in t["by_wd"].items():
             ci = s["d_crit_interval"]
             crit = "none in grid" if s["d_crit"] is None else f"{s['d_crit']:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")
@@ -209,6 +209,152 @@ def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README'
             ratio = f"{sp['d_crit_ratio_max_min']:.2f}" if sp["d_crit_ratio_max_min"] else "n/a"
             typer.echo(f"  spread between weight decays: max gap {sp['max_acc_gap']:.3f}, mean gap "
                        f"{sp['mean_acc_gap']:.3f}, D_crit max/min {ratio}")
+    typer.echo("figures: " + ", ".join(paths))
+
+
+@app.command()
+@friendly_errors
+def efficiency(preset: str = typer.Option("cpu", help="cpu or paper (see the README's efficiency section)."),
+               task: str = typer.Option("add", help="add or sub (the trigonometric filter needs a Fourier task)."),
+               out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/efficiency-<preset>-<task>)."),
+               executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
+               as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
+    """P1, Figure 3 and kappa: memorisation-only (random labels) and generalisation-only networks at several D
+    and weight decays, trained to convergence; fits the norm needed for a fixed logit against D per circuit and
+    measures kappa (the logit's homogeneity degree under scaling all parameters)."""
+    import time
+
+    from figures import efficiency as eff_fig, style
+    from neural.experiments import efficiency as eff_mod, runner
+
+    if executor not in runner.EXECUTORS:
+        raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(runner.EXECUTORS)}")
+    pre = eff_mod.preset(preset)
+    eff_mod.check(pre, task)
+    out = out or Path("runs/neural") / f"efficiency-{preset}-{task}"
+    t0 = time.perf_counter()
+    summary = eff_mod.run(pre, out, task, executor=executor, progress=not as_json)
+    wall = time.perf_counter() - t0
+    path = str(style.save(eff_fig.render_fig3(eff_fig.load(out)), out / "fig3.png")[0])
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "wall_seconds": wall, "figures": [path],
+                                                  **summary})))
+        return
+    typer.echo(f"sweep: {out}   ({wall:.0f} s)")
+    for kind, k in summary["kinds"].items():
+        law, kap = k["law"], k["kappa"]
+        drop = f", {k['dropped']} dropped ({k['dropped_reason']})" if k["dropped"] else ""
+        typer.echo(f"{kind}: {k['kept']} of {k['members']} kept{drop}; {k['unconverged']} unconverged at the cap "
+                   f"(left out of the fits); {k['fitted']} fitted")
+        if law:
+            lo, hi = law["beta_interval"]
+            typer.echo(f"  norm at fixed logit ∝ D^{law['beta']:.3f} [95%: {lo:.3f}, {hi:.3f}]; logit slope gamma "
+                       f"{law['gamma']:.3f} (n = {law['n']})")
+        else:
+            typer.echo("  no law fitted (needs >= 4 members with positive logits at >= 2 sizes)")
+        if kap["mean"] is not None:
+            typer.echo(f"  kappa {kap['mean']:.3f} (sd {kap['sd'] or 0:.3f}, range {kap['min']:.3f}-{kap['max']:.3f}); "
+                       f"Theorem D.4 case {kap['d4_case_q2']} at q = 2")
+    typer.echo(f"figure: {path}")
+
+
+@app.command()
+@friendly_errors
+def compare(preset: str = typer.Option("cpu", help="cpu or paper: runs (or reuses) that preset's ungrokking and "
+                                                   "efficiency sweeps, then compares."),
+            task: str = typer.Option("add", help="add or sub."),
+            out: Optional[Path] = typer.Option(None, help="Output directory (default runs/neural/compare-<preset>-<task>)."),
+            as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
+    """Theory against measurement: D_crit and o_t/o_m predicted from the measured efficiencies and kappa
+    (Theorem D.4, theory.efficiency) against the ungrokking sweep's D_crit per weight decay and o_t/o_m per
+    member; Figure 12 and the toy's predicted transition."""
+    import time
+
+    from figures import efficiency as eff_fig, style
+    from neural.experiments import compare as cmp_mod, efficiency as eff_mod, ungrok as ungrok_mod
+
+    eff_pre, ungrok_pre = eff_mod.preset(preset), ungrok_mod.preset(preset)
+    eff_mod.check(eff_pre, task)
+    ungrok_mod.check(ungrok_pre, [task])
+    root = Path("runs/neural")
+    eff_dir, ungrok_dir = root / f"efficiency-{preset}-{task}", root / f"ungrok-{preset}-{task}"
+    out = out or root / f"compare-{preset}-{task}"
+    t0 = time.perf_counter()
+    ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json)
+    eff_mod.run(eff_pre, eff_dir, task, progress=not as_json)
+    summary = cmp_mod.run(eff_dir, ungrok_dir, out, task)
+    wall = time.perf_counter() - t0
+    path = str(style.save(eff_fig.render_fig12(eff_fig.load(out, "compare.csv")), out / "fig12.png")[0])
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable({"out": str(out), "wall_seconds": wall, "figures": [path], **summary})))
+        return
+    pred = summary["prediction"]
+    typer.echo(f"compare: {out}   ({wall:.0f} s, reusing {ungrok_dir} and {eff_dir} where finished)")
+    typer.echo(f"kappa {pred['kappa']:.3f} (mem {pred['kappa_by_kind']['mem']:.3f}, gen {pred['kappa_by_kind']['gen']:.3f})"
+               f" -> Theorem D.4 case {pred['d4_case']} at q = 2; reference logit {pred['o_ref']:.3g}")
+    typer.echo(f"P_M(D) = {pred['law_M']['a']:.4g} D^{pred['law_M']['beta']:.3f}; P_G = {pred['P_G']:.4g} "
+               f"(generalisation slope {pred['gen_slope']:.3f})")
+    for r in summary["d_crit"]:
+        fmt = lambda v, ci: "n/a" if v is None else f"{v:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")  # noqa: E731
+        ratio = f"{r['measured_over_predicted']:.2f}" if r["measured_over_predicted"] else "n/a"
+        typer.echo(f"  wd {r['wd']:<4g} D_crit measured {fmt(r['measured'], r['measured_interval']):<18} predicted "
+                   f"{fmt(r['predicted'], r['predicted_interval']):<18} measured/predicted {ratio}")
+    if pred["d_crit_unavailable"]:
+        typer.echo(f"  no predicted D_crit: {pred['d_crit_unavailable']}")
+    rc = summary["ratio_rank_correlation"]
+    if rc:
+        typer.echo(f"o_t/o_m: Spearman {rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members; "
+                   f"{summary['members_without_ratio']} with o_m <= 0)")
+    typer.echo(f"dominant circuit (o_t/o_m above or below 1) as predicted for {summary['dominant_circuit_agreement']:.0%} "
+               f"of members")
+    for d in summary["disagreement_by_d_prime"][:3]:
+        typer.echo(f"  D' = {d['d_prime']:g}: predicted o_t/o_m {d['predicted_ratio']:.3g}, measured median "
+                   f"{d['median_measured_ratio']:.3g} (off by {d['factor']:.3g}x; dominant circuit agrees for "
+                   f"{d['dominant_circuit_agreement']:.0%})")
+    typer.echo(f"figure: {path}")
+
+
+@app.command()
+@friendly_errors
+def semigrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README's semi-grokking section)."),
+             steps: Optional[int] = typer.Option(None, help="Step cap; a larger one than a finished sweep's extends "
+                                                            "every run (resume)."),
+             out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/semigrok-<preset>)."),
+             ungrok: Optional[Path] = typer.Option(None, help="An ungrokking sweep to draw beside (default "
+                                                              "runs/neural/ungrok-<preset>-add if it exists)."),
+             as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
+    """P4: many seeds from random initialisation a little above D_crit, run long; every run classified
+    (memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and the
+    two routes to middling accuracy."""
+    import time
+
+    from figures import semigrok as semi_fig, style
+    from neural.experiments import semigrok as semi_mod
+
+    pre = semi_mod.preset(preset)
+    if steps is not None:
+        pre = dataclasses.replace(pre, base=pre.base.with_(steps=steps))
+    semi_mod.check(pre)
+    out = out or Path("runs/neural") / f"semigrok-{preset}"
+    ungrok = ungrok or Path("runs/neural") / f"ungrok-{preset}-add"
+    t0 = time.perf_counter()
+    summary = semi_mod.run(pre, out, progress=not as_json)
+    wall = time.perf_counter() - t0
+    ungrok_rows = rundir.read_rows(ungrok / "results.csv") if (ungrok / "results.csv").is_file() else None
+    figs = semi_fig.render_all(semi_fig.load(out), ungrok_rows)
+    paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figs.items()]
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "wall_seconds": wall, "figures": paths,
+                                                  **summary})))
+        return
+    typer.echo(f"sweep: {out}   ({wall:.0f} s this call, {summary['members']} runs)")
+    classes = [c for c in summary["total"] if summary["total"][c]]
+    typer.echo(f"{'D':>6} " + " ".join(f"{c:>14.14}" for c in classes))
+    for D, counts in summary["by_size"].items():
+        typer.echo(f"{D:>6} " + " ".join(f"{counts[c]:>14d}" for c in classes))
+    clear = summary["clearest_semi_grokking"]
+    typer.echo("clearest semi-grokking run: " + (f"D = {clear['D']}, seed {clear['seed']}, level "
+                                                  f"{clear['final_level']:.2f}" if clear else "none found"))
     typer.echo("figures: " + ", ".join(paths))
 
 

@@ -255,6 +255,19 @@ CASES = [
     ("neural", ["ungrok", "--seeds", "0,0"], "seeds"),
     ("neural", ["ungrok", "--executor", "nope"], "executor"),
     ("neural", ["ungrok", "--out", "{a_file}"], "out"),
+    ("neural", ["efficiency", "--preset", "nope"], "preset"),
+    ("neural", ["efficiency", "--task", "mul"], "task"),
+    ("neural", ["efficiency", "--executor", "nope"], "executor"),
+    ("neural", ["compare", "--preset", "nope"], "preset"),
+    ("neural", ["compare", "--task", "x2y2"], "task"),
+    ("neural", ["semigrok", "--preset", "nope"], "preset"),
+    ("neural", ["semigrok", "--steps", "0"], "steps"),
+    ("neural", ["semigrok", "--steps", "10000000000"], "steps"),
+    ("neural", ["export", "{neural_run}", "--to", "onnx", "--out", "{tmp}/x.pt"], "to"),
+    ("neural", ["export", "{neural_run}", "--member", "9", "--to", "transformer-lens", "--out", "{tmp}/x.pt"], "member"),
+    ("neural", ["export", "{toy_run}", "--to", "transformer-lens", "--out", "{tmp}/x.pt"], "source"),
+    ("neural", ["export", "{neural_run}", "--to", "transformer-lens", "--out", "{a_file}/x.pt"], "out"),
+    ("neural", ["export", "{neural_run}", "--to", "progress-measures", "--out", "{tmp}/x.pt"], None),
     # ------------------------------------------------------------------ figures
     ("figures", ["fig2", "{neural_run}", "--out", "{tmp}/f.png"], "run_dir"),
     ("figures", ["fig2", "{tmp}/does_not_exist", "--out", "{tmp}/f.png"], "run_dir"),
@@ -272,6 +285,9 @@ CASES = [
     ("figures", ["phase", "{toy_run}", "--out", "{tmp}/ph.png"], "sweep_dir"),
     ("figures", ["ungrok", "{toy_run}"], "sweep_dir"),
     ("figures", ["ungrok", "{tmp}/does_not_exist"], "sweep_dir"),
+    ("figures", ["efficiency", "{toy_run}"], "sweep_dir"),
+    ("figures", ["compare", "{tmp}/does_not_exist"], "sweep_dir"),
+    ("figures", ["semigrok", "{toy_run}"], "sweep_dir"),
 ]
 
 

@@ -1,0 +1,145 @@
+"""Theory predicts, the networks answer (Figure 12): D_crit and the logit ratio o_t/o_m from measured efficiencies.
+
+From an efficiency sweep (neural.experiments.efficiency) the laws log N = c + beta log D + gamma log o give the
+norm each circuit needs for a reference logit o_ref: P_M(D) = exp(c_M + gamma_M log o_ref) D^beta_M and
+P_G = exp(c_G + gamma_G log o_ref) D_G^beta_G at the geometric mean D_G of the generalisation sizes (the theory
+takes P_G flat; its fitted slope is reported beside). o_ref is the geometric mean of the ungrokking members'
+centred label logits at convergence, the regime being predicted. `theory.efficiency` then gives D_crit, where
+P_M(D_crit) = P_G, with its delta-method interval (as `grok-theory dcrit`), and Theorem D.4's allocation ratio
+w_G/w_M = (P_G / P_M(D))^(-q kappa / (q - kappa)) (case 2; q = 2), which in the mixture model (logits linear in
+the weights w) is the predicted o_t/o_m. kappa is the mean measured homogeneity degree over all kept efficiency
+members. An ungrokking sweep measures both: D_crit per weight decay, and o_t/o_m (Appendix C split, on the
+training pairs) per member at convergence.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+import rundir
+from simulate import run as toy_run
+from simulate.config import ToyConfig
+from theory import allocation
+from theory import efficiency as theory_eff
+
+Q = 2.0  # weight decay's norm exponent (the L2 penalty)
+
+
+def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | None = None) -> dict:
+    """Theory's D_crit (with interval) and o_t/o_m over D_grid from an efficiency summary, at logit o_ref; with
+    n_classes, also the toy's (simulate) converged test performance at each D for the measured D_crit, beta and
+    kappa (its optimum by theory.allocation: what continued training on D converges to)."""
+    mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
+    if not mem["law"] or not gen["law"]:
+        missing = [k for k, v in (("mem", mem), ("gen", gen)) if not v["law"]]
+        raise ValueError(f"the efficiency sweep has no fitted law for {', '.join(missing)} (needs >= 4 kept members "
+                         f"with positive logits at >= 2 sizes): run more members or check its summary.json")
+    L = math.log(o_ref)
+    G = np.array([[1.0, 0.0, L], [0.0, 1.0, 0.0]])
+    cov = G @ np.array(mem["law"]["cov"]) @ G.T  # of (log a, beta) at o_ref
+    # n_points = n - 1: theory's interval uses n_points - 2 degrees of freedom, the 3-parameter fit has n - 3
+    law_M = theory_eff.PowerLaw(mem["law"]["c"] + mem["law"]["gamma"] * L, mem["law"]["beta"], cov, mem["law"]["n"] - 1)
+    D_G = float(np.exp(np.mean(np.log([c_D for c in gen["isologit"] for c_D in c["D"]])))) if gen["isologit"] else 1.0
+    P_G = float(np.exp(gen["law"]["c"] + gen["law"]["gamma"] * L + gen["law"]["beta"] * math.log(D_G)))
+    kappas = [k["kappa"]["mean"] for k in (mem, gen) if k["kappa"]["mean"] is not None]
+    kappa = float(np.mean(kappas))
+    try:
+        crit = theory_eff.critical_dataset_size(law_M, P_G)
+        d_crit, interval, why = crit.D_crit, crit.interval, None
+    except ValueError as e:
+        d_crit, interval, why = None, None, str(e)
+    ratio = [theory_eff.predicted_ratio(float(D), law_M, P_G, kappa, Q) for D in D_grid]
+    toy = None
+    if d_crit is not None and n_classes:
+        toy = {"D": [float(D) for D in D_grid],
+               "test_perf": [toy_run.theory_prediction(ToyConfig(D=float(D), D_crit=d_crit, beta=law_M.beta, kappa=kappa,
+                                                                 n_classes=n_classes))["test_perf"] for D in D_grid]}
+    return {"toy": toy, "o_ref": o_ref, "P_G": P_G, "D_G": D_G, "law_M": {"a": math.exp(law_M.log_a), "beta": law_M.beta},
+            "gen_slope": gen["law"]["beta"], "gen_slope_interval": gen["law"]["beta_interval"],
+            "kappa": kappa, "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
+            "d4_case": allocation.case_of(kappa, Q), "d_crit": d_crit, "d_crit_interval": interval,
+            "d_crit_unavailable": why, "curve": {"D": [float(D) for D in D_grid], "ratio": ratio}}
+
+
+def measured(ungrok_rows: list[dict]) -> list[dict]:
+    """The ungrokking members (stage 2) with their D', weight decay, norm, test accuracy and o_t/o_m (None where
+    o_m <= 0: a member with no memorisation logit left has no finite positive ratio)."""
+    out = []
+    for r in ungrok_rows:
+        if r.get("stage") != 2:
+            continue
+        o_t, o_m = r["train/o_t"], r["train/o_m"]
+        out.append({"task": r["task"], "seed": r["seed"], "wd": r["wd"], "d_prime": r["d_prime"],
+                    "norm": r["norm/total"], "test_acc": r["test/acc"], "label_logit": r["train/label_logit"],
+                    "o_t": o_t, "o_m": o_m, "converged": r["converged"],
+                    "measured_ratio": o_t / o_m if o_t is not None and o_m is not None and o_m > 0 and o_t > 0 else None})
+    return out
+
+
+def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str = "add") -> tuple[dict, list[dict]]:
+    """The comparison summary and one row per ungrokking member (measured and predicted ratio)."""
+    rows = [r for r in measured(ungrok_rows) if r["task"] == task]
+    if not rows:
+        raise ValueError(f"the ungrokking sweep has no stage-2 members for task {task!r}: run `grok-neural ungrok` "
+                         f"first (its parents must generalise)")
+    logits = [r["label_logit"] for r in rows if r["label_logit"] and r["label_logit"] > 0]
+    o_ref = float(np.exp(np.mean(np.log(logits))))
+    Ds = sorted({r["d_prime"] for r in rows})
+    p = int(ungrok_rows[0]["p"])
+    pred = prediction(eff, o_ref, np.geomspace(min(Ds) / 1.5, max(Ds) * 1.5, 40), n_classes=p)
+    at_D = dict(zip(Ds, prediction(eff, o_ref, np.array(Ds, dtype=float))["curve"]["ratio"]))
+    for r in rows:
+        r["predicted_ratio"] = at_D[r["d_prime"]]
+    # case 1 (kappa >= q) predicts 0 or inf (one circuit only): ranks still compare, so clip for the correlation
+    pairs = [(min(max(r["predicted_ratio"], 1e-300), 1e300), r["measured_ratio"]) for r in rows
+             if r["measured_ratio"] is not None]
+    rho = stats.spearmanr(*zip(*pairs)) if len(pairs) >= 3 and len({p for p, _ in pairs}) > 1 else None
+    by_D = []
+    for D in Ds:
+        mine = [r for r in rows if r["d_prime"] == D and r["measured_ratio"] is not None]
+        if not mine:
+            continue
+        predicted = mine[0]["predicted_ratio"]
+        # which circuit dominates the correct logit: the prediction's and the members' (ratio above or below 1)
+        agree = float(np.mean([(r["measured_ratio"] > 1) == (predicted > 1) for r in mine]))
+        entry = {"d_prime": D, "members": len(mine), "predicted_ratio": predicted,
+                 "median_measured_ratio": float(np.median([r["measured_ratio"] for r in mine])),
+                 "dominant_circuit_agreement": agree}
+        if 0 < predicted < math.inf:
+            log_gap = float(np.mean([math.log(r["measured_ratio"] / predicted) for r in mine]))
+            entry.update({"mean_log_measured_over_predicted": log_gap, "factor": math.exp(abs(log_gap))})
+        else:
+            entry["factor"] = math.inf  # the theory predicts one circuit only; any finite ratio is off by "infinitely"
+        by_D.append(entry)
+    task_summary = ungrok_summary["tasks"][task]
+    d_crit_rows = []
+    for wd, s in task_summary["by_wd"].items():
+        meas = s["d_crit"]
+        d_crit_rows.append({"wd": float(wd), "measured": meas, "measured_interval": s["d_crit_interval"],
+                            "predicted": pred["d_crit"], "predicted_interval": pred["d_crit_interval"],
+                            "measured_over_predicted": meas / pred["d_crit"] if meas and pred["d_crit"] else None})
+    summary = {"task": task, "prediction": pred, "d_crit": d_crit_rows,
+               "ratio_rank_correlation": {"spearman": float(rho.statistic), "p_value": float(rho.pvalue),
+                                          "members": len(pairs)} if rho is not None else None,
+               "members_without_ratio": sum(r["measured_ratio"] is None for r in rows),
+               "disagreement_by_d_prime": sorted(by_D, key=lambda x: (-x["factor"], x["dominant_circuit_agreement"])),
+               "dominant_circuit_agreement": float(np.mean([(r["measured_ratio"] > 1) == (r["predicted_ratio"] > 1)
+                                                            for r in rows if r["measured_ratio"] is not None]))}
+    return summary, rows
+
+
+def run(eff_dir: Path, ungrok_dir: Path, out: Path, task: str = "add") -> dict:
+    """Read both sweeps, compare, write compare.csv and summary.json into `out`; returns the summary."""
+    eff = rundir.read_json(Path(eff_dir) / "summary.json")
+    summary, rows = compare(eff, rundir.read_json(Path(ungrok_dir) / "summary.json"),
+                            rundir.read_rows(Path(ungrok_dir) / "results.csv"), task)
+    summary["sources"] = {"efficiency": str(eff_dir), "ungrok": str(ungrok_dir)}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cols = list(rows[0])
+    rundir.write_csv(out / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
+    rundir.write_json(out / "summary.json", summary)
+    return summary

@@ -1,0 +1,214 @@
+"""Circuit efficiency (paper Section 4.1, prediction P1, Figure 3) and kappa, measured.
+
+Memorisation-only networks train on random labels (every pair its own random class: nothing to generalise) at
+several dataset sizes D; generalisation-only networks train on the true labels at large D and are kept only where
+at least 95% of the centred logits' squared norm lies in Appendix C's trigonometric subspace. Every member trains
+until it converges (neural.convergence) or hits the step cap. At the end each member gives a triple: the centred
+correct-class logit on the labels it trained on (`o`, averaged over its training pairs), its parameter norm `N`,
+and D; and its kappa, the local homogeneity degree d log o / d log s of that logit when every parameter is scaled
+by s, at s = 1 (exact, by autograd).
+
+The laws, per kind: log N = c + beta log D + gamma log o (least squares, t-intervals): beta is how the norm needed
+for a *fixed* logit grows with D (memorisation: P_M(D) ~ D^beta; generalisation: flat, beta ~ 0), and gamma the
+cross-member logit-norm slope (1/gamma is a second, confounded kappa: wd and seed move both). Figure 3 draws the
+triples and isologit curves (logits bucketed geometrically into six buckets; norm against D per bucket).
+
+Choices the paper leaves open, recorded in the summary: the logit summary (mean centred label logit over the
+training pairs), the trigonometric filter as a share of squared norm, random labels drawn per seed over all
+pairs (nested D share them), and that memorisation networks are kept whether or not they fit every label.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import stats
+
+import rundir
+from neural import analysis, inspect_run, model, tasks, train
+from neural.config import TrainConfig
+from neural.experiments import runner
+
+TRIG_SHARE_MIN = 0.95  # Appendix C: generalisation-only networks keep at least this share in Z_T
+BUCKETS = 6  # isologit buckets (geometric in the logit)
+
+
+@dataclass(frozen=True)
+class Preset:
+    base: TrainConfig  # model, modulus, lr, convergence
+    mem_sizes: tuple[int, ...]  # D (pairs) of the memorisation-only networks
+    gen_fracs: tuple[float, ...]  # D as fractions of all pairs for the generalisation-only networks
+    wds: tuple[float, ...]
+    seeds: tuple[int, ...]
+    mem_cap: int  # step caps (members stop earlier at convergence)
+    gen_cap: int
+    description: str
+
+
+PRESETS = {
+    "cpu": Preset(TrainConfig(p=59, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=40),
+                  mem_sizes=tuple(int(d) for d in np.geomspace(100, 870, 5).round()), gen_fracs=(0.35, 0.5, 0.7),
+                  wds=(1.0, 3.0), seeds=(0, 1), mem_cap=6000, gen_cap=6000,
+                  description="p=59, d_model 64, lr 3e-3 (the cpu ungrokking model); memorisation: random labels, "
+                              "D = 100-870 (5 geometric), generalisation: D = 35/50/70% of pairs; wd 1/3, seeds 0-1, "
+                              "cap 6,000 steps"),
+    "paper": Preset(TrainConfig(p=113, eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
+                    gen_fracs=(0.3, 0.45, 0.6, 0.8), wds=(0.3, 0.5, 1.0, 2.0), seeds=(0, 1, 2), mem_cap=100_000,
+                    gen_cap=100_000, description="Appendix B: p=113, d_model 128; memorisation D = 300-3,000 "
+                    "(7 geometric), generalisation 30-80% of pairs; wd 0.3/0.5/1/2, 3 seeds, cap 100,000 (a GPU job)"),
+}
+
+
+def preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def specs(pre: Preset, task: str = "add") -> list[runner.Spec]:
+    """Memorisation members (random labels, nested D in one split per seed) and generalisation members."""
+    n = tasks.n_pairs(task, pre.base.p)
+    mem = pre.base.with_(task=task, frac=None, train_size=max(pre.mem_sizes), random_labels=True, steps=pre.mem_cap,
+                         converge=True)
+    gen_sizes = sorted({round(f * n) for f in pre.gen_fracs})
+    gen = pre.base.with_(task=task, frac=None, train_size=max(gen_sizes), steps=pre.gen_cap, converge=True)
+    out = []
+    for base, kind, sizes in ((mem, "mem", sorted(set(pre.mem_sizes))), (gen, "gen", gen_sizes)):
+        for seed in pre.seeds:
+            for wd in pre.wds:
+                for D in sizes:
+                    member = {"seed": seed, "wd": wd, "lr": base.lrs[0], **({"subset": D} if D < max(sizes) else {})}
+                    out.append(runner.Spec(base, member, {"kind": kind, "D": D}))
+    return out
+
+
+def check(pre: Preset, task: str = "add") -> None:
+    """ValueError naming the first bad setting, before anything runs."""
+    if not tasks.get_task(task).fourier:
+        raise ValueError(f"task={task!r} is not allowed: the trigonometric filter (Appendix C) needs add or sub")
+    n = tasks.n_pairs(task, pre.base.p)
+    if max(pre.mem_sizes) > n or min(pre.mem_sizes) < 1:
+        raise ValueError(f"mem_sizes={list(pre.mem_sizes)} is not allowed: sizes must lie in [1, {n}]")
+    for s in specs(pre, task):
+        s.base.with_(member_specs=(s.member,)).validate()
+
+
+def measure(sweep_dir: Path, rows: list[dict]) -> list[dict]:
+    """Per member, from its ensemble's final checkpoint: the centred label logit on its trained labels, the
+    parameter norm, the trigonometric share of its logits and kappa. Rows gain those columns."""
+    out = []
+    for ens in sorted({r["ensemble"] for r in rows}):
+        params, cfg, mcfg = inspect_run.load_run(Path(sweep_dir) / "ensembles" / ens)
+        data = train.Data(cfg, torch.device("cpu"))
+        with torch.no_grad():
+            Z = model.forward(params, mcfg, data.tokens)  # (E, N, C)
+        share = analysis.trig_share(Z, data.answer, data.n)
+        kappa = analysis.homogeneity_degree(params, lambda ps: label_logit(ps, mcfg, data))
+        with torch.no_grad():
+            logit = label_logit(params, mcfg, data)
+        norm = model.param_norm(params)
+        for r in (r for r in rows if r["ensemble"] == ens):
+            e = r["member"]
+            row = {**r, "label_logit": float(logit[e]), "norm": float(norm[e]), "trig_share": float(share[e]),
+                   "kappa": float(kappa[e])}
+            out.append({**row, "kept": kept(row)})
+    return out
+
+
+def label_logit(params: dict[str, torch.Tensor], mcfg: model.ModelConfig, data: train.Data) -> torch.Tensor:
+    """Each member's correct-class logit minus its mean logit, averaged over its own training pairs, (E,)."""
+    Z = model.forward(params, mcfg, data.train_tokens)  # (E, D, C)
+    centred = Z.gather(2, data.train_labels[..., None])[..., 0] - Z.mean(2)
+    return (centred * data.train_weight).sum(1)
+
+
+def kept(row: dict) -> bool:
+    """Memorisation members are all kept; generalisation members only with >= 95% trigonometric share."""
+    return row["kind"] == "mem" or row["trig_share"] >= TRIG_SHARE_MIN
+
+
+def fit_law(D: np.ndarray, norm: np.ndarray, logit: np.ndarray, confidence: float = 0.95) -> dict | None:
+    """log N = c + beta log D + gamma log o by least squares; t-intervals (n - 3 degrees of freedom). None with
+    fewer than 4 points, fewer than 2 distinct D, or a non-positive logit."""
+    D, norm, logit = (np.asarray(v, dtype=float) for v in (D, norm, logit))
+    if len(D) < 4 or len(np.unique(D)) < 2 or (logit <= 0).any() or (norm <= 0).any():
+        return None
+    X = np.column_stack([np.ones_like(D), np.log(D), np.log(logit)])
+    y = np.log(norm)
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    dof = len(D) - 3
+    sigma2 = float(resid @ resid) / dof if dof > 0 else float("nan")
+    cov = sigma2 * np.linalg.pinv(X.T @ X)
+    t = stats.t.ppf(0.5 + confidence / 2, dof) if dof > 0 else float("nan")
+    se = np.sqrt(np.diag(cov))
+    return {"c": float(coef[0]), "beta": float(coef[1]), "gamma": float(coef[2]),
+            "beta_interval": [float(coef[1] - t * se[1]), float(coef[1] + t * se[1])],
+            "gamma_interval": [float(coef[2] - t * se[2]), float(coef[2] + t * se[2])],
+            "cov": cov.tolist(), "n": len(D), "residual_sd": math.sqrt(sigma2) if dof > 0 else None}
+
+
+def isologit_curves(rows: list[dict], buckets: int = BUCKETS) -> list[dict]:
+    """Logits bucketed geometrically into `buckets` buckets; per bucket, mean norm against D."""
+    logits = np.array([r["label_logit"] for r in rows])
+    if len(rows) == 0 or (logits <= 0).any():
+        return []
+    edges = np.geomspace(logits.min(), logits.max() * (1 + 1e-9), buckets + 1)
+    curves = []
+    for b in range(buckets):
+        mine = [r for r in rows if edges[b] <= r["label_logit"] < edges[b + 1]]
+        Ds = sorted({r["D"] for r in mine})
+        curves.append({"logit_range": [float(edges[b]), float(edges[b + 1])], "D": Ds,
+                       "norm": [float(np.mean([r["norm"] for r in mine if r["D"] == D])) for D in Ds],
+                       "count": [sum(r["D"] == D for r in mine) for D in Ds]})
+    return curves
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The laws, kappa per kind with Theorem D.4's case at q = 2, the isologit curves and what was dropped. Only
+    kept members that converged (and have a positive logit) enter the fits: the triples are taken at convergence."""
+    from theory import allocation
+
+    out = {"kinds": {}}
+    for kind in ("mem", "gen"):
+        mine = [r for r in rows if r["kind"] == kind]
+        keep = [r for r in mine if kept(r)]
+        positive = [r for r in keep if r["label_logit"] > 0 and r["converged"]]  # triples at convergence only
+        law = fit_law([r["D"] for r in positive], [r["norm"] for r in positive], [r["label_logit"] for r in positive])
+        kappas = np.array([r["kappa"] for r in positive])
+        k_mean = float(kappas.mean()) if len(kappas) else None
+        out["kinds"][kind] = {
+            "members": len(mine), "kept": len(keep), "dropped": len(mine) - len(keep),
+            "dropped_reason": f"trigonometric share < {TRIG_SHARE_MIN}" if kind == "gen" else None,
+            "unconverged": sum(not r["converged"] for r in keep), "fitted": len(positive),
+            "non_positive_logit": sum(r["label_logit"] <= 0 for r in keep),
+            "law": law,
+            "kappa": {"mean": k_mean, "sd": float(kappas.std(ddof=1)) if len(kappas) > 1 else None,
+                      "min": float(kappas.min()) if len(kappas) else None,
+                      "max": float(kappas.max()) if len(kappas) else None,
+                      "d4_case_q2": allocation.case_of(k_mean, 2.0) if k_mean else None},
+            "isologit": isologit_curves(positive),
+            "trig_share_range": [float(min(r["trig_share"] for r in mine)), float(max(r["trig_share"] for r in mine))]
+            if mine else None,
+        }
+    return out
+
+
+def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "local", progress: bool = True) -> dict:
+    """Train (or reuse) every member, measure, write members.csv and summary.json; returns the summary."""
+    sweep_dir = Path(sweep_dir)
+    rows = runner.run(specs(pre, task), sweep_dir, executor=executor, progress=progress)
+    rows = measure(sweep_dir, rows)
+    runner.write_table(rows, sweep_dir / "members.csv")
+    summary = {**summarise(rows), "task": task, "preset": pre.description,
+               "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",
+                           "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
+                           "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
+                                          "(centred logits, all pairs)",
+                           "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals",
+                           "random_labels": "per seed over all pairs; nested D share them"}}
+    rundir.write_json(sweep_dir / "summary.json", summary)
+    return summary

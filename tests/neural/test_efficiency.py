@@ -1,0 +1,164 @@
+"""Efficiency and the theory comparison: label logit, kappa, the law fit, the trigonometric filter, compare."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import rundir
+from neural import analysis, model, tasks, train
+from neural.config import TrainConfig
+from neural.experiments import compare, efficiency, runner
+from theory import efficiency as theory_eff
+
+TINY = TrainConfig(p=17, frac=None, train_size=100, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30,
+                   eval_points=6, checkpoint_every=30, threads=1)
+
+
+def test_centred_label_logit_of_a_planted_model():
+    """Zero weights except b_out and W_U: every input gets the same logits v, so the centred label logit is the
+    mean over the member's own training labels of v[label] - mean(v), computed here independently."""
+    cfg = TINY.with_(random_labels=True, member_specs=({"seed": 0, "wd": 1.0, "lr": 1e-3, "subset": 40},
+                                                        {"seed": 1, "wd": 1.0, "lr": 1e-3}))
+    mcfg = train.model_config(cfg)
+    params = {k: torch.zeros(2, *shape) for k, shape in mcfg.shapes().items()}
+    g = torch.Generator().manual_seed(3)
+    params["b_out"] = torch.randn(2, mcfg.d_model, generator=g)
+    params["W_U"] = torch.randn(2, mcfg.d_model, mcfg.d_vocab_out, generator=g)
+    data = train.Data(cfg, torch.device("cpu"))
+    got = efficiency.label_logit(params, mcfg, data)
+    for e, size in enumerate((40, 100)):
+        v = (params["b_out"][e] @ params["W_U"][e]).double().numpy()
+        labels = data.labels[e][data.train_mask[e]].numpy()
+        assert len(labels) == size
+        assert got[e].item() == pytest.approx(np.mean(v[labels] - v.mean()), rel=1e-5)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_kappa_of_a_product_of_k_linear_maps_is_k(k):
+    g = torch.Generator().manual_seed(k)
+    params = {f"A{i}": torch.randn(3, 5, 5, generator=g) for i in range(k)}
+    x = torch.randn(5, generator=g)
+
+    def fn(ps):
+        h = x.expand(3, 5)
+        for i in range(k):
+            h = torch.einsum("ei,eij->ej", h, ps[f"A{i}"])
+        return h.sum(1)
+
+    torch.testing.assert_close(analysis.homogeneity_degree(params, fn), torch.full((3,), float(k)), rtol=1e-4, atol=1e-4)
+
+
+def test_kappa_of_the_transformer_without_biases_matches_finite_differences():
+    """The network is not homogeneous (softmax attention), so its local degree is checked against a central
+    difference of log o in log s."""
+    cfg = TINY.with_(seeds=(0, 1))
+    mcfg = train.model_config(cfg)
+    params = model.init_params(mcfg, [0, 1])
+    params = {k: v + 0.3 * torch.randn_like(v) for k, v in params.items()}
+    data = train.Data(cfg, torch.device("cpu"))
+    fn = lambda ps: efficiency.label_logit(ps, mcfg, data).abs()  # noqa: E731
+    kappa = analysis.homogeneity_degree(params, fn)
+    h = 1e-3
+    with torch.no_grad():
+        up = fn({k: v.double() * math.exp(h) for k, v in params.items()})
+        down = fn({k: v.double() * math.exp(-h) for k, v in params.items()})
+    torch.testing.assert_close(kappa.double(), (up.log() - down.log()) / (2 * h), rtol=2e-2, atol=2e-2)
+
+
+def test_law_fit_recovers_beta_and_gamma_from_noisy_triples():
+    rng = np.random.default_rng(0)
+    D = np.repeat(np.geomspace(100, 1000, 6), 8)
+    o = rng.uniform(5, 40, len(D))
+    beta, gamma = 0.27, 0.6
+    N = np.exp(1.5 + beta * np.log(D) + gamma * np.log(o) + rng.normal(0, 0.03, len(D)))
+    law = efficiency.fit_law(D, N, o)
+    assert law["beta_interval"][0] < beta < law["beta_interval"][1]
+    assert law["gamma_interval"][0] < gamma < law["gamma_interval"][1]
+    assert abs(law["beta"] - beta) < 0.03 and law["n"] == len(D)
+    flat = efficiency.fit_law(D, np.exp(2 + 0.5 * np.log(o) + rng.normal(0, 0.03, len(D))), o)
+    assert flat["beta_interval"][0] < 0 < flat["beta_interval"][1]
+    assert efficiency.fit_law(D[:3], N[:3], o[:3]) is None
+
+
+def test_trig_share_of_a_planted_fourier_model_and_random_logits():
+    p = 23
+    x, y, answer = tasks.all_pairs("add", p)
+    c = torch.arange(p, dtype=torch.float64)
+    w = 2 * math.pi / p
+    pure = sum(a * torch.cos(k * w * (answer[:, None].double() - c[None, :])) for k, a in ((3, 2.0), (7, 1.0)))
+    rand = torch.randn(len(answer), p, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    share = analysis.trig_share(torch.stack([pure + 5.0, rand]), answer, p)  # +5: a constant, removed by centring
+    assert share[0].item() == pytest.approx(1.0, abs=1e-9)
+    assert share[1].item() < 0.05
+    mixed = analysis.trig_share((pure + 0.3 * pure.norm() / rand.norm() * rand)[None], answer, p)
+    assert 0.85 < mixed.item() < 0.95
+
+
+def _fake_efficiency(beta_M=0.3, kappa=1.4) -> dict:
+    cov = np.diag([0.01, 0.002, 0.004]).tolist()
+    law = lambda c, beta: {"c": c, "beta": beta, "gamma": 0.7, "cov": cov, "n": 30,  # noqa: E731
+                           "beta_interval": [beta - 0.1, beta + 0.1]}
+    kind = lambda lw: {"law": lw, "kappa": {"mean": kappa}, "isologit": [{"D": [1000, 2000]}]}  # noqa: E731
+    return {"kinds": {"mem": kind(law(1.0, beta_M)), "gen": kind(law(3.0, 0.0))}}
+
+
+def test_compare_prediction_matches_theory_called_directly():
+    eff = _fake_efficiency()
+    o_ref = 20.0
+    D_grid = np.geomspace(100, 3000, 7)
+    pred = compare.prediction(eff, o_ref, D_grid, n_classes=59)
+    L = math.log(o_ref)
+    G = np.array([[1, 0, L], [0, 1, 0]])
+    law = theory_eff.PowerLaw(1.0 + 0.7 * L, 0.3, G @ np.array(eff["kinds"]["mem"]["law"]["cov"]) @ G.T, 29)
+    P_G = math.exp(3.0 + 0.7 * L)
+    direct = theory_eff.critical_dataset_size(law, P_G)
+    assert pred["d_crit"] == pytest.approx(direct.D_crit) and pred["d_crit"] == pytest.approx(math.exp(2.0 / 0.3))
+    assert pred["d_crit_interval"] == pytest.approx(direct.interval)
+    assert pred["curve"]["ratio"] == pytest.approx([theory_eff.predicted_ratio(D, law, P_G, 1.4, 2.0) for D in D_grid])
+    assert pred["d4_case"] == 2
+    toy = pred["toy"]["test_perf"]
+    assert toy[0] < 0.5 < toy[-1]  # the toy ungroks below the predicted D_crit and keeps generalising above
+
+
+def test_efficiency_sweep_end_to_end_tiny(tmp_path):
+    """A tiny sweep: one row per member with finite kappa, norm and logit; the summary's counts add up."""
+    pre = efficiency.Preset(TINY, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7), wds=(1.0,), seeds=(0,), mem_cap=30,
+                            gen_cap=30, description="tiny")
+    efficiency.check(pre)
+    summary = efficiency.run(pre, tmp_path, progress=False)
+    rows = rundir.read_rows(tmp_path / "members.csv")
+    assert len(rows) == len(efficiency.specs(pre)) == 4
+    assert all(np.isfinite([r["kappa"], r["norm"], r["label_logit"], r["trig_share"]]).all() for r in rows)
+    for kind in ("mem", "gen"):
+        k = summary["kinds"][kind]
+        assert k["members"] == 2 and k["kept"] + k["dropped"] == 2
+    assert {r["kind"] for r in rows if r["D"] == 40} == {"mem"}
+    # members share their seed's random labels; their training sets are nested
+    cfg = runner.pack(efficiency.specs(pre))[0][0]
+    data = train.Data(cfg, torch.device("cpu"))
+    assert bool((data.train_mask[0] <= data.train_mask[1]).all()) and torch.equal(data.labels[0], data.labels[1])
+
+
+def test_compare_recovers_a_network_that_follows_the_theory():
+    """Ungrokking rows whose o_t/o_m are the theory's own prediction times small noise: rank correlation near
+    1, every disagreement factor near 1; a member with o_m <= 0 is counted, not compared."""
+    eff = _fake_efficiency()
+    rng = np.random.default_rng(1)
+    rows = []
+    for D in (150.0, 250.0, 400.0, 700.0):
+        for seed in (0.0, 1.0, 2.0):
+            rows.append({"stage": 2.0, "task": "add", "p": 59.0, "seed": seed, "wd": 1.0, "d_prime": D,
+                         "norm/total": 30.0, "test/acc": 0.5, "train/label_logit": 20.0, "converged": True,
+                         "train/o_t": 10.0, "train/o_m": None})
+    for r in rows:
+        r["train/o_m"] = 10.0 / compare.prediction(eff, 20.0, np.array([r["d_prime"]]))["curve"]["ratio"][0] \
+            * math.exp(rng.normal(0, 0.05))
+    rows[0]["train/o_m"] = -1.0
+    ungrok_summary = {"tasks": {"add": {"by_wd": {"1.0": {"d_crit": 800.0, "d_crit_interval": [700.0, 900.0]}}}}}
+    summary, out = compare.compare(eff, ungrok_summary, rows)
+    assert summary["members_without_ratio"] == 1 and out[0]["measured_ratio"] is None
+    assert summary["ratio_rank_correlation"]["spearman"] > 0.85
+    assert max(d["factor"] for d in summary["disagreement_by_d_prime"]) < 1.1
+    row = summary["d_crit"][0]
+    assert row["measured_over_predicted"] == pytest.approx(800.0 / summary["prediction"]["d_crit"])

@@ -1,0 +1,37 @@
+"""The semi-grokking sweep end to end at a tiny size: classes for every run, figures, and extension by a larger cap."""
+import pytest
+
+import rundir
+from neural.config import TrainConfig
+from neural.experiments import phases, semigrok
+
+TINY = semigrok.Preset(TrainConfig(p=17, frac=None, train_size=60, d_model=16, n_heads=2, d_head=8, d_mlp=32,
+                                   lrs=(3e-3,), wds=(3.0,), seeds=(0, 1), steps=40, eval_points=10, eval_every=10,
+                                   checkpoint_every=20, threads=1), sizes=(60, 90), description="tiny")
+
+
+def test_semigrok_sweep_classifies_every_run_and_extends(tmp_path):
+    from figures import semigrok as semi_fig
+
+    summary = semigrok.run(TINY, tmp_path, progress=False)
+    rows = rundir.read_rows(tmp_path / "classes.csv")
+    assert summary["members"] == len(rows) == 4
+    assert all(r["class"] in phases.CLASSES for r in rows)
+    assert sum(sum(c.values()) for c in summary["by_size"].values()) == 4
+    # 40 steps is far below two weight-decay time scales (667 steps): no run can be settled
+    assert {r["class"] for r in rows} <= {"unsettled", "not fitted"}
+    assert summary["clearest_semi_grokking"] is None
+    figs = semi_fig.render_all(semi_fig.load(tmp_path))
+    assert set(figs) == {"fig5", "fig1c", "fig6", "routes"}
+    longer = semigrok.Preset(TINY.base.with_(steps=60), TINY.sizes, "tiny")
+    semigrok.run(longer, tmp_path, progress=False)
+    assert all(r["steps"] == 60 for r in rundir.read_rows(tmp_path / "classes.csv"))
+    metrics = rundir.read_csv(tmp_path / "D60" / "metrics.csv")
+    steps0 = list(metrics["step"][metrics["member"] == 0])
+    assert steps0 == sorted(set(steps0)) and steps0[-1] == 60  # extended, nothing logged twice
+
+
+@pytest.mark.parametrize("bad", [semigrok.Preset(TINY.base, (60, 60), "dup"), semigrok.Preset(TINY.base, (), "none")])
+def test_semigrok_refuses_bad_sizes(bad):
+    with pytest.raises(ValueError, match="sizes"):
+        semigrok.check(bad)
