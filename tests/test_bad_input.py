@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from figures.cli import app as figures_app
-from neural import interop, model
+from neural import interop
 from neural.cli import app as neural_app
 from neural.config import TrainConfig
 from neural import train

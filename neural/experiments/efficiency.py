@@ -51,10 +51,10 @@ class Preset:
 PRESETS = {
     "cpu": Preset(TrainConfig(p=59, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=40),
                   mem_sizes=tuple(int(d) for d in np.geomspace(100, 870, 5).round()), gen_fracs=(0.35, 0.5, 0.7),
-                  wds=(1.0, 3.0), seeds=(0, 1), mem_cap=6000, gen_cap=6000,
+                  wds=(1.0, 3.0), seeds=(0, 1), mem_cap=3000, gen_cap=3000,
                   description="p=59, d_model 64, lr 3e-3 (the cpu ungrokking model); memorisation: random labels, "
                               "D = 100-870 (5 geometric), generalisation: D = 35/50/70% of pairs; wd 1/3, seeds 0-1, "
-                              "cap 6,000 steps"),
+                              "cap 3,000 steps"),
     "paper": Preset(TrainConfig(p=113, eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
                     gen_fracs=(0.3, 0.45, 0.6, 0.8), wds=(0.3, 0.5, 1.0, 2.0), seeds=(0, 1, 2), mem_cap=100_000,
                     gen_cap=100_000, description="Appendix B: p=113, d_model 128; memorisation D = 300-3,000 "

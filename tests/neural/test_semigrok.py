@@ -35,3 +35,18 @@ def test_semigrok_sweep_classifies_every_run_and_extends(tmp_path):
 def test_semigrok_refuses_bad_sizes(bad):
     with pytest.raises(ValueError, match="sizes"):
         semigrok.check(bad)
+
+
+def test_an_interrupted_semigrok_sweep_resumes_to_the_same_results(tmp_path):
+    """Stop the first ensemble mid-run (as a kill between checkpoints leaves it), run the sweep again: the
+    classes and every metric row equal an uninterrupted sweep's."""
+    from neural import train
+
+    semigrok.run(TINY, tmp_path / "whole", progress=False)
+    cfg = semigrok.configs(TINY)[60]
+    assert train.train(cfg, tmp_path / "cut" / "D60", progress=False, stop_after=20) == {"stopped_at": 20}
+    semigrok.run(TINY, tmp_path / "cut", progress=False)
+    assert rundir.read_rows(tmp_path / "cut" / "classes.csv") == rundir.read_rows(tmp_path / "whole" / "classes.csv")
+    for D in TINY.sizes:
+        assert (tmp_path / "cut" / f"D{D}" / "metrics.csv").read_bytes() == \
+               (tmp_path / "whole" / f"D{D}" / "metrics.csv").read_bytes()
