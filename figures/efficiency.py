@@ -9,18 +9,14 @@ from matplotlib import cm
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullFormatter
 
-import rundir
-from figures import style
+from figures import source, style
 
 KIND_NAMES = {"mem": "memorisation (random labels)", "gen": "generalisation (trigonometric share >= 0.95)"}
 
 
 def load(sweep_dir: Path, table: str = "members.csv") -> dict:
-    d = Path(sweep_dir)
-    if not (d / table).is_file() or not (d / "summary.json").is_file():
-        raise ValueError(f"sweep_dir={str(d)!r} has no {table} and summary.json: pass a directory written by "
-                         f"`grok-neural {'efficiency' if table == 'members.csv' else 'compare'}`")
-    return {"dir": d, "rows": rundir.read_rows(d / table), "summary": rundir.read_json(d / "summary.json")}
+    maker = "grok-neural efficiency" if table == "members.csv" else "grok-neural compare"
+    return source.sweep_record(sweep_dir, table, maker)
 
 
 def render_fig3(data: dict):

@@ -9,8 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-import rundir
-from figures import style
+from figures import source, style
 
 COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:red",
            "transient semi-grokking": "tab:purple", "ungrokked": "tab:brown", "middling without delay": "tab:orange",
@@ -18,17 +17,11 @@ COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:
 
 
 def load(sweep_dir: Path) -> dict:
-    d = Path(sweep_dir)
-    if not (d / "classes.csv").is_file() or not (d / "summary.json").is_file():
-        raise ValueError(f"sweep_dir={str(d)!r} has no classes.csv and summary.json: pass a directory written by "
-                         f"`grok-neural semigrok`")
-    return {"dir": d, "rows": rundir.read_rows(d / "classes.csv"), "summary": rundir.read_json(d / "summary.json")}
+    return source.sweep_record(sweep_dir, "classes.csv", "grok-neural semigrok")
 
 
 def _curve(data: dict, row: dict) -> dict[str, np.ndarray]:
-    table = rundir.read_csv(data["dir"] / f"D{int(row['D'])}" / "metrics.csv")
-    mine = table["member"] == row["member"]
-    return {k: v[mine] for k, v in table.items()}
+    return source.member_curve(data["dir"] / f"D{int(row['D'])}", row["member"])
 
 
 def render_fig5(data: dict):

@@ -23,3 +23,20 @@ def run_record(path: Path, param: str, package: str, experiment: str | None = No
         found = MAKERS.get(kind, "something else")
         raise ValueError(f"{param}={str(d)!r} was written by `{found}`; this figure needs a run of `{maker}`")
     return record, rundir.read_csv(d / table)
+
+
+def sweep_record(sweep_dir: Path, table: str, maker: str) -> dict:
+    """A sweep directory's results table (rows as dicts) and summary.json; ValueError naming `sweep_dir` and
+    the command that writes one when either is missing."""
+    d = Path(sweep_dir)
+    if not (d / table).is_file() or not (d / "summary.json").is_file():
+        raise ValueError(f"sweep_dir={str(d)!r} has no {table} and summary.json: pass a directory written by `{maker}`")
+    return {"dir": d, "rows": rundir.read_rows(d / table), "summary": rundir.read_json(d / "summary.json")}
+
+
+def member_curve(run_dir: Path, member: float) -> dict:
+    """One ensemble member's logged metrics (columns of its run's metrics.csv, its rows only)."""
+    table = rundir.read_csv(Path(run_dir) / "metrics.csv")
+    mine = table["member"] == member
+    return {k: v[mine] for k, v in table.items()}
+

@@ -11,23 +11,15 @@ import numpy as np
 from matplotlib import cm
 from matplotlib.colors import LogNorm
 
-import rundir
-from figures import style
+from figures import source, style
 
 
 def load(sweep_dir: Path) -> dict:
-    d = Path(sweep_dir)
-    if not (d / "results.csv").is_file() or not (d / "summary.json").is_file():
-        raise ValueError(f"sweep_dir={str(d)!r} has no results.csv and summary.json: pass a directory written by "
-                         f"`grok-neural ungrok`")
-    return {"dir": d, "rows": rundir.read_rows(d / "results.csv"), "summary": rundir.read_json(d / "summary.json")}
+    return source.sweep_record(sweep_dir, "results.csv", "grok-neural ungrok")
 
 
 def _curve(data: dict, row: dict) -> dict[str, np.ndarray]:
-    """One member's logged metrics (from its ensemble's metrics.csv)."""
-    table = rundir.read_csv(data["dir"] / "ensembles" / row["ensemble"] / "metrics.csv")
-    mine = table["member"] == row["member"]
-    return {k: v[mine] for k, v in table.items()}
+    return source.member_curve(data["dir"] / "ensembles" / row["ensemble"], row["member"])
 
 
 def render_fig4(data: dict, tasks: list[str] | None = None):
