@@ -124,14 +124,16 @@ def trig_share(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int) -> torch.Ten
     return (dots.pow(2) / norm2).sum(-1) / Z.pow(2).sum((1, 2)).clamp_min(1e-300)
 
 
-def homogeneity_degree(params: dict[str, torch.Tensor], logit_fn) -> torch.Tensor:
-    """kappa per member: d log o / d log s at s = 1, where every parameter is scaled by s and o = logit_fn(params)
-    (E,) is a logit summary (e.g. the mean centred label logit). Exact by autograd: (theta . grad_theta o) / o."""
-    s = torch.ones(next(iter(params.values())).shape[0], dtype=torch.float32, requires_grad=True)
+def homogeneity_degree(params: dict[str, torch.Tensor], logit_fn) -> tuple[torch.Tensor, torch.Tensor]:
+    """kappa per member, d log o / d log s at s = 1, where every parameter is scaled by s and o = logit_fn(params)
+    (E,) is a logit summary (e.g. the mean centred label logit); and o itself. Exact by autograd:
+    kappa = (theta . grad_theta o) / o."""
+    first = next(iter(params.values()))
+    s = torch.ones(first.shape[0], dtype=first.dtype, requires_grad=True)
     scaled = {k: v.detach() * s.view(-1, *[1] * (v.dim() - 1)) for k, v in params.items()}
     o = logit_fn(scaled)
     (grad,) = torch.autograd.grad(o.sum(), s)
-    return (grad / o).detach()
+    return (grad / o).detach(), o.detach()
 
 
 def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int]) -> torch.Tensor:

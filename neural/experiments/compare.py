@@ -28,10 +28,9 @@ from theory import efficiency as theory_eff
 Q = 2.0  # weight decay's norm exponent (the L2 penalty)
 
 
-def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | None = None) -> dict:
-    """Theory's D_crit (with interval) and o_t/o_m over D_grid from an efficiency summary, at logit o_ref; with
-    n_classes, also the toy's (simulate) converged test performance at each D for the measured D_crit, beta and
-    kappa (its optimum by theory.allocation: what continued training on D converges to)."""
+def laws(eff: dict, o_ref: float) -> tuple[theory_eff.PowerLaw, float, float, float]:
+    """From an efficiency summary at logit o_ref: the memorisation law P_M(D) (with its covariance), P_G, the
+    generalisation sizes' geometric mean D_G where P_G is read, and kappa (mean over both circuits)."""
     mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
     if not mem["law"] or not gen["law"]:
         missing = [k for k, v in (("mem", mem), ("gen", gen)) if not v["law"]]
@@ -44,8 +43,16 @@ def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | Non
     law_M = theory_eff.PowerLaw(mem["law"]["c"] + mem["law"]["gamma"] * L, mem["law"]["beta"], cov, mem["law"]["n"] - 1)
     D_G = float(np.exp(np.mean(np.log([c_D for c in gen["isologit"] for c_D in c["D"]])))) if gen["isologit"] else 1.0
     P_G = float(np.exp(gen["law"]["c"] + gen["law"]["gamma"] * L + gen["law"]["beta"] * math.log(D_G)))
-    kappas = [k["kappa"]["mean"] for k in (mem, gen) if k["kappa"]["mean"] is not None]
-    kappa = float(np.mean(kappas))
+    kappa = float(np.mean([k["kappa"]["mean"] for k in (mem, gen) if k["kappa"]["mean"] is not None]))
+    return law_M, P_G, D_G, kappa
+
+
+def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | None = None) -> dict:
+    """Theory's D_crit (with interval) and o_t/o_m over D_grid from an efficiency summary, at logit o_ref; with
+    n_classes, also the toy's (simulate) converged test performance at each D for the measured D_crit, beta and
+    kappa (its optimum by theory.allocation: what continued training on D converges to)."""
+    law_M, P_G, D_G, kappa = laws(eff, o_ref)
+    mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
     try:
         crit = theory_eff.critical_dataset_size(law_M, P_G)
         d_crit, interval, why = crit.D_crit, crit.interval, None
@@ -90,9 +97,9 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     Ds = sorted({r["d_prime"] for r in rows})
     p = int(ungrok_rows[0]["p"])
     pred = prediction(eff, o_ref, np.geomspace(min(Ds) / 1.5, max(Ds) * 1.5, 40), n_classes=p)
-    at_D = dict(zip(Ds, prediction(eff, o_ref, np.array(Ds, dtype=float))["curve"]["ratio"]))
+    law_M, P_G, _, kappa = laws(eff, o_ref)
     for r in rows:
-        r["predicted_ratio"] = at_D[r["d_prime"]]
+        r["predicted_ratio"] = theory_eff.predicted_ratio(float(r["d_prime"]), law_M, P_G, kappa, Q)
     # case 1 (kappa >= q) predicts 0 or inf (one circuit only): ranks still compare, so clip for the correlation
     pairs = [(min(max(r["predicted_ratio"], 1e-300), 1e300), r["measured_ratio"]) for r in rows
              if r["measured_ratio"] is not None]

@@ -31,6 +31,7 @@ import rundir
 from neural import analysis, inspect_run, model, tasks, train
 from neural.config import TrainConfig
 from neural.experiments import runner
+from theory import allocation
 
 TRIG_SHARE_MIN = 0.95  # Appendix C: generalisation-only networks keep at least this share in Z_T
 BUCKETS = 6  # isologit buckets (geometric in the logit)
@@ -106,9 +107,7 @@ def measure(sweep_dir: Path, rows: list[dict]) -> list[dict]:
         with torch.no_grad():
             Z = model.forward(params, mcfg, data.tokens)  # (E, N, C)
         share = analysis.trig_share(Z, data.answer, data.n)
-        kappa = analysis.homogeneity_degree(params, lambda ps: label_logit(ps, mcfg, data))
-        with torch.no_grad():
-            logit = label_logit(params, mcfg, data)
+        kappa, logit = analysis.homogeneity_degree(params, lambda ps: label_logit(ps, mcfg, data))
         norm = model.param_norm(params)
         for r in (r for r in rows if r["ensemble"] == ens):
             e = r["member"]
@@ -170,8 +169,6 @@ def isologit_curves(rows: list[dict], buckets: int = BUCKETS) -> list[dict]:
 def summarise(rows: list[dict]) -> dict:
     """The laws, kappa per kind with Theorem D.4's case at q = 2, the isologit curves and what was dropped. Only
     kept members that converged (and have a positive logit) enter the fits: the triples are taken at convergence."""
-    from theory import allocation
-
     out = {"kinds": {}}
     for kind in ("mem", "gen"):
         mine = [r for r in rows if r["kind"] == kind]
