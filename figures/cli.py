@@ -8,7 +8,7 @@ import typer
 
 from rundir.cli import friendly_errors, new_app
 
-from figures import efficiency, phase, progress, semigrok, style, toy, ungrok
+from figures import efficiency, phase, progress, report, semigrok, style, toy, ungrok
 
 app = new_app("Render figures from run directories.")
 
@@ -19,9 +19,7 @@ def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of gro
          out: Path = typer.Option(Path("runs/figures/fig2.png"), help="Output PNG path."),
          pdf: bool = typer.Option(False, help="Also write a PDF.")):
     """Figure 2: losses, circuit weights and parameter norms of toy runs, one column each."""
-    titles = None
-    if [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"]:  # the paper's panels: the paper's titles
-        titles = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]
+    titles = toy.PAPER_TITLES if [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"] else None  # the paper's panels
     for path in style.save(toy.render(toy.load(run_dirs), titles), out, pdf):
         typer.echo(str(path))
 
@@ -97,6 +95,22 @@ def semigrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written b
     for name, fig in semigrok.render_all(semigrok.load(sweep_dir), rows).items():
         for path in style.save(fig, Path(out_dir or sweep_dir) / f"{name}.png", pdf):
             typer.echo(str(path))
+
+
+@app.command("report")
+@friendly_errors
+def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding the runs (searched two levels deep)."),
+               out: Path = typer.Option(Path("runs/report/index.html"), help="Output: .html (one self-contained "
+                                                                             "page) or .md (Markdown beside PNGs).")):
+    """The report: one section per toolkit part and per prediction (P1-P4) with its verdict, key numbers,
+    figures, command, configuration, training time and package versions; missing runs are named with the
+    command that makes them."""
+    report.check_out(out)
+    sections = report.collect(root)
+    paths = report.write(sections, root, out)
+    for s in sections:
+        typer.echo(f"{s.verdict:<14} {s.title}")
+    typer.echo(f"report: {paths[0].resolve()}")
 
 
 def main() -> None:

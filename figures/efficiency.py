@@ -32,7 +32,7 @@ def render_fig3(data: dict):
             logits = np.array([r["label_logit"] for r in rows])
             sc = ax.scatter([r["D"] for r in rows], [r["norm"] for r in rows], c=logits, cmap="viridis", s=18,
                             norm=LogNorm(logits.min(), max(logits.max(), logits.min() * 1.01)))
-            fig.colorbar(sc, ax=ax, label="centred label logit")
+            style.plain_log(fig.colorbar(sc, ax=ax, label="centred label logit (log scale)").ax.yaxis)
         ax.set_xscale("log")
         ax.set_xlabel("dataset size D (pairs)")
         ax.set_ylabel("parameter norm (L2)")
@@ -87,7 +87,8 @@ def render_fig12(data: dict):
     skipped = sum(r["measured_ratio"] is None for r in rows)
     a.set(xscale="log", yscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="o_t / o_m at convergence",
           title=f"logit ratio ({skipped} members with o_m <= 0 not shown)")
-    a.legend(fontsize=7)
+    style.plain_log(a.xaxis)
+    a.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left")
     toy = s["prediction"].get("toy")
     if toy:
         b.plot(toy["D"], toy["test_perf"], "k--", lw=1, label="toy at the measured D_crit, beta, kappa\n"
@@ -98,6 +99,7 @@ def render_fig12(data: dict):
     b.axhline(0.5, color="grey", lw=0.6)
     b.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="test accuracy at convergence",
           title="test accuracy", ylim=(-0.03, 1.03))
-    b.legend(fontsize=7)
+    style.plain_log(b.xaxis)
+    b.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="center right")
     fig.tight_layout()
     return fig

@@ -96,6 +96,7 @@ def render_routes(data: dict, ungrok_rows: list[dict] | None):
     ax.axhspan(0.1, 0.95, color="tab:red", alpha=0.05)
     ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="dataset size D (pairs)",
            ylabel="final test accuracy (mirror not trained)", title="two routes to middling accuracy (shaded)")
+    style.plain_log(ax.xaxis)
     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

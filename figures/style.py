@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 
 import rundir  # noqa: E402
 
@@ -18,6 +19,13 @@ def apply() -> None:
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.grid": True,
                          "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
                          "legend.frameon": False})
+
+
+def plain_log(axis) -> None:
+    """Label a log-scaled axis (ax.xaxis, or a colour bar's cbar.ax.yaxis) with plain numbers (200, 300, 1000)
+    instead of 2x10^2: dataset sizes and logits read as the counts they are."""
+    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 FORMATS = (".png", ".pdf", ".svg")
@@ -46,3 +54,13 @@ def save(fig, path: Path, pdf: bool = False) -> list[Path]:
     finally:
         plt.close(fig)
     return targets
+
+
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (for pages that embed it), closing it."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()

@@ -10,6 +10,9 @@ import rundir
 from figures import source, style
 
 
+PAPER_TITLES = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]
+
+
 def load(run_dirs: list[Path]) -> list[dict]:
     """Metrics, config and summary of each simulate run directory."""
     data = []

@@ -42,18 +42,19 @@ def render_fig4(data: dict, tasks: list[str] | None = None):
         colours = cm.viridis(np.linspace(0, 0.9, len(by_wd)))
         for colour, (wd, s) in zip(colours, by_wd.items()):
             D = np.array(s["d_prime"], dtype=float)
-            ax.plot(D, s["mean_test_acc"], "-o", color=colour, ms=3, label=f"wd {float(wd):g}")
+            ax.plot(D, s["mean_test_acc"], "-o", color=colour, ms=3, label=f"weight decay {float(wd):g}")
             for accs in s["test_acc_by_seed"].values():
                 ax.plot(D, [np.nan if a is None else a for a in accs], ".", color=colour, alpha=0.35, ms=4)
             if s["d_crit"] is not None:
                 ax.axvline(s["d_crit"], color=colour, ls=":", lw=1)
         ax.axhline(0.5, color="grey", lw=0.6)
         ax.set_xscale("log")
+        style.plain_log(ax.xaxis)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("reduced dataset size D' (pairs)")
         ax.set_ylabel("test accuracy at convergence")
         ax.set_title(f"ungrokking: {task}")
-        ax.legend(fontsize=7, title="dotted: D_crit", title_fontsize=7)
+        ax.legend(fontsize=7, title="line: mean over seeds, dots: seeds,\ndotted: D_crit", title_fontsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -73,7 +74,7 @@ def render_fig8(data: dict, wd: float = 1.0, task: str | None = None):
     for r in runs:
         c = _curve(data, r)
         ax.plot(np.maximum(c["step"], 1), c["test/acc"], color=cm.plasma(norm(r["d_prime"]) * 0.9), lw=1, alpha=0.8)
-    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="plasma"), ax=ax, label="D' (pairs)")
+    style.plain_log(fig.colorbar(cm.ScalarMappable(norm=norm, cmap="plasma"), ax=ax, label="D' (pairs, log scale)").ax.yaxis)
     ax.set_xscale("log")
     ax.set_xlabel("steps after the switch to D'")
     ax.set_ylabel("test accuracy")

@@ -146,7 +146,7 @@ def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory
 
 @app.command()
 @friendly_errors
-def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README's ungrokking section)."),
+def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the README's ungrokking section)."),
            task: str = typer.Option("add", help="A task (add, sub, mul, div, x2y2, x2xyy2, x3xy, s5) or multitask "
                                                 "(add, sub, mul, x2y2, x2xyy2, x3xy, s5: Figure 9)."),
            wd: Optional[str] = typer.Option(None, help="Stage-2 weight decays, e.g. 0.3,1,3."),
@@ -214,7 +214,7 @@ def ungrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README'
 
 @app.command()
 @friendly_errors
-def efficiency(preset: str = typer.Option("cpu", help="cpu or paper (see the README's efficiency section)."),
+def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the README's efficiency section)."),
                task: str = typer.Option("add", help="add or sub (the trigonometric filter needs a Fourier task)."),
                out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/efficiency-<preset>-<task>)."),
                executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
@@ -260,7 +260,7 @@ def efficiency(preset: str = typer.Option("cpu", help="cpu or paper (see the REA
 
 @app.command()
 @friendly_errors
-def compare(preset: str = typer.Option("cpu", help="cpu or paper: runs (or reuses) that preset's ungrokking and "
+def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or reuses) that preset's ungrokking and "
                                                    "efficiency sweeps, then compares."),
             task: str = typer.Option("add", help="add or sub."),
             out: Optional[Path] = typer.Option(None, help="Output directory (default runs/neural/compare-<preset>-<task>)."),
@@ -316,7 +316,7 @@ def compare(preset: str = typer.Option("cpu", help="cpu or paper: runs (or reuse
 
 @app.command()
 @friendly_errors
-def semigrok(preset: str = typer.Option("cpu", help="cpu or paper (see the README's semi-grokking section)."),
+def semigrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the README's semi-grokking section)."),
              steps: Optional[int] = typer.Option(None, help="Step cap; a larger one than a finished sweep's extends "
                                                             "every run (resume)."),
              out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/semigrok-<preset>)."),

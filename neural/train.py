@@ -25,6 +25,7 @@ import torch.nn.functional as F
 import rundir
 from neural import analysis, budget, convergence, loss, model, optim, tasks
 from rundir import cores
+from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
 
 
@@ -317,10 +318,7 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     todo = eval_steps(cfg)
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"train {E} member(s)", file=sys.stderr,
-                   mininterval=0.5 if sys.stderr.isatty() else 30)
+        bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {E} member(s)")
     t0 = time.perf_counter()
 
     def checkpoint(step: int) -> None:

@@ -12,9 +12,12 @@ import io
 import json
 import math
 import os
+import datetime
 import platform
-import subprocess
+import shlex
 import signal
+import subprocess
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -166,6 +169,24 @@ def environment() -> dict[str, Any]:
             versions[name] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions,
             "git_commit": _git_commit()}
+
+
+def provenance() -> dict[str, Any]:
+    """How a result was made, for its summary.json: this process's command line, the environment and the time."""
+    return {"command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), "environment": environment(),
+            "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def compute_seconds(root: Path) -> float:
+    """Training time recorded by every run below `root` (each run's last session; resumed runs count their last
+    session only): what a sweep cost, however many times its command was re-run to reuse it."""
+    total = 0.0
+    for path in sorted(Path(root).glob("*/**/summary.json")):
+        try:
+            total += float(read_json(path).get("wall_seconds_this_session") or 0)
+        except (ValueError, AttributeError, TypeError):
+            continue
+    return total
 
 
 def _git_commit() -> str | None:

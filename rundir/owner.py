@@ -118,5 +118,6 @@ class RunDir:
         rundir.write_json(self.path / "config.json", record)
 
     def finish(self, summary: dict) -> None:
-        """summary.json, written last: its presence marks the run finished."""
-        rundir.write_json(self.path / "summary.json", summary)
+        """summary.json, written last: its presence marks the run finished. It records how it was made
+        (rundir.provenance: command line, versions, time)."""
+        rundir.write_json(self.path / "summary.json", {**summary, "provenance": rundir.provenance()})

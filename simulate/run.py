@@ -7,6 +7,7 @@ import numpy as np
 
 import rundir
 from simulate import dynamics
+from rundir.progress import bar as progress_bar
 from simulate.config import CHOICES, ToyConfig
 from theory.allocation import allocate
 
@@ -90,6 +91,4 @@ def _simulate(cfg: ToyConfig, progress: bool) -> tuple[dict, np.ndarray]:
 def _bar(total: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="step", desc="simulate", leave=False)
+    return progress_bar(total, unit="step", desc="simulate", leave=False)

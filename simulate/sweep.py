@@ -9,6 +9,7 @@ import numpy as np
 
 import rundir
 from simulate import dynamics
+from rundir.progress import bar as progress_bar
 from simulate.config import CHOICES, NUMERIC_FIELDS, ToyConfig
 from theory.allocation import allocate
 
@@ -93,9 +94,7 @@ def _simulate_grid(configs: list[ToyConfig], x: str, y: str, steps: int, progres
     p = dynamics.params_of(configs)
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=steps, unit="step", desc=f"sweep {len(configs)} configs", leave=False)
+        bar = progress_bar(steps, unit="step", desc=f"sweep {len(configs)} configs", leave=False)
     traj = dynamics.simulate(dynamics.initial_state(configs), p, steps, progress=bar.update if bar else None)
     if bar:
         bar.close()

@@ -94,6 +94,7 @@ CASES = [
     ("theory", ["check", "--seed", "-1"], "seed"),
     ("theory", ["check", "--seed", HUGE_INT], "seed"),
     ("theory", ["check", "--bogus"], "--bogus"),
+    ("theory", ["check", "D.1", "--instances", "3", "--out", "/proc/version/x"], "out="),
     ("theory", ["allocate", "--P", "0", "2"], "P"),
     ("theory", ["allocate", "--P", "-1", "2"], "P"),
     ("theory", ["allocate", "--P", "1e308", "2"], "P"),

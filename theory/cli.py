@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -45,6 +47,7 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
           instances: Optional[int] = typer.Option(None, help="Instances per statement (default: each statement's own)."),
           seed: int = typer.Option(0, help="Seed of the instance sampler."),
           strict: bool = typer.Option(False, help="Exit 1 if any printed statement fails."),
+          out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Check each statement as printed in the paper on many sampled instances; report corrections where it fails."""
     if instances is not None and not 1 <= instances <= MAX_INSTANCES:
@@ -53,9 +56,17 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed={seed} is not allowed: must lie in [0, 2^32)")
     chosen = [resolve_name(n) for n in names] if names else list(statements.NAMES)
+    t0 = time.perf_counter()
     reports = [statements.check(n, instances, seed) for n in chosen]
+    result = {"seed": seed, "results": [r.to_json() for r in reports]}
+    if out is not None:
+        try:
+            rundir.write_json(Path(out) / "summary.json", {**result, "wall_seconds": time.perf_counter() - t0,
+                                                           "provenance": rundir.provenance()})
+        except OSError as e:
+            raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
     if as_json:
-        emit_json({"seed": seed, "results": [r.to_json() for r in reports]})
+        emit_json(result)
     else:
         typer.echo(_table(reports))
     if strict and not all(r.holds for r in reports):

@@ -144,6 +144,8 @@ def run(eff_dir: Path, ungrok_dir: Path, out: Path, task: str = "add") -> dict:
     summary, rows = compare(eff, rundir.read_json(Path(ungrok_dir) / "summary.json"),
                             rundir.read_rows(Path(ungrok_dir) / "results.csv"), task)
     summary["sources"] = {"efficiency": str(eff_dir), "ungrok": str(ungrok_dir)}
+    summary["compute_seconds"] = rundir.compute_seconds(eff_dir) + rundir.compute_seconds(ungrok_dir)
+    summary["provenance"] = rundir.provenance()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cols = list(rows[0])

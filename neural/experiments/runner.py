@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import rundir
 from neural import tasks, train
+from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
 
 EXECUTORS = ("local", "submitit-local", "slurm")
@@ -91,10 +91,8 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
     pending = [(cfg, d, idx) for cfg, d, idx in todo if not rundir.is_finished(d)]
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(specs), initial=len(specs) - sum(len(i) for _, _, i in pending), unit="member",
-                   desc=f"sweep {Path(sweep_dir).name}", file=sys.stderr, mininterval=1 if sys.stderr.isatty() else 60)
+        bar = progress_bar(len(specs), initial=len(specs) - sum(len(i) for _, _, i in pending), unit="member",
+                           desc=f"sweep {Path(sweep_dir).name}")
     if executor == "local":
         for cfg, d, idx in pending:
             run_ensemble(cfg.to_dict(), str(d), progress=progress)

@@ -1,0 +1,574 @@
+"""The report: one page that walks through the paper's argument with this toolkit's own saved results.
+
+`collect(root)` finds the finished runs under `root` (by what their summary.json holds, not by their names) and
+builds one `Section` per toolkit part and per prediction: the claim, a one-line verdict with its reason, the key
+numbers, the figures (drawn afresh from the saved results), the command that made it, its configuration,
+training time and package versions. `to_html` writes a self-contained page (figures embedded as base64 PNG,
+opens from disk); `to_markdown` a notes version beside PNG files. A section whose runs are missing says so
+and gives the command that makes them.
+
+Verdict rules (fixed before looking at results; stated on the page):
+- theory: every statement holds as printed or in its corrected form on every sampled instance;
+- toy (Table 1): (a) groks after fitting, (b) never generalises, (c) groks with at most 1/10 of (a)'s delay;
+- grokking: test accuracy reaches the run's threshold after train accuracy reaches 1, and later;
+- P1: the memorisation exponent's 95% interval lies above 0 and above the generalisation exponent's interval;
+- P2: every weight decay's test accuracy at convergence crosses 1/2 inside the D' grid (a D_crit exists) while
+  train accuracy stays >= 0.99 in every child;
+- P3: with >= 2 seeds, each weight decay's D_crit lies inside every other's 95% interval; with one seed, the
+  D_crit differ by less than one step of the D' grid (what a single seed can resolve);
+- theory against measurement: the predicted D_crit interval overlaps every measured one (one seed: contains the
+  measured D_crit), and the predicted and measured o_t/o_m are positively rank-correlated (p < 0.05);
+- P4: at least one run is classified semi-grokked (neural.experiments.phases).
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import rundir
+from figures import allocation, efficiency, progress, semigrok, style, toy, ungrok
+
+CONFIRMED, NOT_CONFIRMED, NOT_RUN = "confirmed", "not confirmed", "not run"
+PREFERENCE = ("paper", "cpu", "demo")  # several runs of one kind: the largest preset found is shown
+
+
+@dataclass
+class Section:
+    key: str  # anchor and test handle
+    title: str
+    claim: str  # what the paper says (or what the part does)
+    verdict: str  # CONFIRMED, NOT_CONFIRMED or NOT_RUN
+    why: str  # one line: the numbers behind the verdict, or what to run
+    command: str  # the command that made the results (or would make them)
+    rows: list[tuple[str, str]] = field(default_factory=list)  # key numbers
+    figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG)
+    config: str = ""  # the preset or configuration in words
+    compute_seconds: float | None = None  # training time recorded by the runs
+    environment: dict | None = None  # package versions etc. of the run that wrote it
+    source: str = ""  # run directory
+    others: list[str] = field(default_factory=list)  # further runs of the same kind, not shown
+
+
+# ------------------------------------------------------------------------------------------- finding runs
+def _kind(summary: dict, config: dict) -> str | None:
+    """What wrote this summary.json (by its keys; names of directories are the user's choice)."""
+    if "results" in summary and "seed" in summary:
+        return "theory-check"
+    if "prediction" in summary and "d_crit" in summary:
+        return "compare"
+    if "kinds" in summary:
+        return "efficiency"
+    if "by_size" in summary:
+        return "semigrok"
+    if "tasks" in summary:
+        return "ungrok-multitask" if len(summary["tasks"]) > 1 else "ungrok"
+    if config.get("package") == "neural" and "members" in summary:
+        return "train"
+    if config.get("package") == "simulate" and "grok_step" in summary:
+        return "toy"
+    return None
+
+
+def find_runs(root: Path) -> dict[str, list[dict]]:
+    """Finished runs two levels below `root` by kind: {kind: [{"dir", "summary", "config"}]}, largest first."""
+    found: dict[str, list[dict]] = {}
+    for path in sorted(Path(root).glob("*/*/summary.json")) + sorted(Path(root).glob("*/summary.json")):
+        try:
+            summary = rundir.read_json(path)
+            config = rundir.read_json(path.parent / "config.json") if (path.parent / "config.json").is_file() else {}
+        except ValueError:
+            continue
+        if not isinstance(summary, dict):
+            continue
+        kind = _kind(summary, config)
+        if kind:
+            found.setdefault(kind, []).append({"dir": path.parent, "summary": summary, "config": config})
+    for runs in found.values():
+        runs.sort(key=_rank)
+    return found
+
+
+def _rank(run: dict) -> tuple:
+    """Paper preset before cpu before demo (by the directory's name), then more training time first."""
+    name = run["dir"].name
+    pref = next((k for k, p in enumerate(PREFERENCE) if f"-{p}" in f"-{name}"), len(PREFERENCE))
+    return pref, -(run["summary"].get("compute_seconds") or 0), str(run["dir"])
+
+
+# ------------------------------------------------------------------------------------------- formatting
+def _f(x, fmt: str = ".3g") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return format(x, fmt)
+
+
+def _ci(value, interval, fmt: str = ".0f") -> str:
+    text = _f(value, fmt)
+    return text + (f" [{_f(interval[0], fmt)}, {_f(interval[1], fmt)}]" if interval else "")
+
+
+def _provenance(run: dict) -> tuple[str, dict | None]:
+    prov = run["summary"].get("provenance") or {}
+    env = prov.get("environment") or run["config"].get("environment")
+    return prov.get("command", ""), env
+
+
+def _figure(caption: str, make: Callable[[], object]) -> tuple[str, bytes]:
+    return caption, style.png_bytes(make())
+
+
+def _base(key: str, title: str, claim: str, command: str, runs: list[dict]) -> Section:
+    """A section for `runs` (largest first), or a 'not run' one naming `command`."""
+    if not runs:
+        return Section(key, title, claim, NOT_RUN, f"no finished run under this root: run `{command}`", command)
+    run = runs[0]
+    recorded, env = _provenance(run)
+    return Section(key, title, claim, NOT_RUN, "", recorded or command, source=str(run["dir"]), environment=env,
+                   compute_seconds=run["summary"].get("compute_seconds", run["summary"].get("wall_seconds_this_session")),
+                   config=str(run["summary"].get("preset", "")), others=[str(r["dir"]) for r in runs[1:]])
+
+
+# ------------------------------------------------------------------------------------------- sections
+def theory_section(found: dict) -> Section:
+    s = _base("theory", "Theory: the appendix's theorems and lemmas, checked as printed",
+              "Theorems D.1, D.4 and Lemmas D.2, D.3 of the paper hold on every sampled instance.",
+              "grok-theory check --out runs/theory/check", found.get("theory-check", []))
+    if not s.source:
+        return s
+    summary = found["theory-check"][0]["summary"]
+    results = summary["results"]
+    s.compute_seconds = summary.get("wall_seconds")
+    s.config = f"seed {summary['seed']}; each statement's own instance count"
+    failed = [r for r in results if not r["holds"]]
+    fixed = [r for r in failed if r.get("corrected") and r["corrected"]["holds"]]
+    for r in results:
+        status = "holds" if r["holds"] else "FAILS as printed" + (
+            "; corrected form holds" if r.get("corrected") and r["corrected"]["holds"] else "; no correction holds")
+        s.rows.append((r["name"], f"{r['instances']} instances, worst margin {_f(r['worst_margin'])}: {status}"))
+    s.verdict = CONFIRMED if len(fixed) == len(failed) else NOT_CONFIRMED
+    s.why = (f"{len(results) - len(failed)} of {len(results)} statements hold as printed"
+             + (f"; {', '.join(r['name'] for r in failed)} fail as printed (counterexamples found) and "
+                f"{'their corrections hold' if len(fixed) == len(failed) else 'not every correction holds'}"
+                if failed else ""))
+    s.figures.append(_figure("Theorem D.4 (checked above): the optimal share of the more efficient circuit against "
+                             "κ/q — a mixture below κ = q, winner takes all above", allocation.render))
+    return s
+
+
+def toy_section(found: dict) -> Section:
+    command = ("for p in fig2a fig2b fig2c; do grok-simulate run --preset $p; done")
+    runs = {r["dir"].name: r for r in found.get("toy", [])}
+    panels = [runs.get(n) for n in ("fig2a", "fig2b", "fig2c")]
+    s = _base("toy", "The three ingredients: the toy of Appendix B.5 (Table 1, Figure 2)",
+              "With a generalising circuit that is more efficient but slower to learn, the toy groks (a); a less "
+              "efficient one never generalises (b); an equally fast one generalises without delay (c).",
+              command, [p for p in panels if p][:1])
+    if not all(panels):
+        s.source, s.verdict = "", NOT_RUN
+        s.why = f"needs the fig2a, fig2b and fig2c toy runs: run `{command}`"
+        s.command = command
+        return s
+    s.command, s.source = command, ", ".join(str(p["dir"]) for p in panels)
+    s.config = "Table 1 presets (fig2a, fig2b, fig2c)"
+    a, b, c = (p["summary"] for p in panels)
+    for name, p in zip("abc", (a, b, c)):
+        fin = p["final"]
+        s.rows.append((f"({name}) fit step / grok step / delay",
+                       f"{_f(p['train_fit_step'], 'd')} / {_f(p['grok_step'], 'd')} / {_f(p['grokking_delay'], 'd')}; "
+                       f"final test accuracy {_f(fin['test/acc'])}, w_G {_f(fin['w_G'])}, w_M {_f(fin['w_M'])}"))
+    ok_a = a["grokking_delay"] is not None and a["grokking_delay"] > 0
+    ok_b = b["grok_step"] is None
+    ok_c = c["grokking_delay"] is not None and ok_a and c["grokking_delay"] <= a["grokking_delay"] / 10
+    s.verdict = CONFIRMED if ok_a and ok_b and ok_c else NOT_CONFIRMED
+    s.why = (f"(a) {'groks after a delay of ' + str(a['grokking_delay']) + ' steps' if ok_a else 'does not grok late'}; "
+             f"(b) {'never generalises' if ok_b else 'generalises at step ' + str(b['grok_step'])}; "
+             f"(c) {'delay ' + str(c['grokking_delay']) + ' steps' if c['grokking_delay'] is not None else 'no grokking'}"
+             f"{' (<= 1/10 of (a))' if ok_c else ' (not <= 1/10 of (a))'}")
+    s.figures.append(_figure("Figure 2: losses, circuit weights and parameter norms of the three toy settings",
+                             lambda: toy.render(toy.load([p["dir"] for p in panels]), toy.PAPER_TITLES)))
+    return s
+
+
+def grokking_section(found: dict) -> Section:
+    s = _base("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
+              "A 1-layer transformer on modular addition fits its training set first and generalises much later; "
+              "the Fourier progress measures move before test accuracy does.",
+              "grok-neural train --preset cpu", found.get("train", []))
+    if not s.source:
+        return s
+    run = found["train"][0]
+    cfg = run["config"].get("config", {})
+    m = run["summary"]["members"][0]
+    fin = m["final"]
+    s.config = (f"task {cfg.get('task')}, p = {cfg.get('p')}, train fraction {cfg.get('frac')}, d_model "
+                f"{cfg.get('d_model')}, lr {cfg.get('lrs')}, wd {cfg.get('wds')}, {cfg.get('steps')} steps, "
+                f"seed {m.get('seed')}")
+    s.rows = [("train fit step (train acc 1)", _f(m["train_fit_step"], "d")),
+              ("grok step (test acc >= threshold)", _f(m["grok_step"], "d")),
+              ("final train / test accuracy", f"{_f(fin['train/acc'])} / {_f(fin['test/acc'])}"),
+              ("final restricted / excluded loss", f"{_f(fin.get('restricted_loss'))} / {_f(fin.get('excluded_loss'))}"),
+              ("final o_t / o_m (train, correct class)", f"{_f(fin.get('train/o_t'))} / {_f(fin.get('train/o_m'))}")]
+    fit, grok = m["train_fit_step"], m["grok_step"]
+    ok = fit is not None and grok is not None and grok > fit
+    s.verdict = CONFIRMED if ok else NOT_CONFIRMED
+    s.why = (f"train accuracy 1 at step {fit}, test accuracy past the threshold at step {grok} "
+             f"({grok / max(fit, 1):.1f}x later)" if ok else
+             f"fit step {fit}, grok step {grok}: no generalisation after fitting in this run")
+    s.figures.append(_figure("Progress measures (Nanda et al. Figure 7) and the o_t/o_m logits (paper Figure 11)",
+                             lambda: progress.render(progress.load(run["dir"], 0))))
+    return s
+
+
+def efficiency_section(found: dict) -> Section:
+    s = _base("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
+              "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the dataset "
+              "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
+              "grok-neural efficiency --preset demo", found.get("efficiency", []))
+    if not s.source:
+        return s
+    run = found["efficiency"][0]
+    kinds = run["summary"]["kinds"]
+    for kind, label in (("mem", "memorisation"), ("gen", "generalisation")):
+        k = kinds[kind]
+        law, kap = k["law"], k["kappa"]
+        s.rows.append((f"{label}: norm at fixed logit ∝ D^β",
+                       _ci(law["beta"], law["beta_interval"], ".3f") + f" (95%, {law['n']} members)" if law else
+                       "no law (needs >= 4 converged members at >= 2 sizes)"))
+        s.rows.append((f"{label}: members kept / fitted",
+                       f"{k['kept']} of {k['members']} kept{' (' + k['dropped_reason'] + ')' if k['dropped'] else ''}; "
+                       f"{k['unconverged']} unconverged at the cap; {k['fitted']} fitted"))
+        s.rows.append((f"{label}: κ (logit homogeneity degree)",
+                       f"{_f(kap['mean'], '.2f')} (sd {_f(kap['sd'], '.2f')}); Theorem D.4 case {kap['d4_case_q2']} at q = 2"
+                       if kap["mean"] is not None else "n/a"))
+    s.verdict, s.why = p1_verdict(kinds["mem"]["law"], kinds["gen"]["law"])
+    s.figures.append(_figure("Figure 3: parameter norm against D coloured by logit, and isologit curves",
+                             lambda: efficiency.render_fig3(efficiency.load(run["dir"]))))
+    return s
+
+
+def p1_verdict(mem: dict | None, gen: dict | None) -> tuple[str, str]:
+    """P1's rule: memorisation's exponent interval lies above 0 and above generalisation's interval."""
+    if not (mem and gen):
+        return NOT_CONFIRMED, "a law could not be fitted for " + " and ".join(
+            n for n, law in (("memorisation", mem), ("generalisation", gen)) if not law) + " (too few converged members)"
+    (mlo, mhi), (glo, ghi) = mem["beta_interval"], gen["beta_interval"]
+    ok = mlo > 0 and mlo > ghi
+    return (CONFIRMED if ok else NOT_CONFIRMED,
+            f"memorisation β = {mem['beta']:.3f} [{mlo:.3f}, {mhi:.3f}], generalisation β = {gen['beta']:.3f} "
+            f"[{glo:.3f}, {ghi:.3f}]" + ("" if ok else ": the intervals do not separate with memorisation above 0"))
+
+
+def p3_verdict(by_wd: dict) -> tuple[str, str]:
+    """P3's rule: with intervals (>= 2 seeds) every weight decay's D_crit lies inside every other's 95% interval;
+    with one seed, the D_crit differ by less than one step of the D' grid (what one seed can resolve)."""
+    crits = [w["d_crit"] for w in by_wd.values()]
+    ratio = max(crits) / min(crits)
+    grid = next(iter(by_wd.values()))["d_prime"]
+    step = max(b / a for a, b in zip(grid, grid[1:]))
+    intervals = [w["d_crit_interval"] for w in by_wd.values()]
+    if all(intervals):
+        ok = all(lo <= c <= hi for c in crits for lo, hi in intervals)
+        rule = f"every D_crit inside every weight decay's 95% interval (max/min {ratio:.2f})"
+    else:
+        ok = ratio < step
+        rule = f"D_crit max/min {ratio:.2f} below the D' grid step {step:.2f} (one seed: no intervals)"
+    return (CONFIRMED if ok else NOT_CONFIRMED,
+            f"D_crit {', '.join(_f(c, '.0f') for c in crits)} for wd {', '.join(f'{float(w):g}' for w in by_wd)}: "
+            + rule + ("" if ok else " does not hold"))
+
+
+def _ungrok_task(run: dict) -> tuple[str, dict]:
+    name, t = next(iter(run["summary"]["tasks"].items()))
+    return name, t
+
+
+def ungrokking_section(found: dict) -> Section:
+    s = _base("p2", "P2 — ungrokking: a grokked network trained on D' < D_crit loses its test accuracy",
+              "Continued training of a grokked network on a subset D' of its data ends, at convergence, with low test "
+              "accuracy below a critical size D_crit and high above it — a sharp transition — while train accuracy "
+              "stays high (paper Section 4.2, Figures 1b, 4, 8).",
+              "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if not s.source:
+        return s
+    run = found["ungrok"][0]
+    task, t = _ungrok_task(run)
+    data = ungrok.load(run["dir"])
+    if t.get("stage2_skipped") or not t["by_wd"]:
+        s.verdict = NOT_CONFIRMED
+        s.why = t.get("stage2_skipped") or "no stage-2 runs"
+        s.figures.append(_figure("Figure 4 (no stage 2: it says why)", lambda: ungrok.render_fig4(data)))
+        return s
+    s.rows.append(("parents' test accuracy", ", ".join(_f(p["test_acc"]) for p in t["parents"])))
+    ok = True
+    for wd, w in t["by_wd"].items():
+        s.rows.append((f"wd {float(wd):g}: test acc at D' = {', '.join(str(int(d)) for d in w['d_prime'])}",
+                       ", ".join(_f(a, ".3f") for a in w["mean_test_acc"])))
+        s.rows.append((f"wd {float(wd):g}: D_crit [95%] / min train acc / unconverged",
+                       f"{_ci(w['d_crit'], w['d_crit_interval'])} / {_f(w['min_train_acc'], '.3f')} / "
+                       f"{len(w['unconverged'])}"))
+        ok &= w["d_crit"] is not None and w["min_train_acc"] >= 0.99
+    crits = [w["d_crit"] for w in t["by_wd"].values()]
+    s.verdict = CONFIRMED if ok else NOT_CONFIRMED
+    lows = [w["mean_test_acc"][0] for w in t["by_wd"].values()]
+    highs = [w["mean_test_acc"][-1] for w in t["by_wd"].values()]
+    s.why = (f"test accuracy {min(lows):.2f}-{max(lows):.2f} at the smallest D', {min(highs):.2f}-{max(highs):.2f} at "
+             f"the largest; D_crit {', '.join(_f(c, '.0f') for c in crits)} pairs for the "
+             f"{len(crits)} weight decays; train accuracy >= "
+             f"{min(w['min_train_acc'] for w in t['by_wd'].values()):.3f}")
+    wd_fig = 1.0 if "1.0" in t["by_wd"] else float(next(iter(t["by_wd"])))
+    s.figures.append(_figure("Figure 1a/1b: a network groks, then ungroks on a smaller D'",
+                             lambda: ungrok.render_fig1(data, wd=wd_fig)))
+    s.figures.append(_figure(f"Figure 8: test accuracy over training for every D' (wd {wd_fig:g})",
+                             lambda: ungrok.render_fig8(data, wd=wd_fig)))
+    return s
+
+
+def weight_decay_section(found: dict) -> Section:
+    s = _base("p3", "P3 — D_crit does not depend on weight decay",
+              "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper Section "
+              "4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if not s.source:
+        return s
+    run = found["ungrok"][0]
+    task, t = _ungrok_task(run)
+    by_wd = t["by_wd"]
+    s.figures.append(_figure("Figure 4: test accuracy at convergence against D', one curve per weight decay",
+                             lambda: ungrok.render_fig4(ungrok.load(run["dir"]))))
+    for wd, w in by_wd.items():
+        seeds = len(w.get("d_crit_by_seed") or {})
+        s.rows.append((f"wd {float(wd):g}: D_crit [95%]", f"{_ci(w['d_crit'], w['d_crit_interval'])} ({seeds} seed(s))"))
+    spread = t.get("wd_spread") or {}
+    s.rows.append(("largest / mean gap between the wd curves",
+                   f"{_f(spread.get('max_acc_gap'), '.3f')} / {_f(spread.get('mean_acc_gap'), '.3f')}"))
+    if len(by_wd) < 2 or any(w["d_crit"] is None for w in by_wd.values()):
+        s.verdict = NOT_CONFIRMED
+        s.why = (f"needs a D_crit for at least two weight decays; this sweep has "
+                 f"{sum(w['d_crit'] is not None for w in by_wd.values())} of {len(by_wd)}")
+        return s
+    s.verdict, s.why = p3_verdict(by_wd)
+    return s
+
+
+def multitask_section(found: dict) -> Section:
+    s = _base("p2-tasks", "P2 on other tasks (Figure 9)",
+              "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
+              "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
+    if not s.source:
+        return s
+    run = found["ungrok-multitask"][0]
+    ungrokked = []
+    for task, t in run["summary"]["tasks"].items():
+        if t.get("stage2_skipped"):
+            s.rows.append((task, t["stage2_skipped"]))
+            continue
+        crits = {f"{float(wd):g}": w["d_crit"] for wd, w in t["by_wd"].items()}
+        s.rows.append((task, "D_crit " + ", ".join(f"wd {wd}: {_f(c, '.0f')}" for wd, c in crits.items())))
+        ungrokked.append(all(c is not None for c in crits.values()))
+    s.verdict = CONFIRMED if ungrokked and all(ungrokked) else NOT_CONFIRMED
+    s.why = (f"{sum(ungrokked)} of {len(ungrokked)} tasks with a generalising parent ungrok; "
+             f"{len(run['summary']['tasks']) - len(ungrokked)} tasks' parents did not generalise (no stage 2)")
+    s.figures.append(_figure("Figure 9: test accuracy against D', one panel per task",
+                             lambda: ungrok.render_fig4(ungrok.load(run["dir"]))))
+    return s
+
+
+def compare_section(found: dict) -> Section:
+    s = _base("compare", "Theory against measurement: D_crit and o_t/o_m predicted from efficiencies",
+              "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the theory "
+              "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition lies and "
+              "how the logit splits between the circuits (paper Figure 12).",
+              "grok-neural compare --preset demo", found.get("compare", []))
+    if not s.source:
+        return s
+    run = found["compare"][0]
+    summ = run["summary"]
+    pred = summ["prediction"]
+    s.config = f"sources: {summ['sources']['ungrok']} and {summ['sources']['efficiency']}"
+    s.rows.append(("κ → Theorem D.4 case (q = 2)", f"{_f(pred['kappa'], '.2f')} → case {pred['d4_case']}"))
+    s.rows.append(("laws", f"P_M(D) = {_f(pred['law_M']['a'], '.3g')} D^{_f(pred['law_M']['beta'], '.3f')}, "
+                           f"P_G = {_f(pred['P_G'], '.3g')}"))
+    s.rows.append(("predicted D_crit [95%]", _ci(pred["d_crit"], pred["d_crit_interval"])
+                   if pred["d_crit"] is not None else f"n/a ({pred['d_crit_unavailable']})"))
+    ok_crit = pred["d_crit"] is not None
+    for r in summ["d_crit"]:
+        s.rows.append((f"wd {r['wd']:g}: measured D_crit [95%], measured/predicted",
+                       f"{_ci(r['measured'], r['measured_interval'])}, {_f(r['measured_over_predicted'], '.2f')}"))
+        if r["measured"] is None or pred["d_crit"] is None:
+            ok_crit = False
+            continue
+        lo, hi = pred["d_crit_interval"] or (pred["d_crit"], pred["d_crit"])
+        mlo, mhi = r["measured_interval"] or (r["measured"], r["measured"])
+        ok_crit &= mlo <= hi and lo <= mhi
+    rc = summ.get("ratio_rank_correlation")
+    ok_rank = bool(rc) and rc["spearman"] > 0 and rc["p_value"] < 0.05
+    if rc:
+        s.rows.append(("o_t/o_m: Spearman rank correlation, predicted vs measured",
+                       f"{rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members)"))
+    s.rows.append(("dominant circuit as predicted", f"{summ['dominant_circuit_agreement']:.0%} of members"))
+    ratios = [r["measured_over_predicted"] for r in summ["d_crit"] if r["measured_over_predicted"]]
+    s.verdict = CONFIRMED if ok_crit and ok_rank else NOT_CONFIRMED
+    s.why = (f"D_crit measured/predicted {', '.join(f'{x:.2f}' for x in ratios) or 'n/a'} "
+             f"({'intervals overlap' if ok_crit else 'outside the predicted interval'}); o_t/o_m ordering "
+             f"{'agrees' if ok_rank else 'does not agree'}"
+             + (f" (Spearman {rc['spearman']:.2f})" if rc else ""))
+    s.figures.append(_figure("Figure 12: o_t/o_m and test accuracy against D' with the theory's predictions",
+                             lambda: efficiency.render_fig12(efficiency.load(run["dir"], "compare.csv"))))
+    return s
+
+
+def semigrok_section(found: dict) -> Section:
+    s = _base("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
+              "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a delayed "
+              "transition to middling test accuracy (paper Section 4.3, Figure 5).",
+              "grok-neural semigrok --preset demo", found.get("semigrok", []))
+    if not s.source:
+        return s
+    run = found["semigrok"][0]
+    summ = run["summary"]
+    classes = [c for c, n in summ["total"].items() if n]
+    for D, counts in summ["by_size"].items():
+        s.rows.append((f"D = {D}", ", ".join(f"{counts[c]} {c}" for c in classes)))
+    n_semi = summ["total"].get("semi-grokked", 0)
+    clear = summ.get("clearest_semi_grokking")
+    if clear:
+        s.rows.append(("clearest semi-grokking run", f"D = {clear['D']}, seed {clear['seed']}, level {clear['final_level']:.2f}"))
+    s.verdict = CONFIRMED if n_semi else NOT_CONFIRMED
+    s.why = (f"{n_semi} of {summ['members']} runs semi-grokked" if n_semi else
+             f"0 of {summ['members']} runs semi-grokked at this size: "
+             + ", ".join(f"{summ['total'][c]} {c}" for c in classes))
+    data = semigrok.load(run["dir"])
+    ungrok_runs = found.get("ungrok", [])
+    rows = ungrok.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
+    s.figures.append(_figure("Figure 5: test accuracy over training for every run, by dataset size",
+                             lambda: semigrok.render_fig5(data)))
+    s.figures.append(_figure("Two routes to middling accuracy: semi-grokking runs beside ungrokking children",
+                             lambda: semigrok.render_routes(data, rows)))
+    return s
+
+
+SECTIONS = (theory_section, toy_section, grokking_section, efficiency_section, ungrokking_section,
+            weight_decay_section, multitask_section, compare_section, semigrok_section)
+
+
+def collect(root: Path) -> list[Section]:
+    """Every section of the report from the runs under `root` (ValueError if `root` is not a directory)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"ROOT={str(root)!r} is not a directory: pass the runs directory (default runs)")
+    found = find_runs(root)
+    return [make(found) for make in SECTIONS]
+
+
+# ------------------------------------------------------------------------------------------- writing
+def _versions(env: dict | None) -> str:
+    if not env:
+        return "not recorded"
+    pk = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
+    commit = env.get("git_commit")
+    return f"Python {env.get('python')}; {pk}" + (f"; commit {commit[:10]}" if commit else "")
+
+
+def _seconds(x: float | None) -> str:
+    if x is None:
+        return "not recorded"
+    return f"{x:.0f} s" if x < 120 else f"{x / 60:.1f} min"
+
+
+def _meta(s: Section) -> list[tuple[str, str]]:
+    out = [("command", s.command)]
+    if s.source:
+        out += [("results", s.source), ("configuration", s.config or "see the results' config.json"),
+                ("training time", _seconds(s.compute_seconds)), ("packages", _versions(s.environment))]
+    if s.others:
+        out.append(("also found (not shown)", ", ".join(s.others)))
+    return out
+
+
+CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.7em}h2{margin-top:2.2em;border-top:1px solid #ddd;padding-top:1em}
+.verdict{display:inline-block;padding:.15em .6em;border-radius:.3em;font-weight:600;color:#fff}
+.confirmed{background:#2e7d32}.not-confirmed{background:#c62828}.not-run{background:#757575}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+code{background:#f4f4f4;padding:.1em .3em;border-radius:.2em}img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}.claim{color:#333}.meta td:first-child{color:#666;white-space:nowrap}
+"""
+
+
+def to_html(sections: list[Section], root: Path) -> str:
+    """A self-contained page: figures inline as base64 PNG, no scripts, nothing fetched."""
+    esc = html.escape
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+           "<title>circuit-efficiency report</title>", f"<style>{CSS}</style></head><body>",
+           "<h1>Explaining grokking through circuit efficiency: this toolkit's results</h1>",
+           f"<p>Runs under <code>{esc(str(root))}</code>, report written {now}. Each section states the paper's claim, "
+           "a verdict by a rule fixed in advance (<code>figures/report.py</code>), the numbers behind it, its figures, "
+           "and how the results were made.</p>", "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
+    for s in sections:
+        out.append(f"<tr><td><a href='#{s.key}'>{esc(s.title)}</a></td><td><span class='verdict "
+                   f"{s.verdict.replace(' ', '-')}'>{s.verdict}</span></td><td>{esc(s.why)}</td></tr>")
+    out.append("</table>")
+    for s in sections:
+        out.append(f"<section id='{s.key}'><h2>{esc(s.title)}</h2>")
+        out.append(f"<p class='claim'><b>Claim.</b> {esc(s.claim)}</p>")
+        out.append(f"<p><span class='verdict {s.verdict.replace(' ', '-')}'>{s.verdict}</span> {esc(s.why)}</p>")
+        if s.rows:
+            out.append("<table>" + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows) + "</table>")
+        for caption, png in s.figures:
+            out.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
+                       f"{base64.b64encode(png).decode()}'><figcaption>{esc(caption)}</figcaption></figure>")
+        out.append("<table class='meta'>" + "".join(
+            f"<tr><td>{esc(k)}</td><td>{'<code>' + esc(v) + '</code>' if k == 'command' else esc(v)}</td></tr>"
+            for k, v in _meta(s)) + "</table></section>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def to_markdown(sections: list[Section], root: Path, figure_dir: str) -> tuple[str, dict[str, bytes]]:
+    """The report as Markdown and the PNG files it links ({relative path: bytes}, under `figure_dir`)."""
+    files: dict[str, bytes] = {}
+    out = ["# Explaining grokking through circuit efficiency: this toolkit's results", "",
+           f"Runs under `{root}`. Verdicts follow rules fixed in advance (`figures/report.py`).", "",
+           "| section | verdict | why |", "|---|---|---|"]
+    out += [f"| [{s.title}](#{s.key}) | **{s.verdict}** | {s.why} |" for s in sections]
+    for s in sections:
+        out += ["", f"<a id='{s.key}'></a>", f"## {s.title}", "", f"**Claim.** {s.claim}", "",
+                f"**{s.verdict}**: {s.why}", ""]
+        if s.rows:
+            out += ["| quantity | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in s.rows] + [""]
+        for k, (caption, png) in enumerate(s.figures):
+            name = f"{figure_dir}/{s.key}-{k + 1}.png"
+            files[name] = png
+            out += [f"![{caption}]({name})", f"*{caption}*", ""]
+        out += [f"- {k}: `{v}`" if k == "command" else f"- {k}: {v}" for k, v in _meta(s)]
+    return "\n".join(out) + "\n", files
+
+
+def check_out(out: Path) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".md"):
+        raise ValueError(f"out={str(out)!r} is not allowed: end it in .html (the page) or .md (Markdown)")
+    return out
+
+
+def write(sections: list[Section], root: Path, out: Path) -> list[Path]:
+    """Write `out`: .html (self-contained) or .md (PNGs in `<stem>_figures/` beside it); the paths written."""
+    out = check_out(out)
+    written = []
+    try:
+        if out.suffix.lower() == ".html":
+            rundir.atomic_write_text(out, to_html(sections, root))
+        else:
+            text, files = to_markdown(sections, root, f"{out.stem}_figures")
+            for name, png in files.items():
+                rundir.atomic_write_bytes(out.parent / name, png)
+                written.append(out.parent / name)
+            rundir.atomic_write_text(out, text)
+    except OSError as e:
+        raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
+    return [out] + written

@@ -1,0 +1,133 @@
+"""The report from tiny real runs of every kind: every section, figure and verdict is present; a missing kind of run
+says 'not run' with its command; the page is self-contained; the verdict rules on planted numbers."""
+import base64
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import rundir
+from figures import report
+from figures.cli import app as figures_app
+from neural import train
+from neural.config import TrainConfig
+from neural.experiments import compare, efficiency, semigrok, ungrok
+from simulate import presets as toy_presets
+from simulate import run as toy_run
+from theory.cli import app as theory_app
+
+TINY = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=20, eval_points=6,
+                   checkpoint_every=10, threads=1)
+
+
+def _planted_efficiency() -> dict:
+    """Efficiency laws a tiny run is too short to fit (its members never converge): planted, as the theory's input."""
+    cov = np.diag([0.01, 0.002, 0.004]).tolist()
+    law = lambda c, beta: {"c": c, "beta": beta, "gamma": 0.7, "cov": cov, "n": 30,  # noqa: E731
+                           "beta_interval": [beta - 0.1, beta + 0.1]}
+    kind = lambda lw: {"law": lw, "kappa": {"mean": 1.4}, "isologit": [{"D": [100, 200]}]}  # noqa: E731
+    return {"kinds": {"mem": kind(law(1.0, 0.3)), "gen": kind(law(2.2, 0.0))}}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A runs root with one tiny run of every kind but the multitask ungrokking sweep."""
+    root = tmp_path_factory.mktemp("runs")
+    result = CliRunner().invoke(theory_app, ["check", "--instances", "20", "--out", str(root / "theory" / "check")])
+    assert result.exit_code == 0, result.output
+    for name in ("fig2a", "fig2b", "fig2c"):  # 12,000 steps: (a) groks at ~9,900
+        cfg = dataclasses.replace(toy_presets.PRESETS[name][0], steps=12_000)
+        toy_run.run(cfg, root / "simulate" / name, progress=False)
+    train.train(TINY.with_(steps=40), root / "neural" / "cpu-add-p17", progress=False)
+    ungrok_dir = root / "neural" / "ungrok-tiny-add"
+    pre = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20, wds=(1.0, 3.0), seeds=(0,),
+                        d_prime=(0.2, 0.4), description="tiny")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ungrok, "GENERALISED", 0.0)  # tiny parents never generalise: let stage 2 run anyway
+        ungrok.run(pre, ["add"], ungrok_dir, progress=False)
+    eff = efficiency.Preset(TINY.with_(frac=None, train_size=100), mem_sizes=(40, 80), gen_fracs=(0.5, 0.7),
+                            wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20, description="tiny")
+    efficiency.run(eff, root / "neural" / "efficiency-tiny-add", progress=False)
+    planted = tmp_path_factory.mktemp("planted")
+    rundir.write_json(planted / "summary.json", _planted_efficiency())
+    compare.run(planted, ungrok_dir, root / "neural" / "compare-tiny-add")
+    semi = semigrok.Preset(TINY.with_(frac=None, train_size=60, wds=(3.0,), seeds=(0, 1), eval_every=5),
+                           sizes=(60, 90), description="tiny")
+    semigrok.run(semi, root / "neural" / "semigrok-tiny", progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def sections(runs):
+    return report.collect(runs)
+
+
+def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
+    out = tmp_path / "report" / "index.html"
+    assert report.write(sections, runs, out) == [out]
+    page = out.read_text()
+    assert [s.key for s in sections] == ["theory", "toy", "grokking", "p1", "p2", "p3", "p2-tasks", "compare", "p4"]
+    for s in sections:
+        assert f"id='{s.key}'" in page and s.verdict in (report.CONFIRMED, report.NOT_CONFIRMED, report.NOT_RUN)
+        assert s.why and s.command and s.command in page.replace("&#x27;", "'")
+        if s.key == "p2-tasks":  # no multitask sweep under this root: says so, with the command
+            assert s.verdict == report.NOT_RUN and "--task multitask" in s.why and not s.figures
+            continue
+        assert s.verdict != report.NOT_RUN, (s.key, s.why)
+        assert s.figures and all(png.startswith(b"\x89PNG") for _, png in s.figures), s.key
+        assert s.environment and s.environment["packages"]["numpy"], s.key
+        assert s.source and s.rows, s.key
+    assert page.count("<img ") == sum(len(s.figures) for s in sections)
+    # self-contained: every image inline, no scripts, nothing fetched
+    assert not re.search(r"(src|href)=['\"](?!data:|#)", page) and "<script" not in page
+    img = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page).group(1)
+    assert base64.b64decode(img).startswith(b"\x89PNG")
+    # the verdicts the tiny runs earn: the toy is the paper's at full size, the theory checks hold or are corrected
+    by_key = {s.key: s for s in sections}
+    assert by_key["toy"].verdict == report.CONFIRMED and by_key["theory"].verdict == report.CONFIRMED
+
+
+def test_markdown_variant_links_its_figures(runs, sections, tmp_path):
+    paths = report.write(sections, runs, tmp_path / "notes.md")
+    text = paths[0].read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == sum(len(s.figures) for s in sections) == len(paths) - 1
+    assert all((tmp_path / link).read_bytes().startswith(b"\x89PNG") for link in links)
+    assert all(f"**{s.verdict}**" in text for s in sections)
+
+
+def test_an_empty_root_says_what_to_run(tmp_path):
+    result = CliRunner().invoke(figures_app, ["report", str(tmp_path), "--out", str(tmp_path / "r" / "index.html")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == len(report.SECTIONS) + 1 and all(line.startswith("not run") for line in lines[:-1])
+    assert lines[-1] == f"report: {(tmp_path / 'r' / 'index.html').resolve()}"
+    sections = report.collect(tmp_path)
+    assert all(s.verdict == report.NOT_RUN and "run `" in s.why for s in sections)
+    assert "grok-neural ungrok --preset demo" in {s.command for s in sections}
+
+
+@pytest.mark.parametrize("args, needle", [(["nowhere"], "ROOT="), (["{root}", "--out", "{root}/r.txt"], "out=")])
+def test_report_bad_input_is_one_line_exit_2(tmp_path, args, needle):
+    result = CliRunner().invoke(figures_app, ["report", *[a.format(root=tmp_path) for a in args]])
+    assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
+
+
+def test_p3_rule_one_seed_uses_the_grid_step_and_seeds_use_intervals():
+    grid = [100, 150, 225]  # step 1.5
+    one = lambda c: {"d_crit": c, "d_crit_interval": None, "d_prime": grid}  # noqa: E731
+    assert report.p3_verdict({"1.0": one(200.0), "3.0": one(260.0)})[0] == report.CONFIRMED  # 1.3 < 1.5
+    assert report.p3_verdict({"1.0": one(200.0), "3.0": one(320.0)})[0] == report.NOT_CONFIRMED  # 1.6 > 1.5
+    ci = lambda c, lo, hi: {"d_crit": c, "d_crit_interval": [lo, hi], "d_prime": grid}  # noqa: E731
+    assert report.p3_verdict({"1.0": ci(200.0, 150, 260), "3.0": ci(240.0, 190, 300)})[0] == report.CONFIRMED
+    assert report.p3_verdict({"1.0": ci(200.0, 180, 220), "3.0": ci(240.0, 225, 260)})[0] == report.NOT_CONFIRMED
+
+
+def test_p1_rule_needs_separated_intervals():
+    law = lambda lo, hi: {"beta": (lo + hi) / 2, "beta_interval": [lo, hi]}  # noqa: E731
+    assert report.p1_verdict(law(0.2, 0.4), law(-0.1, 0.1))[0] == report.CONFIRMED
+    assert report.p1_verdict(law(0.05, 0.4), law(-0.1, 0.1))[0] == report.NOT_CONFIRMED  # intervals overlap
+    assert report.p1_verdict(law(-0.1, 0.4), law(-0.3, -0.2))[0] == report.NOT_CONFIRMED  # memorisation not > 0
+    assert report.p1_verdict(None, law(-0.1, 0.1))[0] == report.NOT_CONFIRMED
