@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-slow bench clean
+.SECONDARY:  # keep the run files make builds along the way
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,20 +14,44 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The main job: the paper's argument end to end on a CPU, then one report. Every step reuses finished runs, so a
-# second `make demo` only redraws. DEMO=cpu runs the larger cpu sweeps instead (about an hour on 2 cores).
+# The main job: the paper's argument end to end on a CPU, then one report. Each step is a file target, so a second
+# `make demo` skips every finished run (an interrupted sweep resumes) and only redraws the report.
+# DEMO=cpu runs the larger cpu sweeps instead (about an hour on 2 cores).
 DEMO ?= demo
-demo: $(STAMP)
-	$(BIN)/grok-theory check --out runs/theory/check
-	for p in fig2a fig2b fig2c; do $(BIN)/grok-simulate run --preset $$p; done
-	$(BIN)/grok-figures fig2 runs/simulate/fig2a runs/simulate/fig2b runs/simulate/fig2c --out runs/figures/fig2.png
-	$(BIN)/grok-neural train --preset cpu
-	$(BIN)/grok-figures progress runs/neural/cpu-add-p59 --out runs/figures/progress-cpu.png
+RUNS := runs
+NEURAL := $(RUNS)/neural
+DEMO_RUNS := $(RUNS)/theory/check/summary.json $(RUNS)/figures/fig2.png $(RUNS)/figures/progress-cpu.png \
+	$(NEURAL)/compare-$(DEMO)-add/summary.json $(NEURAL)/semigrok-$(DEMO)/summary.json
+
+demo: $(DEMO_RUNS)
+	$(BIN)/grok-figures report $(RUNS) --out $(RUNS)/report/index.html
+
+$(RUNS)/theory/check/summary.json: | $(STAMP)
+	$(BIN)/grok-theory check --out $(RUNS)/theory/check
+
+$(RUNS)/simulate/%/summary.json: | $(STAMP)
+	$(BIN)/grok-simulate run --preset $* --out $(RUNS)/simulate/$*
+
+$(RUNS)/figures/fig2.png: $(RUNS)/simulate/fig2a/summary.json $(RUNS)/simulate/fig2b/summary.json $(RUNS)/simulate/fig2c/summary.json
+	$(BIN)/grok-figures fig2 $(RUNS)/simulate/fig2a $(RUNS)/simulate/fig2b $(RUNS)/simulate/fig2c --out $@
+
+$(NEURAL)/cpu-add-p59/summary.json: | $(STAMP)
+	$(BIN)/grok-neural train --preset cpu --out $(NEURAL)/cpu-add-p59
+
+$(RUNS)/figures/progress-cpu.png: $(NEURAL)/cpu-add-p59/summary.json
+	$(BIN)/grok-figures progress $(NEURAL)/cpu-add-p59 --out $@
+
+$(NEURAL)/ungrok-$(DEMO)-add/summary.json: | $(STAMP)
 	$(BIN)/grok-neural ungrok --preset $(DEMO)
+
+$(NEURAL)/efficiency-$(DEMO)-add/summary.json: | $(STAMP)
 	$(BIN)/grok-neural efficiency --preset $(DEMO)
+
+$(NEURAL)/compare-$(DEMO)-add/summary.json: $(NEURAL)/ungrok-$(DEMO)-add/summary.json $(NEURAL)/efficiency-$(DEMO)-add/summary.json
 	$(BIN)/grok-neural compare --preset $(DEMO)
+
+$(NEURAL)/semigrok-$(DEMO)/summary.json: $(NEURAL)/ungrok-$(DEMO)-add/summary.json
 	$(BIN)/grok-neural semigrok --preset $(DEMO)
-	$(BIN)/grok-figures report runs --out runs/report/index.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

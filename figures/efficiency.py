@@ -71,7 +71,7 @@ def render_fig12(data: dict):
     norms = np.array([r["norm"] for r in rows], dtype=float)
     edges = np.geomspace(norms.min(), norms.max() * (1 + 1e-9), 5) if len(rows) else np.array([1, 2])
     colours = cm.viridis(np.linspace(0, 0.9, len(edges) - 1))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.2))
     for k in range(len(edges) - 1):
         mine = [r for r in rows if edges[k] <= r["norm"] < edges[k + 1]]
         label = f"norm {edges[k]:.3g}-{edges[k + 1]:.3g}"
@@ -100,6 +100,7 @@ def render_fig12(data: dict):
     b.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="test accuracy at convergence",
           title="test accuracy", ylim=(-0.03, 1.03))
     style.plain_log(b.xaxis)
-    b.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="center right")
+    b.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left",
+             bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -174,6 +174,7 @@ def toy_section(found: dict) -> Section:
         s.command = command
         return s
     s.command, s.source = command, ", ".join(str(p["dir"]) for p in panels)
+    s.compute_seconds = sum(p["summary"].get("wall_seconds_this_session") or 0 for p in panels) or None
     s.config = "Table 1 presets (fig2a, fig2b, fig2c)"
     a, b, c = (p["summary"] for p in panels)
     for name, p in zip("abc", (a, b, c)):
@@ -483,7 +484,7 @@ def _meta(s: Section) -> list[tuple[str, str]]:
     out = [("command", s.command)]
     if s.source:
         out += [("results", s.source), ("configuration", s.config or "see the results' config.json"),
-                ("training time", _seconds(s.compute_seconds)), ("packages", _versions(s.environment))]
+                ("compute time", _seconds(s.compute_seconds)), ("packages", _versions(s.environment))]
     if s.others:
         out.append(("also found (not shown)", ", ".join(s.others)))
     return out
@@ -520,7 +521,8 @@ def to_html(sections: list[Section], root: Path) -> str:
         if s.rows:
             out.append("<table>" + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows) + "</table>")
         for caption, png in s.figures:
-            out.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
+            width = int.from_bytes(png[16:20], "big") * 2 // 3  # PNG header; drawn at 150 dpi, shown at 100
+            out.append(f"<figure><img style='width:min(100%,{width}px)' alt='{esc(caption)}' src='data:image/png;base64,"
                        f"{base64.b64encode(png).decode()}'><figcaption>{esc(caption)}</figcaption></figure>")
         out.append("<table class='meta'>" + "".join(
             f"<tr><td>{esc(k)}</td><td>{'<code>' + esc(v) + '</code>' if k == 'command' else esc(v)}</td></tr>"

@@ -280,8 +280,10 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
     eff_dir, ungrok_dir = root / f"efficiency-{preset}-{task}", root / f"ungrok-{preset}-{task}"
     out = out or root / f"compare-{preset}-{task}"
     t0 = time.perf_counter()
-    ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json)
-    eff_mod.run(eff_pre, eff_dir, task, progress=not as_json)
+    if not rundir.is_finished(ungrok_dir):  # a finished sweep is read as it is (its summary keeps its own command)
+        ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json)
+    if not rundir.is_finished(eff_dir):
+        eff_mod.run(eff_pre, eff_dir, task, progress=not as_json)
     summary = cmp_mod.run(eff_dir, ungrok_dir, out, task)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig12(eff_fig.load(out, "compare.csv")), out / "fig12.png")[0])

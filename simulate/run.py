@@ -1,6 +1,7 @@
 """One toy run as a user runs it: simulate, log metrics, compare with theory, write the run directory."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,9 @@ def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, pro
     with rundir.RunDir.open(out, cfg.to_dict(), overwrite=overwrite) as d:
         if d.state == "finished":
             return {**rundir.read_json(d.path / "summary.json"), "reused": True}
+        t0 = time.perf_counter()
         summary, rows = _simulate(cfg, progress)
+        summary["wall_seconds_this_session"] = time.perf_counter() - t0
         d.write_config({"package": "simulate", "config": cfg.to_dict(), "choices": CHOICES,
                         "environment": rundir.environment()})
         rundir.write_csv(d.path / "metrics.csv", METRIC_COLUMNS, rows)
