@@ -140,8 +140,12 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is not a metrics table written by this toolkit ({type(e).__name__}: {e})") from None
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str."""
+TEXT_COLUMNS = ("ensemble", "parent", "task", "kind", "class")  # always text: a hash like 0123456789e1 is a name
+
+
+def read_rows(path: Path, text: Sequence[str] = TEXT_COLUMNS) -> list[dict[str, Any]]:
+    """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str; the
+    columns named in `text` stay text (an ensemble's digest may be all digits, or read as 1e5)."""
     def cell(v: str) -> Any:
         if v == "":
             return None
@@ -152,7 +156,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
     try:
         with open(path, newline="") as f:
-            return [{k: cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            return [{k: (v or None) if k in text else cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:

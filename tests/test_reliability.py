@@ -196,3 +196,13 @@ def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="threads"):
         with cores.lease(n + 1):
             pass
+
+
+def test_tables_keep_names_that_look_like_numbers(tmp_path):
+    """An ensemble's digest can be all digits ('012345678901') or read as a float ('1234e5678901'): it stays a
+    name, so its directory is found (a float would drop the leading zero, or be inf)."""
+    path = tmp_path / "results.csv"
+    rundir.write_csv(path, ["ensemble", "member", "test/acc"], [["012345678901", 0, 0.5], ["1234e5678901", 1, None]])
+    rows = rundir.read_rows(path)
+    assert [r["ensemble"] for r in rows] == ["012345678901", "1234e5678901"]
+    assert rows[0]["member"] == 0.0 and rows[1]["test/acc"] is None
