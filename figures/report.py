@@ -122,27 +122,26 @@ def _figure(caption: str, make: Callable[[], object]) -> tuple[str, bytes]:
     return caption, style.png_bytes(make())
 
 
-def _base(key: str, title: str, claim: str, command: str, runs: list[dict]) -> Section:
-    """A section for `runs` (largest first), or a 'not run' one naming `command`."""
+def _base(key: str, title: str, claim: str, command: str, runs: list[dict]) -> tuple[Section, dict | None]:
+    """A section for `runs` (largest first) and the run it shows, or a 'not run' one naming `command` and None."""
     if not runs:
-        return Section(key, title, claim, NOT_RUN, f"no finished run under this root: run `{command}`", command)
+        return Section(key, title, claim, NOT_RUN, f"no finished run under this root: run `{command}`", command), None
     run = runs[0]
     recorded, env = _provenance(run)
     return Section(key, title, claim, NOT_RUN, "", recorded or command, source=str(run["dir"]), environment=env,
                    compute_seconds=run["summary"].get("compute_seconds", run["summary"].get("wall_seconds_this_session")),
-                   config=str(run["summary"].get("preset", "")), others=[str(r["dir"]) for r in runs[1:]])
+                   config=str(run["summary"].get("preset", "")), others=[str(r["dir"]) for r in runs[1:]]), run
 
 
 # ------------------------------------------------------------------------------------------- sections
 def theory_section(found: dict) -> Section:
-    s = _base("theory", "Theory: the appendix's theorems and lemmas, checked as printed",
-              "Theorems D.1, D.4 and Lemmas D.2, D.3 of the paper hold on every sampled instance.",
-              "grok-theory check --out runs/theory/check", found.get("theory-check", []))
-    if not s.source:
+    s, run = _base("theory", "Theory: the appendix's theorems and lemmas, checked as printed",
+                   "Theorems D.1, D.4 and Lemmas D.2, D.3 of the paper hold on every sampled instance.",
+                   "grok-theory check --out runs/theory/check", found.get("theory-check", []))
+    if run is None:
         return s
-    summary = found["theory-check"][0]["summary"]
+    summary = run["summary"]
     results = summary["results"]
-    s.compute_seconds = summary.get("wall_seconds")
     s.config = f"seed {summary['seed']}; each statement's own instance count"
     failed = [r for r in results if not r["holds"]]
     fixed = [r for r in failed if r.get("corrected") and r["corrected"]["holds"]]
@@ -164,10 +163,10 @@ def toy_section(found: dict) -> Section:
     command = ("for p in fig2a fig2b fig2c; do grok-simulate run --preset $p; done")
     runs = {r["dir"].name: r for r in found.get("toy", [])}
     panels = [runs.get(n) for n in ("fig2a", "fig2b", "fig2c")]
-    s = _base("toy", "The three ingredients: the toy of Appendix B.5 (Table 1, Figure 2)",
-              "With a generalising circuit that is more efficient but slower to learn, the toy groks (a); a less "
-              "efficient one never generalises (b); an equally fast one generalises without delay (c).",
-              command, [p for p in panels if p][:1])
+    s, _ = _base("toy", "The three ingredients: the toy of Appendix B.5 (Table 1, Figure 2)",
+                 "With a generalising circuit that is more efficient but slower to learn, the toy groks (a); a less "
+                 "efficient one never generalises (b); an equally fast one generalises without delay (c).",
+                 command, [p for p in panels if p][:1])
     if not all(panels):
         s.source, s.verdict = "", NOT_RUN
         s.why = f"needs the fig2a, fig2b and fig2c toy runs: run `{command}`"
@@ -196,13 +195,12 @@ def toy_section(found: dict) -> Section:
 
 
 def grokking_section(found: dict) -> Section:
-    s = _base("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
-              "A 1-layer transformer on modular addition fits its training set first and generalises much later; "
-              "the Fourier progress measures move before test accuracy does.",
-              "grok-neural train --preset cpu", found.get("train", []))
-    if not s.source:
+    s, run = _base("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
+                   "A 1-layer transformer on modular addition fits its training set first and generalises much later; "
+                   "the Fourier progress measures move before test accuracy does.",
+                   "grok-neural train --preset cpu", found.get("train", []))
+    if run is None:
         return s
-    run = found["train"][0]
     cfg = run["config"].get("config", {})
     m = run["summary"]["members"][0]
     fin = m["final"]
@@ -226,13 +224,12 @@ def grokking_section(found: dict) -> Section:
 
 
 def efficiency_section(found: dict) -> Section:
-    s = _base("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
-              "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the dataset "
-              "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
-              "grok-neural efficiency --preset demo", found.get("efficiency", []))
-    if not s.source:
+    s, run = _base("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
+                   "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the dataset "
+                   "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
+                   "grok-neural efficiency --preset demo", found.get("efficiency", []))
+    if run is None:
         return s
-    run = found["efficiency"][0]
     kinds = run["summary"]["kinds"]
     for kind, label in (("mem", "memorisation"), ("gen", "generalisation")):
         k = kinds[kind]
@@ -283,21 +280,20 @@ def p3_verdict(by_wd: dict) -> tuple[str, str]:
             + rule + ("" if ok else " does not hold"))
 
 
-def _ungrok_task(run: dict) -> tuple[str, dict]:
-    name, t = next(iter(run["summary"]["tasks"].items()))
-    return name, t
+def _ungrok_task(run: dict) -> dict:
+    """The single task's summary of an ungrokking sweep."""
+    return next(iter(run["summary"]["tasks"].values()))
 
 
 def ungrokking_section(found: dict) -> Section:
-    s = _base("p2", "P2 — ungrokking: a grokked network trained on D' < D_crit loses its test accuracy",
-              "Continued training of a grokked network on a subset D' of its data ends, at convergence, with low test "
-              "accuracy below a critical size D_crit and high above it — a sharp transition — while train accuracy "
-              "stays high (paper Section 4.2, Figures 1b, 4, 8).",
-              "grok-neural ungrok --preset demo", found.get("ungrok", []))
-    if not s.source:
+    s, run = _base("p2", "P2 — ungrokking: a grokked network trained on D' < D_crit loses its test accuracy",
+                   "Continued training of a grokked network on a subset D' of its data ends, at convergence, with low test "
+                   "accuracy below a critical size D_crit and high above it — a sharp transition — while train accuracy "
+                   "stays high (paper Section 4.2, Figures 1b, 4, 8).",
+                   "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if run is None:
         return s
-    run = found["ungrok"][0]
-    task, t = _ungrok_task(run)
+    t = _ungrok_task(run)
     data = ungrok.load(run["dir"])
     if t.get("stage2_skipped") or not t["by_wd"]:
         s.verdict = NOT_CONFIRMED
@@ -330,13 +326,12 @@ def ungrokking_section(found: dict) -> Section:
 
 
 def weight_decay_section(found: dict) -> Section:
-    s = _base("p3", "P3 — D_crit does not depend on weight decay",
-              "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper Section "
-              "4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
-    if not s.source:
+    s, run = _base("p3", "P3 — D_crit does not depend on weight decay",
+                   "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper Section "
+                   "4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if run is None:
         return s
-    run = found["ungrok"][0]
-    task, t = _ungrok_task(run)
+    t = _ungrok_task(run)
     by_wd = t["by_wd"]
     s.figures.append(_figure("Figure 4: test accuracy at convergence against D', one curve per weight decay",
                              lambda: ungrok.render_fig4(ungrok.load(run["dir"]))))
@@ -356,12 +351,11 @@ def weight_decay_section(found: dict) -> Section:
 
 
 def multitask_section(found: dict) -> Section:
-    s = _base("p2-tasks", "P2 on other tasks (Figure 9)",
-              "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
-              "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
-    if not s.source:
+    s, run = _base("p2-tasks", "P2 on other tasks (Figure 9)",
+                   "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
+                   "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
+    if run is None:
         return s
-    run = found["ungrok-multitask"][0]
     ungrokked = []
     for task, t in run["summary"]["tasks"].items():
         if t.get("stage2_skipped"):
@@ -379,14 +373,13 @@ def multitask_section(found: dict) -> Section:
 
 
 def compare_section(found: dict) -> Section:
-    s = _base("compare", "Theory against measurement: D_crit and o_t/o_m predicted from efficiencies",
-              "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the theory "
-              "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition lies and "
-              "how the logit splits between the circuits (paper Figure 12).",
-              "grok-neural compare --preset demo", found.get("compare", []))
-    if not s.source:
+    s, run = _base("compare", "Theory against measurement: D_crit and o_t/o_m predicted from efficiencies",
+                   "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the theory "
+                   "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition lies and "
+                   "how the logit splits between the circuits (paper Figure 12).",
+                   "grok-neural compare --preset demo", found.get("compare", []))
+    if run is None:
         return s
-    run = found["compare"][0]
     summ = run["summary"]
     pred = summ["prediction"]
     s.config = f"sources: {summ['sources']['ungrok']} and {summ['sources']['efficiency']}"
@@ -423,13 +416,12 @@ def compare_section(found: dict) -> Section:
 
 
 def semigrok_section(found: dict) -> Section:
-    s = _base("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
-              "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a delayed "
-              "transition to middling test accuracy (paper Section 4.3, Figure 5).",
-              "grok-neural semigrok --preset demo", found.get("semigrok", []))
-    if not s.source:
+    s, run = _base("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
+                   "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a delayed "
+                   "transition to middling test accuracy (paper Section 4.3, Figure 5).",
+                   "grok-neural semigrok --preset demo", found.get("semigrok", []))
+    if run is None:
         return s
-    run = found["semigrok"][0]
     summ = run["summary"]
     classes = [c for c, n in summ["total"].items() if n]
     for D, counts in summ["by_size"].items():

@@ -181,6 +181,15 @@ def provenance() -> dict[str, Any]:
             "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+def write_sweep_summary(sweep_dir: Path, summary: dict, sources: Sequence[Path] = ()) -> dict:
+    """summary.json of a sweep (or of a result computed from sweeps) with its compute_seconds (training time of the
+    runs below the sweep, or below `sources`) and provenance; returns what it wrote."""
+    sources = list(sources) or [sweep_dir]
+    summary = {**summary, "compute_seconds": sum(compute_seconds(s) for s in sources), "provenance": provenance()}
+    write_json(Path(sweep_dir) / "summary.json", summary)
+    return summary
+
+
 def compute_seconds(root: Path) -> float:
     """Training time recorded by every run below `root` (each run's last session; resumed runs count their last
     session only): what a sweep cost, however many times its command was re-run to reuse it."""

@@ -63,7 +63,7 @@ def _simulate(cfg: ToyConfig, progress: bool) -> tuple[dict, np.ndarray]:
     """The run's summary and its metrics rows (len(METRIC_COLUMNS) columns)."""
     p = dynamics.params_of([cfg])
     log_steps = rundir.log_spaced_steps(cfg.steps)
-    bar = _bar(cfg.steps, progress)
+    bar = progress_bar(cfg.steps, unit="step", desc="simulate", leave=False) if progress else None
     traj = dynamics.simulate(dynamics.initial_state([cfg]), p, cfg.steps, log_steps, bar.update if bar else None)
     if bar:
         bar.close()
@@ -90,8 +90,3 @@ def _simulate(cfg: ToyConfig, progress: bool) -> tuple[dict, np.ndarray]:
     }
     return summary, rows
 
-
-def _bar(total: int, enabled: bool):
-    if not enabled:
-        return None
-    return progress_bar(total, unit="step", desc="simulate", leave=False)

@@ -61,7 +61,7 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
     result = {"seed": seed, "results": [r.to_json() for r in reports]}
     if out is not None:
         try:
-            rundir.write_json(Path(out) / "summary.json", {**result, "wall_seconds": time.perf_counter() - t0,
+            rundir.write_json(Path(out) / "summary.json", {**result, "compute_seconds": time.perf_counter() - t0,
                                                            "provenance": rundir.provenance()})
         except OSError as e:
             raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None

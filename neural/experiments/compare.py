@@ -144,11 +144,8 @@ def run(eff_dir: Path, ungrok_dir: Path, out: Path, task: str = "add") -> dict:
     summary, rows = compare(eff, rundir.read_json(Path(ungrok_dir) / "summary.json"),
                             rundir.read_rows(Path(ungrok_dir) / "results.csv"), task)
     summary["sources"] = {"efficiency": str(eff_dir), "ungrok": str(ungrok_dir)}
-    summary["compute_seconds"] = rundir.compute_seconds(eff_dir) + rundir.compute_seconds(ungrok_dir)
-    summary["provenance"] = rundir.provenance()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cols = list(rows[0])
     rundir.write_csv(out / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
-    rundir.write_json(out / "summary.json", summary)
-    return summary
+    return rundir.write_sweep_summary(out, summary, sources=[eff_dir, ungrok_dir])

@@ -20,6 +20,7 @@ pairs (nested D share them), and that memorisation networks are kept whether or 
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,16 +57,18 @@ PRESETS = {
                   description="p=59, d_model 64, lr 3e-3 (the cpu ungrokking model); memorisation: random labels, "
                               "D = 100-870 (5 geometric), generalisation: D = 35/50/70% of pairs; wd 1/3, seeds 0-1, "
                               "cap 3,000 steps"),
-    # make demo: the cpu model at wd 1 only (the cpu preset's wd-3 memorisers never converged), two sizes each
-    "demo": Preset(TrainConfig(p=59, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=40),
-                   mem_sizes=(100, 200), gen_fracs=(0.5, 0.6), wds=(1.0,), seeds=(0, 1, 2), mem_cap=2500,
-                   gen_cap=2500, description="make demo: the cpu model (lr 3e-3) at wd 1; memorisation D = 100/200, "
-                                             "generalisation D = 50/60% of pairs; seeds 0-2, cap 2,500 steps"),
     "paper": Preset(TrainConfig(p=113, eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
                     gen_fracs=(0.3, 0.45, 0.6, 0.8), wds=(0.3, 0.5, 1.0, 2.0), seeds=(0, 1, 2), mem_cap=100_000,
                     gen_cap=100_000, description="Appendix B: p=113, d_model 128; memorisation D = 300-3,000 "
                     "(7 geometric), generalisation 30-80% of pairs; wd 0.3/0.5/1/2, 3 seeds, cap 100,000 (a GPU job)"),
 }
+
+
+# make demo: the cpu model at wd 1 only (the cpu preset's wd-3 memorisers never converged), two sizes each
+PRESETS["demo"] = dataclasses.replace(
+    PRESETS["cpu"], mem_sizes=(100, 200), gen_fracs=(0.5, 0.6), wds=(1.0,), seeds=(0, 1, 2), mem_cap=2500,
+    gen_cap=2500, description="make demo: the cpu model (lr 3e-3) at wd 1; memorisation D = 100/200, generalisation "
+                              "D = 50/60% of pairs; seeds 0-2, cap 2,500 steps")
 
 
 def preset(name: str) -> Preset:
@@ -211,7 +214,5 @@ def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "loc
                            "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
                                           "(centred logits, all pairs)",
                            "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals",
-                           "random_labels": "per seed over all pairs; nested D share them"},
-               "compute_seconds": rundir.compute_seconds(sweep_dir), "provenance": rundir.provenance()}
-    rundir.write_json(sweep_dir / "summary.json", summary)
-    return summary
+                           "random_labels": "per seed over all pairs; nested D share them"}}
+    return rundir.write_sweep_summary(sweep_dir, summary)

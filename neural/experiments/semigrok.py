@@ -42,19 +42,18 @@ PRESETS = {
                   description="p=59, d_model 64, lr 3e-3, wd 3 (weight-decay time scale 111 steps); D = 600, 800, "
                               "1,000, 1,200 pairs (2.2-4.4x the cpu ungrokking D_crit of ~270), 8 seeds each from "
                               "random initialisation, 4,000 steps (extend with --steps)"),
-    "demo": Preset(TrainConfig(p=59, frac=None, train_size=1100, d_model=64, n_heads=4, d_head=16, d_mlp=256,
-                               lrs=(3e-3,), wds=(3.0,), seeds=(0, 1, 2, 3), steps=2000, eval_points=80, eval_every=50,
-                               checkpoint_every=500),
-                   sizes=(1100,),
-                   description="make demo: the cpu preset at D = 1,100 pairs (between its 1,000, mostly memorised, "
-                               "and 1,200, all grokked), 4 seeds, 2,000 steps: p=59, d_model 64, lr 3e-3, wd 3 "
-                               "(extend with --steps)"),
     "paper": Preset(TrainConfig(p=113, frac=None, train_size=1000, lrs=(1e-3,), wds=(1.0,), seeds=tuple(range(40)),
                                 steps=10_000_000, eval_points=400, checkpoint_every=100_000),
                     sizes=(1000, 1150, 1300, 1450, 1600),
                     description="Appendix B: p=113, lr 1e-3, wd 1; D = 1,000-1,600 (around the Figure 8 range), "
                                 "40 seeds each (200 runs), up to 10^7 steps (a GPU job)"),
 }
+
+
+PRESETS["demo"] = Preset(
+    PRESETS["cpu"].base.with_(train_size=1100, seeds=(0, 1, 2, 3), steps=2000), sizes=(1100,),
+    description="make demo: the cpu preset at D = 1,100 pairs (between its 1,000, mostly memorised, and 1,200, all "
+                "grokked), 4 seeds, 2,000 steps: p=59, d_model 64, lr 3e-3, wd 3 (extend with --steps)")
 
 
 def preset(name: str) -> Preset:
@@ -91,10 +90,8 @@ def run(pre: Preset, sweep_dir: Path, *, progress: bool = True) -> dict:
     summary.update({"preset": pre.description, "metric": METRIC,
                     "thresholds": {"fit": phases.FIT, "high": phases.HIGH, "low": phases.LOW, "band": phases.BAND,
                                    "min_plateau_steps": "2 / (lr wd)", "settle_steps": "2 / (lr wd)"},
-                    "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows},
-                    "compute_seconds": rundir.compute_seconds(sweep_dir), "provenance": rundir.provenance()})
-    rundir.write_json(sweep_dir / "summary.json", summary)
-    return summary
+                    "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows}})
+    return rundir.write_sweep_summary(sweep_dir, summary)
 
 
 def member_curves(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:

@@ -49,13 +49,6 @@ PRESETS = {
                   d_prime=tuple(np.geomspace(0.04, 0.25, 6).round(4)),
                   description="p=59, d_model 64, lr 3e-3; parents 1,500 steps on 50% of pairs at wd 1; children on "
                               "6 geometric D' in [4%, 25%] of pairs, wd 1/2/3, 3 seeds, cap 6,000 steps"),
-    # make demo: the cpu model, seed 0, wd 1/3, the 4 middle points of the cpu D' grid (where the transition is)
-    "demo": Preset(TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=60),
-                   parent_steps=1500, parent_wd=1.0, child_cap=6000, wds=(1.0, 3.0), seeds=(0,),
-                   d_prime=tuple(np.geomspace(0.04, 0.25, 6).round(4)[1:5]),
-                   description="make demo: the cpu preset with seed 0, wd 1/3 and the 4 middle D' of its grid "
-                               "(201-603 pairs); p=59, d_model 64, lr 3e-3; parents 1,500 steps on 50% of pairs; "
-                               "cap 6,000 steps"),
     "paper": Preset(TrainConfig(p=113, frac=0.3, eval_points=100), parent_steps=20_000, parent_wd=1.0,
                     child_cap=100_000, wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
                     d_prime=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5)),
@@ -68,6 +61,12 @@ MULTITASK_CPU = dataclasses.replace(
     PRESETS["cpu"], seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_cap=4000,
     description="multitask at the cpu size: p=59 (S5: 120 elements), d_model 64, lr 3e-3; parents 2,000 steps on "
                 "50% of pairs; children on 6 geometric D' in [4%, 25%] of pairs, wd 1/3, seed 0, cap 4,000 steps")
+
+# make demo: the cpu preset with seed 0, wd 1/3 and the 4 middle points of its D' grid (where the transition is)
+PRESETS["demo"] = dataclasses.replace(
+    PRESETS["cpu"], seeds=(0,), wds=(1.0, 3.0), d_prime=PRESETS["cpu"].d_prime[1:5],
+    description="make demo: the cpu preset with seed 0, wd 1/3 and the 4 middle D' of its grid (201-603 pairs); "
+                "p=59, d_model 64, lr 3e-3; parents 1,500 steps on 50% of pairs; cap 6,000 steps")
 
 GENERALISED = 0.95  # a parent generalised when its test accuracy reaches this; else its task has no stage 2
 
@@ -146,10 +145,8 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
                            "convergence": "neural.convergence: window 1/(lr wd), test acc within "
                                           f"{pre.base.converge_acc_tol}, train loss within "
                                           f"{pre.base.converge_loss_rtol:.0%}"},
-               "preset": pre.description, "compute_seconds": rundir.compute_seconds(sweep_dir),
-               "provenance": rundir.provenance()}
-    rundir.write_json(sweep_dir / "summary.json", summary)
-    return summary
+               "preset": pre.description}
+    return rundir.write_sweep_summary(sweep_dir, summary)
 
 
 def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
