@@ -39,8 +39,9 @@ class TrainConfig:
     member_specs: tuple[dict, ...] = ()  # explicit members (see MEMBER_KEYS); empty: every (seed, wd, lr)
     reset_on_init: tuple[str, ...] = ("optimizer", "step")  # reset when starting from a parent's weights
     converge: bool = False  # stop each member once converged (see neural.convergence), `steps` is the cap
-    converge_acc_tol: float = 0.01  # test accuracy may move at most this much over the window
-    converge_loss_rtol: float = 0.05  # train loss may move at most this fraction over the window
+    converge_acc_drift: float = 0.005  # test accuracy may drift at most this much per window (trend, see convergence)
+    converge_loss_drift: float = 0.05  # train loss may drift at most this fraction per window
+    converge_windows: int = 3  # windows of 1/(lr wd) steps the trend is fitted over
 
     def members(self) -> list[dict]:
         """One dict per member: seed (initialisation), wd, lr, split_seed (its base training split), subset (D'
@@ -96,9 +97,11 @@ class TrainConfig:
         unknown_resets = set(self.reset_on_init) - {"optimizer", "step"}
         if unknown_resets:
             raise ValueError(f"reset_on_init={self.reset_on_init} is not allowed: choose from 'optimizer', 'step'")
-        for name in ("converge_acc_tol", "converge_loss_rtol"):
+        for name in ("converge_acc_drift", "converge_loss_drift"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed: must lie in (0, 1)")
+        if not (isinstance(self.converge_windows, int) and 2 <= self.converge_windows <= 100):
+            raise ValueError(f"converge_windows={self.converge_windows} is not allowed: must be an integer in [2, 100]")
         if not 1 <= self.steps <= MAX_STEPS:
             raise ValueError(f"steps={self.steps} is not allowed: must lie in [1, {MAX_STEPS:.0e}]")
         if self.threads is not None and not 1 <= self.threads <= cores.available():

@@ -243,7 +243,8 @@ def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_a
 def _converged(cfg: TrainConfig, member: dict, history: list[tuple]) -> bool:
     steps, train_loss, test_acc = (np.array(c, dtype=float) for c in zip(*history)) if history else ([], [], [])
     return convergence.has_converged(steps, train_loss, test_acc, lr=member["lr"], wd=member["wd"],
-                                     acc_tol=cfg.converge_acc_tol, loss_rtol=cfg.converge_loss_rtol)
+                                     acc_tol=cfg.converge_acc_drift, loss_rtol=cfg.converge_loss_drift,
+                                     span=cfg.converge_windows)
 
 
 def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, params: dict, opt: dict) -> None:

@@ -142,9 +142,10 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
                            "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
                            "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
                                      "interval: t-interval of log D_crit over seeds",
-                           "convergence": "neural.convergence: window 1/(lr wd), test acc within "
-                                          f"{pre.base.converge_acc_tol}, train loss within "
-                                          f"{pre.base.converge_loss_rtol:.0%}"},
+                           "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "
+                                          "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
+                                          f"{pre.base.converge_acc_drift} per window, train loss within "
+                                          f"{pre.base.converge_loss_drift:.0%} per window"},
                "preset": pre.description}
     return rundir.write_sweep_summary(sweep_dir, summary)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rundir
-from neural import convergence, model, train
+from neural import model, train
 from neural.config import TrainConfig
 from neural.experiments import runner, ungrok
 
@@ -70,19 +70,6 @@ def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
     assert r["rows"][0]["test/acc"] == pytest.approx(
         train.evaluate({k: v[1:2] for k, v in done["params"].items()}, mcfg, train.Data(child, torch.device("cpu")),
                        child)["test/acc"][0].item())
-
-
-def test_convergence_detector_on_synthetic_curves():
-    steps = np.arange(0, 6001, 100)
-    flat = dict(train_loss=np.full(steps.shape, 1e-3), test_acc=np.full(steps.shape, 0.4))
-    assert convergence.has_converged(steps, **flat, lr=1e-3, wd=1.0)  # window 1,000 steps, 6,000 run
-    assert not convergence.has_converged(steps[:15], flat["train_loss"][:15], flat["test_acc"][:15], lr=1e-3, wd=1.0)
-    falling = 1 - np.minimum(steps / 8000, 1)  # test accuracy still falling by 1.25% per 100 steps
-    assert not convergence.has_converged(steps, flat["train_loss"], falling, lr=1e-3, wd=1.0)
-    assert convergence.has_converged(steps, flat["train_loss"], falling, lr=1e-3, wd=10.0) is False
-    drifting = 1e-3 * np.exp(-steps / 3000)  # train loss still moving by > 5% over the window
-    assert not convergence.has_converged(steps, drifting, flat["test_acc"], lr=1e-3, wd=1.0)
-    assert not convergence.has_converged(steps, flat["train_loss"], flat["test_acc"], lr=1e-3, wd=0.3)  # 2 x 3,333 > 6,000
 
 
 def test_d_crit_crossing_on_synthetic_curves():
