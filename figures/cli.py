@@ -109,7 +109,7 @@ def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding
     sections = report.collect(root)
     paths = report.write(sections, root, out)
     for s in sections:
-        typer.echo(f"{s.verdict:<14} {s.title}")
+        typer.echo(f"{s.verdict:<26} {s.title}")
     typer.echo(f"report: {paths[0].resolve()}")
 
 

@@ -7,33 +7,24 @@ training time and package versions. `to_html` writes a self-contained page (figu
 opens from disk); `to_markdown` a notes version beside PNG files. A section whose runs are missing says so
 and gives the command that makes them.
 
-Verdict rules (fixed before looking at results; stated on the page):
-- theory: every statement holds as printed or in its corrected form on every sampled instance;
-- toy (Table 1): (a) groks after fitting, (b) never generalises, (c) groks with at most 1/10 of (a)'s delay;
-- grokking: test accuracy reaches the run's threshold after train accuracy reaches 1, and later;
-- P1: the memorisation exponent's 95% interval lies above 0 and above the generalisation exponent's interval;
-- P2: every weight decay's test accuracy at convergence crosses 1/2 inside the D' grid (a D_crit exists) while
-  train accuracy stays >= 0.99 in every child;
-- P3: with >= 2 seeds, each weight decay's D_crit lies inside every other's 95% interval; with one seed, the
-  D_crit differ by less than one step of the D' grid (what a single seed can resolve);
-- theory against measurement: the predicted D_crit interval overlaps every measured one (one seed: contains the
-  measured D_crit), and the predicted and measured o_t/o_m are positively rank-correlated (p < 0.05);
-- P4: at least one run is classified semi-grokked (neural.experiments.phases).
+Verdict rules are fixed before looking at results and live, each with its reason, in `figures.verdicts`; every
+section shows its rule, the numbers it used and the condition that decided it, and `write` saves the same as
+`verdicts.json` beside the page.
 """
 from __future__ import annotations
 
 import base64
 import datetime
 import html
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import rundir
-from figures import allocation, efficiency, progress, semigrok, style, toy, ungrok
-
-CONFIRMED, NOT_CONFIRMED, NOT_RUN = "confirmed", "not confirmed", "not run"
+from figures import allocation, efficiency, progress, semigrok, style, toy, ungrok, verdicts
+from figures.verdicts import NOT_CONFIRMED, NOT_RUN, Verdict
 PREFERENCE = ("paper", "cpu", "demo")  # several runs of one kind: the largest preset found is shown
 
 
@@ -42,8 +33,8 @@ class Section:
     key: str  # anchor and test handle
     title: str
     claim: str  # what the paper says (or what the part does)
-    verdict: str  # CONFIRMED, NOT_CONFIRMED or NOT_RUN
-    why: str  # one line: the numbers behind the verdict, or what to run
+    verdict: str  # one of figures.verdicts' five
+    why: str  # one line: the condition that decided the verdict with its numbers, or what to run
     command: str  # the command that made the results (or would make them)
     rows: list[tuple[str, str]] = field(default_factory=list)  # key numbers
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG)
@@ -52,6 +43,16 @@ class Section:
     environment: dict | None = None  # package versions etc. of the run that wrote it
     source: str = ""  # run directory
     others: list[str] = field(default_factory=list)  # further runs of the same kind, not shown
+    rule: str = ""  # the verdict's rule in words
+    numbers: dict = field(default_factory=dict)  # what the rule used
+
+    def judge(self, v: Verdict) -> None:
+        self.verdict, self.why, self.rule, self.numbers = v.verdict, v.decided_by, v.rule, v.numbers
+
+    def verdict_record(self) -> dict:
+        """The verdicts.json entry: section, verdict, rule, numbers, decided_by."""
+        return {"section": self.title, "key": self.key, "verdict": self.verdict, "rule": self.rule,
+                "numbers": self.numbers, "decided_by": self.why}
 
 
 # ------------------------------------------------------------------------------------------- finding runs
@@ -143,17 +144,11 @@ def theory_section(found: dict) -> Section:
     summary = run["summary"]
     results = summary["results"]
     s.config = f"seed {summary['seed']}; each statement's own instance count"
-    failed = [r for r in results if not r["holds"]]
-    fixed = [r for r in failed if r.get("corrected") and r["corrected"]["holds"]]
     for r in results:
         status = "holds" if r["holds"] else "FAILS as printed" + (
             "; corrected form holds" if r.get("corrected") and r["corrected"]["holds"] else "; no correction holds")
         s.rows.append((r["name"], f"{r['instances']} instances, worst margin {_f(r['worst_margin'])}: {status}"))
-    s.verdict = CONFIRMED if len(fixed) == len(failed) else NOT_CONFIRMED
-    s.why = (f"{len(results) - len(failed)} of {len(results)} statements hold as printed"
-             + (f"; {', '.join(r['name'] for r in failed)} fail as printed (counterexamples found) and "
-                f"{'their corrections hold' if len(fixed) == len(failed) else 'not every correction holds'}"
-                if failed else ""))
+    s.judge(verdicts.theory(results))
     s.figures.append(_figure("Theorem D.4 (checked above): the optimal share of the more efficient circuit against "
                              "κ/q — a mixture below κ = q, winner takes all above", allocation.render))
     return s
@@ -181,14 +176,7 @@ def toy_section(found: dict) -> Section:
         s.rows.append((f"({name}) fit step / grok step / delay",
                        f"{_f(p['train_fit_step'], 'd')} / {_f(p['grok_step'], 'd')} / {_f(p['grokking_delay'], 'd')}; "
                        f"final test accuracy {_f(fin['test/acc'])}, w_G {_f(fin['w_G'])}, w_M {_f(fin['w_M'])}"))
-    ok_a = a["grokking_delay"] is not None and a["grokking_delay"] > 0
-    ok_b = b["grok_step"] is None
-    ok_c = c["grokking_delay"] is not None and ok_a and c["grokking_delay"] <= a["grokking_delay"] / 10
-    s.verdict = CONFIRMED if ok_a and ok_b and ok_c else NOT_CONFIRMED
-    s.why = (f"(a) {'groks after a delay of ' + str(a['grokking_delay']) + ' steps' if ok_a else 'does not grok late'}; "
-             f"(b) {'never generalises' if ok_b else 'generalises at step ' + str(b['grok_step'])}; "
-             f"(c) {'delay ' + str(c['grokking_delay']) + ' steps' if c['grokking_delay'] is not None else 'no grokking'}"
-             f"{' (<= 1/10 of (a))' if ok_c else ' (not <= 1/10 of (a))'}")
+    s.judge(verdicts.toy(a["grokking_delay"], b["grok_step"], c["grokking_delay"]))
     s.figures.append(_figure("Figure 2: losses, circuit weights and parameter norms of the three toy settings",
                              lambda: toy.render(toy.load([p["dir"] for p in panels]), toy.PAPER_TITLES)))
     return s
@@ -212,12 +200,8 @@ def grokking_section(found: dict) -> Section:
               ("final train / test accuracy", f"{_f(fin['train/acc'])} / {_f(fin['test/acc'])}"),
               ("final restricted / excluded loss", f"{_f(fin.get('restricted_loss'))} / {_f(fin.get('excluded_loss'))}"),
               ("final o_t / o_m (train, correct class)", f"{_f(fin.get('train/o_t'))} / {_f(fin.get('train/o_m'))}")]
-    fit, grok = m["train_fit_step"], m["grok_step"]
-    ok = fit is not None and grok is not None and grok > fit
-    s.verdict = CONFIRMED if ok else NOT_CONFIRMED
-    s.why = (f"train accuracy 1 at step {fit}, test accuracy past the threshold at step {grok} "
-             f"({grok / max(fit, 1):.1f}x later)" if ok else
-             f"fit step {fit}, grok step {grok}: no generalisation after fitting in this run")
+    lr, wd = m.get("lr", (cfg.get("lrs") or [1e-3])[0]), m.get("wd", (cfg.get("wds") or [1.0])[0])
+    s.judge(verdicts.grokking(m["train_fit_step"], m["grok_step"], lr, wd))
     s.figures.append(_figure("Progress measures (Nanda et al. Figure 7) and the o_t/o_m logits (paper Figure 11)",
                              lambda: progress.render(progress.load(run["dir"], 0))))
     return s
@@ -243,41 +227,19 @@ def efficiency_section(found: dict) -> Section:
         s.rows.append((f"{label}: κ (logit homogeneity degree)",
                        f"{_f(kap['mean'], '.2f')} (sd {_f(kap['sd'], '.2f')}); Theorem D.4 case {kap['d4_case_q2']} at q = 2"
                        if kap["mean"] is not None else "n/a"))
-    s.verdict, s.why = p1_verdict(kinds["mem"]["law"], kinds["gen"]["law"])
+        if law and law.get("leave_one_out"):
+            betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
+            s.rows.append((f"{label}: β leaving one member out", f"{min(betas):.3f} to {max(betas):.3f} "
+                           f"({len(betas)} refits)" if betas else "n/a"))
+        if k.get("law_with_unconverged"):
+            w = k["law_with_unconverged"]
+            s.rows.append((f"{label}: β with the unconverged members", _ci(w["beta"], w["beta_interval"], ".3f")))
+    laws = [{**k["law"], "with_unconverged": k.get("law_with_unconverged")} if k["law"] else None
+            for k in (kinds["mem"], kinds["gen"])]
+    s.judge(verdicts.p1(*laws))
     s.figures.append(_figure("Figure 3: parameter norm against D coloured by logit, and isologit curves",
                              lambda: efficiency.render_fig3(efficiency.load(run["dir"]))))
     return s
-
-
-def p1_verdict(mem: dict | None, gen: dict | None) -> tuple[str, str]:
-    """P1's rule: memorisation's exponent interval lies above 0 and above generalisation's interval."""
-    if not (mem and gen):
-        return NOT_CONFIRMED, "a law could not be fitted for " + " and ".join(
-            n for n, law in (("memorisation", mem), ("generalisation", gen)) if not law) + " (too few converged members)"
-    (mlo, mhi), (glo, ghi) = mem["beta_interval"], gen["beta_interval"]
-    ok = mlo > 0 and mlo > ghi
-    return (CONFIRMED if ok else NOT_CONFIRMED,
-            f"memorisation β = {mem['beta']:.3f} [{mlo:.3f}, {mhi:.3f}], generalisation β = {gen['beta']:.3f} "
-            f"[{glo:.3f}, {ghi:.3f}]" + ("" if ok else ": the intervals do not separate with memorisation above 0"))
-
-
-def p3_verdict(by_wd: dict) -> tuple[str, str]:
-    """P3's rule: with intervals (>= 2 seeds) every weight decay's D_crit lies inside every other's 95% interval;
-    with one seed, the D_crit differ by less than one step of the D' grid (what one seed can resolve)."""
-    crits = [w["d_crit"] for w in by_wd.values()]
-    ratio = max(crits) / min(crits)
-    grid = next(iter(by_wd.values()))["d_prime"]
-    step = max(b / a for a, b in zip(grid, grid[1:]))
-    intervals = [w["d_crit_interval"] for w in by_wd.values()]
-    if all(intervals):
-        ok = all(lo <= c <= hi for c in crits for lo, hi in intervals)
-        rule = f"every D_crit inside every weight decay's 95% interval (max/min {ratio:.2f})"
-    else:
-        ok = ratio < step
-        rule = f"D_crit max/min {ratio:.2f} below the D' grid step {step:.2f} (one seed: no intervals)"
-    return (CONFIRMED if ok else NOT_CONFIRMED,
-            f"D_crit {', '.join(_f(c, '.0f') for c in crits)} for wd {', '.join(f'{float(w):g}' for w in by_wd)}: "
-            + rule + ("" if ok else " does not hold"))
 
 
 def _ungrok_task(run: dict) -> dict:
@@ -301,22 +263,16 @@ def ungrokking_section(found: dict) -> Section:
         s.figures.append(_figure("Figure 4 (no stage 2: it says why)", lambda: ungrok.render_fig4(data)))
         return s
     s.rows.append(("parents' test accuracy", ", ".join(_f(p["test_acc"]) for p in t["parents"])))
-    ok = True
     for wd, w in t["by_wd"].items():
         s.rows.append((f"wd {float(wd):g}: test acc at D' = {', '.join(str(int(d)) for d in w['d_prime'])}",
                        ", ".join(_f(a, ".3f") for a in w["mean_test_acc"])))
         s.rows.append((f"wd {float(wd):g}: D_crit [95%] / min train acc / unconverged",
                        f"{_ci(w['d_crit'], w['d_crit_interval'])} / {_f(w['min_train_acc'], '.3f')} / "
                        f"{len(w['unconverged'])}"))
-        ok &= w["d_crit"] is not None and w["min_train_acc"] >= 0.99
-    crits = [w["d_crit"] for w in t["by_wd"].values()]
-    s.verdict = CONFIRMED if ok else NOT_CONFIRMED
-    lows = [w["mean_test_acc"][0] for w in t["by_wd"].values()]
-    highs = [w["mean_test_acc"][-1] for w in t["by_wd"].values()]
-    s.why = (f"test accuracy {min(lows):.2f}-{max(lows):.2f} at the smallest D', {min(highs):.2f}-{max(highs):.2f} at "
-             f"the largest; D_crit {', '.join(_f(c, '.0f') for c in crits)} pairs for the "
-             f"{len(crits)} weight decays; train accuracy >= "
-             f"{min(w['min_train_acc'] for w in t['by_wd'].values()):.3f}")
+        if w.get("mean_test_acc_unseen"):
+            s.rows.append((f"wd {float(wd):g}: never-trained pairs' accuracy", ", ".join(
+                _f(a, ".3f") for a in w["mean_test_acc_unseen"])))
+    s.judge(verdicts.p2(t["by_wd"]))
     wd_fig = 1.0 if "1.0" in t["by_wd"] else float(next(iter(t["by_wd"])))
     s.figures.append(_figure("Figure 1a/1b: a network groks, then ungroks on a smaller D'",
                              lambda: ungrok.render_fig1(data, wd=wd_fig)))
@@ -341,12 +297,12 @@ def weight_decay_section(found: dict) -> Section:
     spread = t.get("wd_spread") or {}
     s.rows.append(("largest / mean gap between the wd curves",
                    f"{_f(spread.get('max_acc_gap'), '.3f')} / {_f(spread.get('mean_acc_gap'), '.3f')}"))
-    if len(by_wd) < 2 or any(w["d_crit"] is None for w in by_wd.values()):
-        s.verdict = NOT_CONFIRMED
-        s.why = (f"needs a D_crit for at least two weight decays; this sweep has "
-                 f"{sum(w['d_crit'] is not None for w in by_wd.values())} of {len(by_wd)}")
-        return s
-    s.verdict, s.why = p3_verdict(by_wd)
+    s.judge(verdicts.p3(by_wd))
+    for pair in s.numbers["pairs"]:
+        if "interval" in pair:
+            s.rows.append((f"D_crit ratio wd {pair['wd'][0]:g} / {pair['wd'][1]:g} [{verdicts.P3_CONFIDENCE:.0%}]",
+                           f"{pair['ratio']:.2f} [{pair['interval'][0]:.2f}, {pair['interval'][1]:.2f}] "
+                           f"({pair['seeds']} seeds)"))
     return s
 
 
@@ -356,17 +312,13 @@ def multitask_section(found: dict) -> Section:
                    "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
     if run is None:
         return s
-    ungrokked = []
     for task, t in run["summary"]["tasks"].items():
         if t.get("stage2_skipped"):
             s.rows.append((task, t["stage2_skipped"]))
             continue
         crits = {f"{float(wd):g}": w["d_crit"] for wd, w in t["by_wd"].items()}
         s.rows.append((task, "D_crit " + ", ".join(f"wd {wd}: {_f(c, '.0f')}" for wd, c in crits.items())))
-        ungrokked.append(all(c is not None for c in crits.values()))
-    s.verdict = CONFIRMED if ungrokked and all(ungrokked) else NOT_CONFIRMED
-    s.why = (f"{sum(ungrokked)} of {len(ungrokked)} tasks with a generalising parent ungrok; "
-             f"{len(run['summary']['tasks']) - len(ungrokked)} tasks' parents did not generalise (no stage 2)")
+    s.judge(verdicts.multitask(run["summary"]["tasks"]))
     s.figures.append(_figure("Figure 9: test accuracy against D', one panel per task",
                              lambda: ungrok.render_fig4(ungrok.load(run["dir"]))))
     return s
@@ -386,30 +338,30 @@ def compare_section(found: dict) -> Section:
     s.rows.append(("κ → Theorem D.4 case (q = 2)", f"{_f(pred['kappa'], '.2f')} → case {pred['d4_case']}"))
     s.rows.append(("laws", f"P_M(D) = {_f(pred['law_M']['a'], '.3g')} D^{_f(pred['law_M']['beta'], '.3f')}, "
                            f"P_G = {_f(pred['P_G'], '.3g')}"))
-    s.rows.append(("predicted D_crit [95%]", _ci(pred["d_crit"], pred["d_crit_interval"])
+    s.rows.append(("predicted D_crit [95%, P_G's uncertainty included]", _ci(pred["d_crit"], pred["d_crit_interval"])
                    if pred["d_crit"] is not None else f"n/a ({pred['d_crit_unavailable']})"))
-    ok_crit = pred["d_crit"] is not None
+    if pred.get("d_crit_interval_mem_only"):
+        s.rows.append(("predicted D_crit interval from P_M's fit alone", _ci(None, pred["d_crit_interval_mem_only"])
+                       .replace("n/a ", "")))
+    extra, sens = pred.get("extrapolation") or {}, pred.get("sensitivity") or {}
+    if extra.get("mem_D_range"):
+        s.rows.append(("memorisation sizes measured / extrapolation factor",
+                       f"{extra['mem_D_range'][0]:.0f}-{extra['mem_D_range'][1]:.0f} / {_f(extra['factor'], '.2f')}"))
+    if sens:
+        rng = sens.get("d_crit_range")
+        s.rows.append(("predicted D_crit leaving one member out / with the unconverged",
+                       f"{_f(rng and rng[0], '.0f')}-{_f(rng and rng[1], '.0f')} "
+                       f"({len(sens['leave_one_out'])} refits) / {_f(sens.get('d_crit_with_unconverged'), '.0f')}"))
     for r in summ["d_crit"]:
         s.rows.append((f"wd {r['wd']:g}: measured D_crit [95%], measured/predicted",
                        f"{_ci(r['measured'], r['measured_interval'])}, {_f(r['measured_over_predicted'], '.2f')}"))
-        if r["measured"] is None or pred["d_crit"] is None:
-            ok_crit = False
-            continue
-        lo, hi = pred["d_crit_interval"] or (pred["d_crit"], pred["d_crit"])
-        mlo, mhi = r["measured_interval"] or (r["measured"], r["measured"])
-        ok_crit &= mlo <= hi and lo <= mhi
-    rc = summ.get("ratio_rank_correlation")
-    ok_rank = bool(rc) and rc["spearman"] > 0 and rc["p_value"] < 0.05
+    rc, base = summ.get("ratio_rank_correlation"), summ.get("ratio_baselines") or {}
     if rc:
-        s.rows.append(("o_t/o_m: Spearman rank correlation, predicted vs measured",
-                       f"{rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members)"))
+        s.rows.append(("o_t/o_m: Spearman, predicted vs measured / D'-monotone score / best grid step",
+                       f"{rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members) / "
+                       f"{_f(base.get('monotone_in_d_prime'), '.3f')} / {_f(base.get('best_grid_step'), '.3f')}"))
     s.rows.append(("dominant circuit as predicted", f"{summ['dominant_circuit_agreement']:.0%} of members"))
-    ratios = [r["measured_over_predicted"] for r in summ["d_crit"] if r["measured_over_predicted"]]
-    s.verdict = CONFIRMED if ok_crit and ok_rank else NOT_CONFIRMED
-    s.why = (f"D_crit measured/predicted {', '.join(f'{x:.2f}' for x in ratios) or 'n/a'} "
-             f"({'intervals overlap' if ok_crit else 'outside the predicted interval'}); o_t/o_m ordering "
-             f"{'agrees' if ok_rank else 'does not agree'}"
-             + (f" (Spearman {rc['spearman']:.2f})" if rc else ""))
+    s.judge(verdicts.compare(summ))
     s.figures.append(_figure("Figure 12: o_t/o_m and test accuracy against D' with the theory's predictions",
                              lambda: efficiency.render_fig12(efficiency.load(run["dir"], "compare.csv"))))
     return s
@@ -426,14 +378,10 @@ def semigrok_section(found: dict) -> Section:
     classes = [c for c, n in summ["total"].items() if n]
     for D, counts in summ["by_size"].items():
         s.rows.append((f"D = {D}", ", ".join(f"{counts[c]} {c}" for c in classes)))
-    n_semi = summ["total"].get("semi-grokked", 0)
     clear = summ.get("clearest_semi_grokking")
     if clear:
         s.rows.append(("clearest semi-grokking run", f"D = {clear['D']}, seed {clear['seed']}, level {clear['final_level']:.2f}"))
-    s.verdict = CONFIRMED if n_semi else NOT_CONFIRMED
-    s.why = (f"{n_semi} of {summ['members']} runs semi-grokked" if n_semi else
-             f"0 of {summ['members']} runs semi-grokked at this size: "
-             + ", ".join(f"{summ['total'][c]} {c}" for c in classes))
+    s.judge(verdicts.p4(summ["total"].get("semi-grokked", 0), summ["members"]))
     data = semigrok.load(run["dir"])
     ungrok_runs = found.get("ungrok", [])
     rows = ungrok.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
@@ -485,7 +433,8 @@ def _meta(s: Section) -> list[tuple[str, str]]:
 CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.7em}h2{margin-top:2.2em;border-top:1px solid #ddd;padding-top:1em}
 .verdict{display:inline-block;padding:.15em .6em;border-radius:.3em;font-weight:600;color:#fff}
-.confirmed{background:#2e7d32}.not-confirmed{background:#c62828}.not-run{background:#757575}
+.confirmed{background:#2e7d32}.confirmed-with-corrections{background:#558b2f}.not-confirmed{background:#c62828}
+.inconclusive{background:#ef6c00}.not-run{background:#757575}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 code{background:#f4f4f4;padding:.1em .3em;border-radius:.2em}img{max-width:100%;border:1px solid #eee}
 figcaption{color:#555;font-size:.9em}.claim{color:#333}.meta td:first-child{color:#666;white-space:nowrap}
@@ -500,8 +449,10 @@ def to_html(sections: list[Section], root: Path) -> str:
            "<title>circuit-efficiency report</title>", f"<style>{CSS}</style></head><body>",
            "<h1>Explaining grokking through circuit efficiency: this toolkit's results</h1>",
            f"<p>Runs under <code>{esc(str(root))}</code>, report written {now}. Each section states the paper's claim, "
-           "a verdict by a rule fixed in advance (<code>figures/report.py</code>), the numbers behind it, its figures, "
-           "and how the results were made.</p>", "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
+           "a verdict by a rule fixed in advance (<code>figures/verdicts.py</code>: confirmed, confirmed with corrections, "
+           "not confirmed, inconclusive when the evidence is too weak to decide, or not run), the condition that "
+           "decided it, the numbers it used, its figures, and how the results were made; <code>verdicts.json</code> "
+           "beside this page holds the same verdicts.</p>", "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
     for s in sections:
         out.append(f"<tr><td><a href='#{s.key}'>{esc(s.title)}</a></td><td><span class='verdict "
                    f"{s.verdict.replace(' ', '-')}'>{s.verdict}</span></td><td>{esc(s.why)}</td></tr>")
@@ -510,6 +461,9 @@ def to_html(sections: list[Section], root: Path) -> str:
         out.append(f"<section id='{s.key}'><h2>{esc(s.title)}</h2>")
         out.append(f"<p class='claim'><b>Claim.</b> {esc(s.claim)}</p>")
         out.append(f"<p><span class='verdict {s.verdict.replace(' ', '-')}'>{s.verdict}</span> {esc(s.why)}</p>")
+        if s.rule:
+            out.append(f"<p class='rule'><b>Rule</b> (fixed in advance): {esc(s.rule)}</p><details><summary>numbers "
+                       f"the rule used</summary><pre>{esc(json.dumps(rundir.to_jsonable(s.numbers), indent=1))}</pre></details>")
         if s.rows:
             out.append("<table>" + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows) + "</table>")
         for caption, png in s.figures:
@@ -527,12 +481,13 @@ def to_markdown(sections: list[Section], root: Path, figure_dir: str) -> tuple[s
     """The report as Markdown and the PNG files it links ({relative path: bytes}, under `figure_dir`)."""
     files: dict[str, bytes] = {}
     out = ["# Explaining grokking through circuit efficiency: this toolkit's results", "",
-           f"Runs under `{root}`. Verdicts follow rules fixed in advance (`figures/report.py`).", "",
+           f"Runs under `{root}`. Verdicts follow rules fixed in advance (`figures/verdicts.py`); "
+           "`verdicts.json` beside this file holds them with the numbers they used.", "",
            "| section | verdict | why |", "|---|---|---|"]
     out += [f"| [{s.title}](#{s.key}) | **{s.verdict}** | {s.why} |" for s in sections]
     for s in sections:
         out += ["", f"<a id='{s.key}'></a>", f"## {s.title}", "", f"**Claim.** {s.claim}", "",
-                f"**{s.verdict}**: {s.why}", ""]
+                f"**{s.verdict}**: {s.why}", ""] + ([f"*Rule (fixed in advance):* {s.rule}", ""] if s.rule else [])
         if s.rows:
             out += ["| quantity | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in s.rows] + [""]
         for k, (caption, png) in enumerate(s.figures):
@@ -551,10 +506,13 @@ def check_out(out: Path) -> Path:
 
 
 def write(sections: list[Section], root: Path, out: Path) -> list[Path]:
-    """Write `out`: .html (self-contained) or .md (PNGs in `<stem>_figures/` beside it); the paths written."""
+    """Write `out`: .html (self-contained) or .md (PNGs in `<stem>_figures/` beside it), and verdicts.json beside
+    it (one object per section: section, verdict, rule, numbers, decided_by); the paths written."""
     out = check_out(out)
     written = []
     try:
+        rundir.write_json(out.parent / "verdicts.json", [s.verdict_record() for s in sections])
+        written.append(out.parent / "verdicts.json")
         if out.suffix.lower() == ".html":
             rundir.atomic_write_text(out, to_html(sections, root))
         else:

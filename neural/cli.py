@@ -296,17 +296,27 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
                f" -> Theorem D.4 case {pred['d4_case']} at q = 2; reference logit {pred['o_ref']:.3g}")
     typer.echo(f"P_M(D) = {pred['law_M']['a']:.4g} D^{pred['law_M']['beta']:.3f}; P_G = {pred['P_G']:.4g} "
                f"(generalisation slope {pred['gen_slope']:.3f})")
+    fmt = lambda v, ci: "n/a" if v is None else f"{v:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")  # noqa: E731
     for r in summary["d_crit"]:
-        fmt = lambda v, ci: "n/a" if v is None else f"{v:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")  # noqa: E731
         ratio = f"{r['measured_over_predicted']:.2f}" if r["measured_over_predicted"] else "n/a"
         typer.echo(f"  wd {r['wd']:<4g} D_crit measured {fmt(r['measured'], r['measured_interval']):<18} predicted "
                    f"{fmt(r['predicted'], r['predicted_interval']):<18} measured/predicted {ratio}")
     if pred["d_crit_unavailable"]:
         typer.echo(f"  no predicted D_crit: {pred['d_crit_unavailable']}")
-    rc = summary["ratio_rank_correlation"]
+    else:
+        extra, sens = pred["extrapolation"], pred["sensitivity"]
+        rng = sens["d_crit_range"]
+        typer.echo(f"  prediction: P_G's uncertainty included (P_M's alone: "
+                   f"{fmt(pred['d_crit'], pred['d_crit_interval_mem_only'])}); memorisation sizes "
+                   f"{extra['mem_D_range'][0]:.0f}-{extra['mem_D_range'][1]:.0f}, extrapolated {extra['factor']:.2f}x; "
+                   f"leaving one member out {fmt(rng and rng[0], None)}-{fmt(rng and rng[1], None)}, with the "
+                   f"unconverged {fmt(sens['d_crit_with_unconverged'], None)}")
+    rc, base = summary["ratio_rank_correlation"], summary["ratio_baselines"]
     if rc:
         typer.echo(f"o_t/o_m: Spearman {rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members; "
-                   f"{summary['members_without_ratio']} with o_m <= 0)")
+                   f"{summary['members_without_ratio']} with o_m <= 0); naive predictors: D'-monotone "
+                   f"{base['monotone_in_d_prime'] or float('nan'):.3f}, best grid step "
+                   f"{base['best_grid_step'] or float('nan'):.3f}")
     typer.echo(f"dominant circuit (o_t/o_m above or below 1) as predicted for {summary['dominant_circuit_agreement']:.0%} "
                f"of members")
     for d in summary["disagreement_by_d_prime"][:3]:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import rundir
-from figures import report
+from figures import report, verdicts
 from figures.cli import app as figures_app
 from neural import train
 from neural.config import TrainConfig
@@ -66,16 +66,21 @@ def sections(runs):
 
 def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
     out = tmp_path / "report" / "index.html"
-    assert report.write(sections, runs, out) == [out]
+    assert report.write(sections, runs, out) == [out, out.parent / "verdicts.json"]
     page = out.read_text()
     assert [s.key for s in sections] == ["theory", "toy", "grokking", "p1", "p2", "p3", "p2-tasks", "compare", "p4"]
-    for s in sections:
-        assert f"id='{s.key}'" in page and s.verdict in (report.CONFIRMED, report.NOT_CONFIRMED, report.NOT_RUN)
+    record = rundir.read_json(out.parent / "verdicts.json")
+    assert [r["section"] for r in record] == [s.title for s in sections]
+    for s, r in zip(sections, record):
+        assert f"id='{s.key}'" in page and r["verdict"] == s.verdict and r["decided_by"] == s.why
+        assert set(r) >= {"section", "verdict", "rule", "numbers", "decided_by"}
         assert s.why and s.command and s.command in page.replace("&#x27;", "'")
+        if s.verdict != verdicts.NOT_RUN:  # a judged section shows its rule on the page
+            assert r["rule"] and s.rule in page.replace("&#x27;", "'"), s.key
         if s.key == "p2-tasks":  # no multitask sweep under this root: says so, with the command
-            assert s.verdict == report.NOT_RUN and "--task multitask" in s.why and not s.figures
+            assert s.verdict == verdicts.NOT_RUN and "--task multitask" in s.why and not s.figures
             continue
-        assert s.verdict != report.NOT_RUN, (s.key, s.why)
+        assert s.verdict != verdicts.NOT_RUN, (s.key, s.why)
         assert s.figures and all(png.startswith(b"\x89PNG") for _, png in s.figures), s.key
         assert s.environment and s.environment["packages"]["numpy"], s.key
         assert s.source and s.rows, s.key
@@ -86,14 +91,16 @@ def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
     assert base64.b64decode(img).startswith(b"\x89PNG")
     # the verdicts the tiny runs earn: the toy is the paper's at full size, the theory checks hold or are corrected
     by_key = {s.key: s for s in sections}
-    assert by_key["toy"].verdict == report.CONFIRMED and by_key["theory"].verdict == report.CONFIRMED
+    assert by_key["toy"].verdict == verdicts.CONFIRMED
+    assert by_key["theory"].verdict in (verdicts.CONFIRMED, verdicts.CORRECTED)  # 20 instances may miss the errors
+    assert by_key["p3"].verdict == verdicts.INCONCLUSIVE  # one seed never decides P3
 
 
 def test_markdown_variant_links_its_figures(runs, sections, tmp_path):
     paths = report.write(sections, runs, tmp_path / "notes.md")
     text = paths[0].read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(links) == sum(len(s.figures) for s in sections) == len(paths) - 1
+    assert len(links) == sum(len(s.figures) for s in sections) == len(paths) - 2  # the page and verdicts.json
     assert all((tmp_path / link).read_bytes().startswith(b"\x89PNG") for link in links)
     assert all(f"**{s.verdict}**" in text for s in sections)
 
@@ -105,7 +112,7 @@ def test_an_empty_root_says_what_to_run(tmp_path):
     assert len(lines) == len(report.SECTIONS) + 1 and all(line.startswith("not run") for line in lines[:-1])
     assert lines[-1] == f"report: {(tmp_path / 'r' / 'index.html').resolve()}"
     sections = report.collect(tmp_path)
-    assert all(s.verdict == report.NOT_RUN and "run `" in s.why for s in sections)
+    assert all(s.verdict == verdicts.NOT_RUN and "run `" in s.why for s in sections)
     assert "grok-neural ungrok --preset demo" in {s.command for s in sections}
 
 
@@ -113,21 +120,3 @@ def test_an_empty_root_says_what_to_run(tmp_path):
 def test_report_bad_input_is_one_line_exit_2(tmp_path, args, needle):
     result = CliRunner().invoke(figures_app, ["report", *[a.format(root=tmp_path) for a in args]])
     assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
-
-
-def test_p3_rule_one_seed_uses_the_grid_step_and_seeds_use_intervals():
-    grid = [100, 150, 225]  # step 1.5
-    one = lambda c: {"d_crit": c, "d_crit_interval": None, "d_prime": grid}  # noqa: E731
-    assert report.p3_verdict({"1.0": one(200.0), "3.0": one(260.0)})[0] == report.CONFIRMED  # 1.3 < 1.5
-    assert report.p3_verdict({"1.0": one(200.0), "3.0": one(320.0)})[0] == report.NOT_CONFIRMED  # 1.6 > 1.5
-    ci = lambda c, lo, hi: {"d_crit": c, "d_crit_interval": [lo, hi], "d_prime": grid}  # noqa: E731
-    assert report.p3_verdict({"1.0": ci(200.0, 150, 260), "3.0": ci(240.0, 190, 300)})[0] == report.CONFIRMED
-    assert report.p3_verdict({"1.0": ci(200.0, 180, 220), "3.0": ci(240.0, 225, 260)})[0] == report.NOT_CONFIRMED
-
-
-def test_p1_rule_needs_separated_intervals():
-    law = lambda lo, hi: {"beta": (lo + hi) / 2, "beta_interval": [lo, hi]}  # noqa: E731
-    assert report.p1_verdict(law(0.2, 0.4), law(-0.1, 0.1))[0] == report.CONFIRMED
-    assert report.p1_verdict(law(0.05, 0.4), law(-0.1, 0.1))[0] == report.NOT_CONFIRMED  # intervals overlap
-    assert report.p1_verdict(law(-0.1, 0.4), law(-0.3, -0.2))[0] == report.NOT_CONFIRMED  # memorisation not > 0
-    assert report.p1_verdict(None, law(-0.1, 0.1))[0] == report.NOT_CONFIRMED

@@ -7,6 +7,7 @@ measured (correct logit, parameter norm) pairs: logits scale as norm^kappa, so k
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +55,14 @@ class CriticalSize:
     generalisation_wins_above: bool  # True when beta > 0: above D_crit generalisation is more efficient
 
 
-def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95) -> CriticalSize:
-    """Solve P_M(D_crit) = P_G; the interval propagates the fit's covariance (needs >= 3 points)."""
+def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95, *, log_P_G_var: float = 0.0,
+                          P_G_dof: int | None = None) -> CriticalSize:
+    """Solve P_M(D_crit) = P_G; the interval propagates the fit's covariance (needs >= 3 points) and, where P_G is
+    itself fitted, the variance of log P_G (`log_P_G_var`, from a fit with `P_G_dof` degrees of freedom; the
+    t quantile then uses the smaller of the two fits' degrees of freedom, a conservative choice)."""
     P_G = validate.positive("gen_norm", P_G)
+    if not (math.isfinite(log_P_G_var) and log_P_G_var >= 0):
+        raise ValueError(f"log_P_G_var={log_P_G_var} is not allowed: must be a finite number >= 0")
     if not 0 < confidence < 1:  # also false for nan
         raise ValueError(f"confidence={confidence} is not allowed: must lie in (0, 1)")
     if abs(law.beta) < 1e-12:
@@ -69,8 +75,9 @@ def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95) -
     interval = None
     if law.cov is not None:
         grad = np.array([-1 / law.beta, -log_dc / law.beta])
-        se = float(np.sqrt(grad @ law.cov @ grad))
-        t = stats.t.ppf(0.5 + confidence / 2, df=law.n_points - 2)
+        se = float(np.sqrt(grad @ law.cov @ grad + log_P_G_var / law.beta**2))
+        dof = law.n_points - 2 if P_G_dof is None else min(law.n_points - 2, P_G_dof)
+        t = stats.t.ppf(0.5 + confidence / 2, df=dof)
         interval = (float(np.exp(log_dc - t * se)), float(np.exp(log_dc + t * se)))
     return CriticalSize(float(np.exp(log_dc)), interval, confidence, law.beta > 0)
 

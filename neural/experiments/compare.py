@@ -5,16 +5,20 @@ norm each circuit needs for a reference logit o_ref: P_M(D) = exp(c_M + gamma_M 
 P_G = exp(c_G + gamma_G log o_ref) D_G^beta_G at the geometric mean D_G of the generalisation sizes (the theory
 takes P_G flat; its fitted slope is reported beside). o_ref is the geometric mean of the ungrokking members'
 centred label logits at convergence, the regime being predicted. `theory.efficiency` then gives D_crit, where
-P_M(D_crit) = P_G, with its delta-method interval (as `grok-theory dcrit`), and Theorem D.4's allocation ratio
+P_M(D_crit) = P_G, with its delta-method interval carrying both fits' uncertainty (P_M's and P_G's; the t quantile
+uses the smaller of their degrees of freedom), its leave-one-out range and how far it extrapolates beyond the
+memorisation sizes, and Theorem D.4's allocation ratio
 w_G/w_M = (P_G / P_M(D))^(-q kappa / (q - kappa)) (case 2; q = 2), which in the mixture model (logits linear in
 the weights w) is the predicted o_t/o_m. kappa is the mean measured homogeneity degree over all kept efficiency
 members. An ungrokking sweep measures both: D_crit per weight decay, and o_t/o_m (Appendix C split, on the
-training pairs) per member at convergence.
+training pairs) per member at convergence. The rank correlation of predicted and measured o_t/o_m is reported
+beside naive predictors (a score monotone in D', a step at a gap of the D' grid) that it must beat to be informative.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -28,47 +32,132 @@ from theory import efficiency as theory_eff
 Q = 2.0  # weight decay's norm exponent (the L2 penalty)
 
 
-def laws(eff: dict, o_ref: float) -> tuple[theory_eff.PowerLaw, float, float, float]:
-    """From an efficiency summary at logit o_ref: the memorisation law P_M(D) (with its covariance), P_G, the
-    generalisation sizes' geometric mean D_G where P_G is read, and kappa (mean over both circuits)."""
+EXTRAPOLATION_LIMIT = 1.5  # a prediction beyond this factor of the measured memorisation sizes is extrapolated
+
+
+class Laws(NamedTuple):
+    law_M: theory_eff.PowerLaw  # P_M(D) at o_ref, with the covariance of (log a, beta)
+    P_G: float  # the generalising norm at o_ref, read at D_G
+    log_P_G_var: float  # variance of log P_G from the generalisation fit
+    P_G_dof: int  # that fit's degrees of freedom
+    D_G: float  # geometric mean of the generalisation sizes
+    kappa: float  # mean homogeneity degree over both circuits
+
+
+def laws(eff: dict, o_ref: float, mem_law: dict | None = None, gen_law: dict | None = None) -> Laws:
+    """From an efficiency summary at logit o_ref: the memorisation law P_M(D) (with its covariance), P_G with the
+    variance of its logarithm, the generalisation sizes' geometric mean D_G where P_G is read, and kappa (mean over
+    both circuits). `mem_law` / `gen_law` replace the summary's fits (leave-one-out refits)."""
     mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
     if not mem["law"] or not gen["law"]:
         missing = [k for k, v in (("mem", mem), ("gen", gen)) if not v["law"]]
         raise ValueError(f"the efficiency sweep has no fitted law for {', '.join(missing)} (needs >= 4 kept members "
                          f"with positive logits at >= 2 sizes): run more members or check its summary.json")
+    mlaw, glaw = mem_law or mem["law"], gen_law or gen["law"]
     L = math.log(o_ref)
     G = np.array([[1.0, 0.0, L], [0.0, 1.0, 0.0]])
-    cov = G @ np.array(mem["law"]["cov"]) @ G.T  # of (log a, beta) at o_ref
+    cov = G @ np.array(mlaw["cov"]) @ G.T  # of (log a, beta) at o_ref
     # n_points = n - 1: theory's interval uses n_points - 2 degrees of freedom, the 3-parameter fit has n - 3
-    law_M = theory_eff.PowerLaw(mem["law"]["c"] + mem["law"]["gamma"] * L, mem["law"]["beta"], cov, mem["law"]["n"] - 1)
+    law_M = theory_eff.PowerLaw(mlaw["c"] + mlaw["gamma"] * L, mlaw["beta"], cov, mlaw["n"] - 1)
     D_G = float(np.exp(np.mean(np.log([c_D for c in gen["isologit"] for c_D in c["D"]])))) if gen["isologit"] else 1.0
-    P_G = float(np.exp(gen["law"]["c"] + gen["law"]["gamma"] * L + gen["law"]["beta"] * math.log(D_G)))
+    g = np.array([1.0, math.log(D_G), L])
+    P_G = float(np.exp(g @ np.array([glaw["c"], glaw["beta"], glaw["gamma"]])))
+    log_P_G_var = float(g @ np.array(glaw["cov"]) @ g)
     kappa = float(np.mean([k["kappa"]["mean"] for k in (mem, gen) if k["kappa"]["mean"] is not None]))
-    return law_M, P_G, D_G, kappa
+    return Laws(law_M, P_G, max(log_P_G_var, 0.0), glaw["n"] - 3, D_G, kappa)
+
+
+def _d_crit(lw: Laws) -> theory_eff.CriticalSize:
+    return theory_eff.critical_dataset_size(lw.law_M, lw.P_G, log_P_G_var=lw.log_P_G_var, P_G_dof=lw.P_G_dof)
+
+
+def sensitivity(eff: dict, o_ref: float) -> dict:
+    """The predicted D_crit refitted with each efficiency member left out (memorisation and generalisation in turn)
+    and with the members that hit the step cap unconverged taken back: how much the prediction rests on one point."""
+    mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
+    loo = []
+    for kind, k in (("mem", mem), ("gen", gen)):
+        for entry in (k["law"] or {}).get("leave_one_out", []):
+            if not entry["law"]:
+                continue
+            try:
+                dc = _d_crit(laws(eff, o_ref, **{f"{kind}_law": entry["law"]})).D_crit
+            except ValueError:
+                dc = None
+            loo.append({"kind": kind, "left_out": entry["left_out"], "beta": entry["law"]["beta"], "d_crit": dc})
+    found = [x["d_crit"] for x in loo if x["d_crit"] is not None]
+    with_unconverged = None
+    if mem.get("law_with_unconverged") or gen.get("law_with_unconverged"):
+        try:
+            with_unconverged = _d_crit(laws(eff, o_ref, mem.get("law_with_unconverged"),
+                                            gen.get("law_with_unconverged"))).D_crit
+        except ValueError:
+            pass
+    return {"leave_one_out": loo, "d_crit_range": [min(found), max(found)] if found else None,
+            "fits_without_d_crit": len(loo) - len(found), "d_crit_with_unconverged": with_unconverged,
+            "mem_beta_with_unconverged": (mem.get("law_with_unconverged") or {}).get("beta")}
+
+
+def extrapolation(d_crit: float | None, sizes: list[float]) -> dict:
+    """How far the predicted D_crit lies outside the measured memorisation sizes (factor 1 inside them)."""
+    if d_crit is None or not sizes:
+        return {"mem_D_range": [min(sizes), max(sizes)] if sizes else None, "factor": None, "extrapolated": None}
+    factor = max(d_crit / max(sizes), min(sizes) / d_crit, 1.0)
+    return {"mem_D_range": [min(sizes), max(sizes)], "factor": factor, "extrapolated": factor > EXTRAPOLATION_LIMIT}
 
 
 def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | None = None) -> dict:
-    """Theory's D_crit (with interval) and o_t/o_m over D_grid from an efficiency summary, at logit o_ref; with
+    """Theory's D_crit (with an interval carrying both fits' uncertainty) and o_t/o_m over D_grid from an
+    efficiency summary, at logit o_ref; its sensitivity to single members and how far it extrapolates; with
     n_classes, also the toy's (simulate) converged test performance at each D for the measured D_crit, beta and
     kappa (its optimum by theory.allocation: what continued training on D converges to)."""
-    law_M, P_G, D_G, kappa = laws(eff, o_ref)
+    lw = laws(eff, o_ref)
     mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
     try:
-        crit = theory_eff.critical_dataset_size(law_M, P_G)
+        crit = _d_crit(lw)
         d_crit, interval, why = crit.D_crit, crit.interval, None
+        interval_mem_only = theory_eff.critical_dataset_size(lw.law_M, lw.P_G).interval
     except ValueError as e:
-        d_crit, interval, why = None, None, str(e)
-    ratio = [theory_eff.predicted_ratio(float(D), law_M, P_G, kappa, Q) for D in D_grid]
+        d_crit, interval, interval_mem_only, why = None, None, None, str(e)
+    ratio = [theory_eff.predicted_ratio(float(D), lw.law_M, lw.P_G, lw.kappa, Q) for D in D_grid]
     toy = None
     if d_crit is not None and n_classes:
         toy = {"D": [float(D) for D in D_grid],
-               "test_perf": [toy_run.theory_prediction(ToyConfig(D=float(D), D_crit=d_crit, beta=law_M.beta, kappa=kappa,
-                                                                 n_classes=n_classes))["test_perf"] for D in D_grid]}
-    return {"toy": toy, "o_ref": o_ref, "P_G": P_G, "D_G": D_G, "law_M": {"a": math.exp(law_M.log_a), "beta": law_M.beta},
+               "test_perf": [toy_run.theory_prediction(ToyConfig(D=float(D), D_crit=d_crit, beta=lw.law_M.beta,
+                                                                 kappa=lw.kappa, n_classes=n_classes))["test_perf"]
+                             for D in D_grid]}
+    sizes = mem["law"].get("sizes") or sorted({D for c in mem["isologit"] for D in c["D"]})
+    return {"toy": toy, "o_ref": o_ref, "P_G": lw.P_G, "P_G_log_sd": math.sqrt(lw.log_P_G_var), "D_G": lw.D_G,
+            "law_M": {"a": math.exp(lw.law_M.log_a), "beta": lw.law_M.beta},
             "gen_slope": gen["law"]["beta"], "gen_slope_interval": gen["law"]["beta_interval"],
-            "kappa": kappa, "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
-            "d4_case": allocation.case_of(kappa, Q), "d_crit": d_crit, "d_crit_interval": interval,
-            "d_crit_unavailable": why, "curve": {"D": [float(D) for D in D_grid], "ratio": ratio}}
+            "kappa": lw.kappa, "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
+            "d4_case": allocation.case_of(lw.kappa, Q), "d_crit": d_crit, "d_crit_interval": interval,
+            "d_crit_interval_mem_only": interval_mem_only, "d_crit_unavailable": why,
+            "extrapolation": extrapolation(d_crit, sizes), "sensitivity": sensitivity(eff, o_ref),
+            "curve": {"D": [float(D) for D in D_grid], "ratio": ratio}}
+
+
+def spearman(x: list[float], y: list[float]) -> dict | None:
+    """Spearman's rank correlation of x and y with its p-value (None with < 3 pairs or x constant)."""
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    rho = stats.spearmanr(x, y)
+    return {"spearman": float(rho.statistic), "p_value": float(rho.pvalue), "members": len(x)}
+
+
+def ratio_baselines(pairs: list[tuple[float, float, float]]) -> dict:
+    """Naive predictors of the measured o_t/o_m that know nothing of efficiency, scored like the theory: a score
+    monotone in D' (the ratio "grows with D'"), and a winner-takes-all step at each gap of the D' grid (the
+    best and the mean over gaps). pairs: (d_prime, predicted, measured) per member."""
+    D = [p[0] for p in pairs]
+    measured_ = [p[2] for p in pairs]
+    mono = spearman(D, measured_)
+    grid = sorted(set(D))
+    steps = [spearman([float(d > lo) for d in D], measured_) for lo in grid[:-1]]
+    rhos = [s["spearman"] for s in steps if s]
+    return {"monotone_in_d_prime": mono["spearman"] if mono else None,
+            "best_grid_step": max(rhos) if rhos else None, "mean_grid_step": float(np.mean(rhos)) if rhos else None,
+            "grid_steps": len(rhos)}
 
 
 def measured(ungrok_rows: list[dict]) -> list[dict]:
@@ -97,13 +186,13 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     Ds = sorted({r["d_prime"] for r in rows})
     p = int(ungrok_rows[0]["p"])
     pred = prediction(eff, o_ref, np.geomspace(min(Ds) / 1.5, max(Ds) * 1.5, 40), n_classes=p)
-    law_M, P_G, _, kappa = laws(eff, o_ref)
+    lw = laws(eff, o_ref)
     for r in rows:
-        r["predicted_ratio"] = theory_eff.predicted_ratio(float(r["d_prime"]), law_M, P_G, kappa, Q)
+        r["predicted_ratio"] = theory_eff.predicted_ratio(float(r["d_prime"]), lw.law_M, lw.P_G, lw.kappa, Q)
     # case 1 (kappa >= q) predicts 0 or inf (one circuit only): ranks still compare, so clip for the correlation
-    pairs = [(min(max(r["predicted_ratio"], 1e-300), 1e300), r["measured_ratio"]) for r in rows
+    pairs = [(r["d_prime"], min(max(r["predicted_ratio"], 1e-300), 1e300), r["measured_ratio"]) for r in rows
              if r["measured_ratio"] is not None]
-    rho = stats.spearmanr(*zip(*pairs)) if len(pairs) >= 3 and len({p for p, _ in pairs}) > 1 else None
+    rho = spearman([p[1] for p in pairs], [p[2] for p in pairs])
     by_D = []
     for D in Ds:
         mine = [r for r in rows if r["d_prime"] == D and r["measured_ratio"] is not None]
@@ -129,8 +218,7 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
                             "predicted": pred["d_crit"], "predicted_interval": pred["d_crit_interval"],
                             "measured_over_predicted": meas / pred["d_crit"] if meas and pred["d_crit"] else None})
     summary = {"task": task, "prediction": pred, "d_crit": d_crit_rows,
-               "ratio_rank_correlation": {"spearman": float(rho.statistic), "p_value": float(rho.pvalue),
-                                          "members": len(pairs)} if rho is not None else None,
+               "ratio_rank_correlation": rho, "ratio_baselines": ratio_baselines(pairs),
                "members_without_ratio": sum(r["measured_ratio"] is None for r in rows),
                "disagreement_by_d_prime": sorted(by_D, key=lambda x: (-x["factor"], x["dominant_circuit_agreement"])),
                "dominant_circuit_agreement": float(np.mean([(r["measured_ratio"] > 1) == (r["predicted_ratio"] > 1)

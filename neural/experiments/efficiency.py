@@ -158,6 +158,20 @@ def fit_law(D: np.ndarray, norm: np.ndarray, logit: np.ndarray, confidence: floa
             "cov": cov.tolist(), "n": len(D), "residual_sd": math.sqrt(sigma2) if dof > 0 else None}
 
 
+def _fit_rows(rows: list[dict]) -> dict | None:
+    return fit_law([r["D"] for r in rows], [r["norm"] for r in rows], [r["label_logit"] for r in rows])
+
+
+def leave_one_out(rows: list[dict]) -> list[dict]:
+    """The law refitted with each member left out in turn: {"left_out": "seed/wd/D", "law"} per member (law None
+    where too few points remain); how much one member moves beta, and so D_crit."""
+    out = []
+    for k, r in enumerate(rows):
+        law = _fit_rows(rows[:k] + rows[k + 1:])
+        out.append({"left_out": f"seed {r['seed']}, wd {r['wd']:g}, D {r['D']}", "law": law})
+    return out
+
+
 def isologit_curves(rows: list[dict], buckets: int = BUCKETS) -> list[dict]:
     """Logits bucketed geometrically into `buckets` buckets; per bucket, mean norm against D."""
     logits = np.array([r["label_logit"] for r in rows])
@@ -182,7 +196,13 @@ def summarise(rows: list[dict]) -> dict:
         mine = [r for r in rows if r["kind"] == kind]
         keep = [r for r in mine if kept(r)]
         positive = [r for r in keep if r["label_logit"] > 0 and r["converged"]]  # triples at convergence only
-        law = fit_law([r["D"] for r in positive], [r["norm"] for r in positive], [r["label_logit"] for r in positive])
+        law = _fit_rows(positive)
+        if law:
+            law["sizes"] = sorted({r["D"] for r in positive})
+            law["leave_one_out"] = leave_one_out(positive)
+        # sensitivity to the convergence cut: the same fit with the kept members that hit the cap unconverged
+        late = [r for r in keep if r["label_logit"] > 0]
+        law_all = _fit_rows(late) if len(late) > len(positive) else None
         kappas = np.array([r["kappa"] for r in positive])
         k_mean = float(kappas.mean()) if len(kappas) else None
         out["kinds"][kind] = {
@@ -190,7 +210,7 @@ def summarise(rows: list[dict]) -> dict:
             "dropped_reason": f"trigonometric share < {TRIG_SHARE_MIN}" if kind == "gen" else None,
             "unconverged": sum(not r["converged"] for r in keep), "fitted": len(positive),
             "non_positive_logit": sum(r["label_logit"] <= 0 for r in keep),
-            "law": law,
+            "law": law, "law_with_unconverged": law_all,
             "kappa": {"mean": k_mean, "sd": float(kappas.std(ddof=1)) if len(kappas) > 1 else None,
                       "min": float(kappas.min()) if len(kappas) else None,
                       "max": float(kappas.max()) if len(kappas) else None,
@@ -213,6 +233,7 @@ def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "loc
                            "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
                            "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
                                           "(centred logits, all pairs)",
-                           "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals",
+                           "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
+                                  "refitted leaving each member out, and with the unconverged members",
                            "random_labels": "per seed over all pairs; nested D share them"}}
     return rundir.write_sweep_summary(sweep_dir, summary)

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 import rundir
 from neural import analysis, model, tasks, train
@@ -116,7 +117,25 @@ def test_compare_prediction_matches_theory_called_directly():
     P_G = math.exp(3.0 + 0.7 * L)
     direct = theory_eff.critical_dataset_size(law, P_G)
     assert pred["d_crit"] == pytest.approx(direct.D_crit) and pred["d_crit"] == pytest.approx(math.exp(2.0 / 0.3))
-    assert pred["d_crit_interval"] == pytest.approx(direct.interval)
+    assert pred["d_crit_interval_mem_only"] == pytest.approx(direct.interval)
+    # with P_G's own fit uncertainty: the delta method by numerical differentiation over all six fitted
+    # coefficients (memorisation and generalisation fits independent), t quantile at the smaller fit's dof (27)
+    D_G = math.sqrt(1000 * 2000)
+
+    def log_dc(theta):  # (c_M, beta_M, gamma_M, c_G, beta_G, gamma_G)
+        log_PG = theta[3] + theta[4] * math.log(D_G) + theta[5] * L
+        return (log_PG - (theta[0] + theta[2] * L)) / theta[1]
+
+    theta = np.array([1.0, 0.3, 0.7, 3.0, 0.0, 0.7])
+    grad = np.array([(log_dc(theta + h) - log_dc(theta - h)) / 2e-6 for h in np.eye(6) * 1e-6])
+    cov6 = np.zeros((6, 6))
+    cov6[:3, :3] = cov6[3:, 3:] = eff["kinds"]["mem"]["law"]["cov"]
+    half = stats.t.ppf(0.975, 27) * math.sqrt(grad @ cov6 @ grad)
+    assert pred["d_crit_interval"] == pytest.approx([math.exp(log_dc(theta) - half), math.exp(log_dc(theta) + half)],
+                                                    rel=1e-5)
+    assert pred["d_crit_interval"][0] < direct.interval[0] and pred["d_crit_interval"][1] > direct.interval[1]
+    extra = pred["extrapolation"]  # D_crit = e^6.67 = 786 lies 1000/786 = 1.27x below the smallest size
+    assert extra["factor"] == pytest.approx(1000 / math.exp(2.0 / 0.3)) and extra["extrapolated"] is False
     assert pred["curve"]["ratio"] == pytest.approx([theory_eff.predicted_ratio(D, law, P_G, 1.4, 2.0) for D in D_grid])
     assert pred["d4_case"] == 2
     toy = pred["toy"]["test_perf"]
@@ -164,3 +183,47 @@ def test_compare_recovers_a_network_that_follows_the_theory():
     assert max(d["factor"] for d in summary["disagreement_by_d_prime"]) < 1.1
     row = summary["d_crit"][0]
     assert row["measured_over_predicted"] == pytest.approx(800.0 / summary["prediction"]["d_crit"])
+
+
+def _planted_rows(rng, kind="mem", beta=0.3, sizes=(100, 200, 400), seeds=(0, 1), unconverged_at=None) -> list[dict]:
+    rows = []
+    for seed in seeds:
+        for D in sizes:
+            logit = float(np.exp(rng.normal(2.5, 0.3)))
+            norm = float(np.exp(1.0 + beta * math.log(D) + 0.7 * math.log(logit) + rng.normal(0, 0.02)))
+            rows.append({"kind": kind, "seed": seed, "wd": 1.0, "D": D, "norm": norm, "label_logit": logit,
+                         "trig_share": 1.0, "kappa": 6.0, "converged": (seed, D) != unconverged_at})
+    return rows
+
+
+def test_summary_refits_leaving_each_member_out_and_with_the_unconverged():
+    rng = np.random.default_rng(3)
+    rows = _planted_rows(rng, unconverged_at=(1, 400)) + _planted_rows(rng, "gen", beta=0.0, sizes=(1000, 1500, 2000))
+    summ = efficiency.summarise(rows)
+    mem = summ["kinds"]["mem"]
+    fitted = [r for r in rows if r["kind"] == "mem" and r["converged"]]
+    assert mem["law"]["sizes"] == [100, 200, 400] and mem["fitted"] == len(fitted) == 5
+    loo = mem["law"]["leave_one_out"]
+    assert len(loo) == 5
+    for k, entry in enumerate(loo):  # each refit is the plain fit without that member
+        rest = fitted[:k] + fitted[k + 1:]
+        direct = efficiency.fit_law([r["D"] for r in rest], [r["norm"] for r in rest], [r["label_logit"] for r in rest])
+        assert entry["law"]["beta"] == pytest.approx(direct["beta"])
+        assert f"D {fitted[k]['D']}" in entry["left_out"]
+    everyone = [r for r in rows if r["kind"] == "mem"]
+    direct = efficiency.fit_law([r["D"] for r in everyone], [r["norm"] for r in everyone],
+                                [r["label_logit"] for r in everyone])
+    assert mem["law_with_unconverged"]["beta"] == pytest.approx(direct["beta"])
+    assert summ["kinds"]["gen"]["law_with_unconverged"] is None  # all converged: nothing to take back
+
+
+def test_prediction_sensitivity_is_the_d_crit_of_each_refit():
+    eff = _fake_efficiency()
+    refit = {**eff["kinds"]["mem"]["law"], "beta": 0.25}
+    eff["kinds"]["mem"]["law"]["leave_one_out"] = [{"left_out": "seed 0, wd 1, D 100", "law": refit}]
+    eff["kinds"]["mem"]["law_with_unconverged"] = {**refit, "beta": 0.35}
+    sens = compare.prediction(eff, 20.0, np.array([500.0]))["sensitivity"]
+    # D_crit = exp((c_G - c_M) / beta) at o_ref: both gamma equal, so the logit terms cancel
+    assert sens["d_crit_range"] == pytest.approx([math.exp(2.0 / 0.25)] * 2)
+    assert sens["d_crit_with_unconverged"] == pytest.approx(math.exp(2.0 / 0.35))
+    assert sens["leave_one_out"][0]["kind"] == "mem" and sens["fits_without_d_crit"] == 0
