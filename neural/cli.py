@@ -249,7 +249,12 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
         if law:
             lo, hi = law["beta_interval"]
             typer.echo(f"  norm at fixed logit ∝ D^{law['beta']:.3f} [95%: {lo:.3f}, {hi:.3f}]; logit slope gamma "
-                       f"{law['gamma']:.3f} (n = {law['n']})")
+                       f"{law['gamma']:.3f} (n = {law['n']}, sizes {', '.join(str(D) for D in law['sizes'])})")
+            betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
+            if betas:
+                typer.echo(f"  beta leaving one member out: {min(betas):.3f} to {max(betas):.3f} ({len(betas)} refits)"
+                           + (f"; with the unconverged: {k['law_with_unconverged']['beta']:.3f}"
+                              if k["law_with_unconverged"] else ""))
         else:
             typer.echo("  no law fitted (needs >= 4 members with positive logits at >= 2 sizes)")
         if kap["mean"] is not None:
