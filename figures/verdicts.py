@@ -185,6 +185,10 @@ def p1(mem: dict | None, gen: dict | None) -> Verdict:
     nums["variants_checked"] = len(variants)
     if not mem.get("leave_one_out") or not gen.get("leave_one_out"):
         return Verdict(INCONCLUSIVE, P1_RULE, why + "; no leave-one-out fits recorded (re-run the sweep)", nums)
+    unfit = [e["left_out"] for law in (mem, gen) for e in law["leave_one_out"] if not e["law"]]
+    if unfit:
+        return Verdict(INCONCLUSIVE, P1_RULE, f"{why}, but leaving out {unfit[0]} leaves too few members to refit "
+                       "(stability not shown)", nums)
     for label, m, g in variants:
         v, w = _p1_fit(m, g)
         if v != CONFIRMED:

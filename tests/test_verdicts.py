@@ -81,6 +81,12 @@ def test_p1_refuses_weak_or_contrary_evidence(mem, gen, expected):
     assert V.p1(mem, gen).verdict == expected
 
 
+def test_p1_is_inconclusive_when_a_refit_is_impossible():
+    loo = law(0.2, 0.4)["leave_one_out"] + [{"left_out": "seed 1, wd 1, D 200", "law": None}]
+    v = V.p1(law(0.2, 0.4, loo=loo), law(-0.05, 0.05))
+    assert v.verdict == V.INCONCLUSIVE and "too few" in v.decided_by
+
+
 def test_p1_is_inconclusive_when_one_member_or_the_unconverged_flip_it():
     flip = [{"left_out": "seed 0, wd 1, D 400", "law": {"beta": 0.15, "beta_interval": [-0.05, 0.35]}}]
     v = V.p1(law(0.2, 0.4, loo=law(0.2, 0.4)["leave_one_out"] + flip), law(-0.05, 0.05))
