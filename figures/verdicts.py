@@ -74,7 +74,9 @@ def worst(parts: list[Verdict], rule: str, numbers: dict | None = None) -> Verdi
     """One verdict from several (per weight decay, per task): the most severe part decides."""
     top = max(parts, key=lambda v: SEVERITY.index(v.verdict))
     deciding = [v.decided_by for v in parts if v.verdict == top.verdict]
-    return Verdict(top.verdict, rule, "; ".join(deciding), numbers or {})
+    others = [f"{v.verdict}: {v.decided_by}" for v in parts if v.verdict != top.verdict]
+    return Verdict(top.verdict, rule, "; ".join(deciding) + (f" (also {'; '.join(others)})" if others else ""),
+                   numbers or {})
 
 
 def _fmt(x, f=".3g") -> str:
