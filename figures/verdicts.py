@@ -215,8 +215,9 @@ def p2_curve(w: dict, label: str) -> Verdict:
                        f"{P2_MIN_TRAIN_ACC}: the children did not fit D'", nums)
     for name, curve in (("test", acc), ("never-trained", unseen)):
         if not (curve[0] <= P2_LOW and curve[-1] >= P2_HIGH):
-            return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: {name} accuracy {curve[0]:.2f} at D' = {D[0]} and "
-                           f"{curve[-1]:.2f} at D' = {D[-1]}: no ungrokking inside the grid", nums)
+            return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: {name} accuracy {curve[0]:.2f} at D' = {D[0]} (needs <= "
+                           f"{P2_LOW}) and {curve[-1]:.2f} at D' = {D[-1]} (needs >= {P2_HIGH}): the grid does not "
+                           "span the transition", nums)
     k = next((k for k in range(1, len(D)) if acc[k - 1] < 0.5 <= acc[k]), None)
     if k is None or w["d_crit"] is None:
         return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: the mean curve does not cross 1/2 upward", nums)
