@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 
 
-def fourier_basis(p: int, dtype=torch.float64) -> torch.Tensor:
+def fourier_basis(p: int, dtype=torch.float64, device: torch.device | str = "cpu") -> torch.Tensor:
     """(p, p) orthonormal real basis over Z_p: rows constant, cos(w_1 x), sin(w_1 x), cos(w_2 x), ..."""
-    x = torch.arange(p, dtype=dtype)
-    rows = [torch.ones(p, dtype=dtype)]
+    x = torch.arange(p, dtype=dtype, device=device)
+    rows = [torch.ones(p, dtype=dtype, device=device)]
     for k in range(1, p // 2 + 1):
         rows.append(torch.cos(2 * math.pi * k * x / p))
         if not (p % 2 == 0 and k == p // 2):
@@ -34,7 +34,7 @@ def fourier_basis(p: int, dtype=torch.float64) -> torch.Tensor:
 def frequency_norms(M_EPX: torch.Tensor, p: int) -> torch.Tensor:
     """Norm per frequency k = 0..p//2 of a matrix whose axis 1 is indexed by elements 0..p-1 (cos and sin
     components combined), shape (E, p//2 + 1)."""
-    B = fourier_basis(p, M_EPX.dtype)
+    B = fourier_basis(p, M_EPX.dtype, M_EPX.device)
     coef = torch.einsum("fp,epx->efx", B, M_EPX).pow(2).sum(-1)  # (E, p) squared norm per basis row
     out = [coef[:, 0]]
     for k in range(1, p // 2 + 1):
@@ -44,7 +44,7 @@ def frequency_norms(M_EPX: torch.Tensor, p: int) -> torch.Tensor:
 
 def component_norms(M_EPX: torch.Tensor, p: int) -> torch.Tensor:
     """Norm of each of the p Fourier components (constant, cos 1, sin 1, ...), shape (E, p)."""
-    B = fourier_basis(p, M_EPX.dtype)
+    B = fourier_basis(p, M_EPX.dtype, M_EPX.device)
     return torch.einsum("fp,epx->efx", B, M_EPX).norm(dim=-1)
 
 
@@ -52,7 +52,7 @@ def gini(x_EN: torch.Tensor) -> torch.Tensor:
     """Gini coefficient of nonnegative vectors (Hurley & Rickard 2009): 0 = uniform, -> 1 = sparse. (E,)."""
     x = x_EN.sort(dim=-1).values
     n = x.shape[-1]
-    k = torch.arange(1, n + 1, dtype=x.dtype)
+    k = torch.arange(1, n + 1, dtype=x.dtype, device=x.device)
     total = x.sum(-1, keepdim=True).clamp_min(1e-30)
     return 1 - 2 * ((x / total) * (n - k + 0.5) / n).sum(-1)
 
@@ -76,7 +76,7 @@ def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.
     for row in norms2:
         order = torch.argsort(row, descending=True)
         cum = torch.cumsum(row[order], 0) / row.sum().clamp_min(1e-30)
-        n = int(torch.searchsorted(cum, torch.tensor(mass, dtype=cum.dtype)).item()) + 1
+        n = int(torch.searchsorted(cum, torch.tensor(mass, dtype=cum.dtype, device=cum.device)).item()) + 1
         out.append(sorted(int(k) + 1 for k in order[: min(n, max_keys)]))
     return out
 
@@ -89,10 +89,10 @@ def _trig_dots(Z: torch.Tensor, answer_N: torch.Tensor, p: int) -> tuple[torch.T
     """Z . Z_k (E, K) and ||Z_k||^2 (K,) for Appendix C's directions Z_k^{a,b,c} = cos(w_k (c*(a,b) - c)), k = 1..K."""
     E, N, C = Z.shape
     K = math.ceil((p - 1) / 2)
-    ks = torch.arange(1, K + 1, dtype=torch.float64)
+    ks = torch.arange(1, K + 1, dtype=torch.float64, device=Z.device)
     # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} F[n,k], F = DFT over classes
     F_enk = torch.fft.rfft(Z, n=p, dim=-1)[..., 1: K + 1]  # (E, N, K): sum_c Z[n,c] e^{-i w_k c}
-    rot = torch.polar(torch.ones(N, K, dtype=torch.float64), _answer_angle(answer_N, p, ks).T)  # (N, K)
+    rot = torch.polar(torch.ones(N, K, dtype=torch.float64, device=Z.device), _answer_angle(answer_N, p, ks).T)  # (N, K)
     dots = (rot[None] * F_enk).real.sum(1)  # (E, K)
     # ||Z_k||^2 = N sum_c cos^2(w_k (c* - c)) = N p/2, or N p at the Nyquist frequency k = p/2 (even p)
     return dots, torch.where(2 * ks == p, float(N * C), N * C / 2.0)
@@ -129,7 +129,7 @@ def homogeneity_degree(params: dict[str, torch.Tensor], logit_fn) -> tuple[torch
     (E,) is a logit summary (e.g. the mean centred label logit); and o itself. Exact by autograd:
     kappa = (theta . grad_theta o) / o."""
     first = next(iter(params.values()))
-    s = torch.ones(first.shape[0], dtype=first.dtype, requires_grad=True)
+    s = torch.ones(first.shape[0], dtype=first.dtype, device=first.device, requires_grad=True)
     scaled = {k: v.detach() * s.view(-1, *[1] * (v.dim() - 1)) for k, v in params.items()}
     o = logit_fn(scaled)
     (grad,) = torch.autograd.grad(o.sum(), s)
@@ -140,7 +140,7 @@ def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int])
     """The part of Z spanned by cos/sin(w_k c*(a,b)) over inputs, for each class, k in keys: (N, C) per member."""
     if not keys:
         return torch.zeros_like(Z)
-    ang = _answer_angle(answer_N, p, torch.tensor(keys, dtype=torch.float64))  # (K, N)
+    ang = _answer_angle(answer_N, p, torch.tensor(keys, dtype=torch.float64, device=Z.device))  # (K, N)
     dirs = torch.cat([torch.cos(ang), torch.sin(ang)])  # (2K, N), orthogonal, each of norm^2 N/2
     coef = dirs @ Z / (Z.shape[0] / 2.0)  # (2K, C)
     return dirs.T @ coef
@@ -157,6 +157,6 @@ def restricted_excluded(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, key
         Zr = Z[e].mean(0, keepdim=True) + key
         Zx = Z[e] - key
         test, train = ~train_mask_EN[e], train_mask_EN[e]
-        restricted.append(F.cross_entropy(Zr[test], answer_N[test]) if test.any() else torch.tensor(float("nan")))
+        restricted.append(F.cross_entropy(Zr[test], answer_N[test]) if test.any() else Z.new_tensor(float("nan")))
         excluded.append(F.cross_entropy(Zx[train], answer_N[train]))
     return {"restricted_loss": torch.stack(restricted), "excluded_loss": torch.stack(excluded)}

@@ -56,10 +56,10 @@ def init_params(cfg: ModelConfig, seeds: list[int], dtype=torch.float32) -> dict
         m = {}
         for name, shape in cfg.shapes().items():
             if name.startswith("b_"):
-                m[name] = torch.zeros(shape, dtype=dtype)
+                m[name] = torch.zeros(shape, dtype=dtype, device="cpu")
             else:
                 scale = math.sqrt(cfg.d_vocab) if name == "W_U" else math.sqrt(cfg.d_model)
-                m[name] = torch.randn(shape, generator=g, dtype=dtype) / scale
+                m[name] = torch.randn(shape, generator=g, dtype=dtype, device="cpu") / scale
         members.append(m)
     return {name: torch.stack([m[name] for m in members]) for name in PARAM_NAMES}
 
@@ -117,7 +117,7 @@ def reference_forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens:
     v = torch.einsum("entm,ehmd->enhtd", x, params["W_V"])
     scores = torch.einsum("enhtd,enhsd->enhts", q, k) / math.sqrt(cfg.d_head)
     T = tokens.shape[-1]
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=tokens.device))
     attn = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
     z = torch.einsum("enhts,enhsd->enhtd", attn, v)
     x = x + torch.einsum("enhtd,ehdm->entm", z, params["W_O"])

@@ -33,7 +33,7 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("sub", "x - y mod p", False, True, lambda x, y, p: (x - y) % p),
     Task("mul", "x * y mod p", False, False, lambda x, y, p: (x * y) % p),
     Task("div", "x / y mod p (y != 0, p prime)", True, False,
-         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y])) % p, y_nonzero=True),
+         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y], device=y.device)) % p, y_nonzero=True),
     Task("x2y2", "x^2 + y^2 mod p", False, False, lambda x, y, p: (x * x + y * y) % p),
     Task("x2xyy2", "x^2 + x*y + y^2 mod p", False, False, lambda x, y, p: (x * x + x * y + y * y) % p),
     Task("x3xy", "x^3 + x*y mod p", False, False, lambda x, y, p: (x * x * x + x * y) % p),
@@ -74,7 +74,7 @@ def validate_modulus(task: str, p: int) -> None:
 def _s5_table() -> torch.Tensor:
     perms = list(itertools.permutations(range(5)))
     index = {q: k for k, q in enumerate(perms)}
-    table = torch.empty(120, 120, dtype=torch.long)
+    table = torch.empty(120, 120, dtype=torch.long, device="cpu")
     for i, a in enumerate(perms):
         for j, b in enumerate(perms):
             table[i, j] = index[tuple(a[b[k]] for k in range(5))]  # (a o b)(k) = a(b(k))
@@ -85,7 +85,7 @@ def all_pairs(task: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     """Every valid (x, y) and its answer, in lexicographic order: x_N, y_N, answer_N."""
     validate_modulus(task, p)
     n = n_elements(task, p)
-    x, y = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    x, y = torch.meshgrid(torch.arange(n, device="cpu"), torch.arange(n, device="cpu"), indexing="ij")
     x, y = x.reshape(-1), y.reshape(-1)
     t = get_task(task)
     if t.y_nonzero:
@@ -99,8 +99,8 @@ def mirror_indices(task: str, p: int) -> torch.Tensor:
     """(N,) index of each pair's mirror (y, x) in all_pairs order, -1 where the mirror is not a pair (div, x = 0)."""
     x, y, _ = all_pairs(task, p)
     n = n_elements(task, p)
-    position = torch.full((n * n,), -1, dtype=torch.long)
-    position[x * n + y] = torch.arange(len(x))
+    position = torch.full((n * n,), -1, dtype=torch.long, device="cpu")
+    position[x * n + y] = torch.arange(len(x), device="cpu")
     return position[y * n + x]
 
 
@@ -127,7 +127,7 @@ def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: i
         size = int(round(frac * n_total))
     if not 1 <= size <= n_total:
         raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} pairs)")
-    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))
+    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed), device="cpu")
     return perm[:size].sort().values
 
 
@@ -135,10 +135,10 @@ def nested_subset(indices: torch.Tensor, size: int, *, seed: int) -> torch.Tenso
     """A subset of `indices` of the given size; for one seed, smaller sizes are subsets of larger ones (D' ⊂ D)."""
     if not 1 <= size <= len(indices):
         raise ValueError(f"subset size={size} is not allowed: must lie in [1, {len(indices)}]")
-    perm = torch.randperm(len(indices), generator=torch.Generator().manual_seed(seed))
+    perm = torch.randperm(len(indices), generator=torch.Generator().manual_seed(seed), device="cpu")
     return indices[perm[:size]].sort().values
 
 
 def random_labels(n_total: int, n_classes: int, *, seed: int) -> torch.Tensor:
     """Uniformly random labels for every pair (memorisation-only runs): nothing to generalise."""
-    return torch.randint(0, n_classes, (n_total,), generator=torch.Generator().manual_seed(seed))
+    return torch.randint(0, n_classes, (n_total,), generator=torch.Generator().manual_seed(seed), device="cpu")

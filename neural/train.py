@@ -73,7 +73,7 @@ class Data:
         self.sizes = [len(i) for i in idx]
         D = max(self.sizes)
         self.train_idx = torch.stack([torch.cat([i, i.new_zeros(D - len(i))]) for i in idx]).to(dev)  # (E, D)
-        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i)), torch.zeros(D - len(i))])
+        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i), device="cpu"), torch.zeros(D - len(i), device="cpu")])
                                          for i in idx]).to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
         self.train_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # D'
         self.seen_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # pairs trained on in any stage
@@ -145,7 +145,7 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
             out[f"{split}/o_m"] = (o_m * m).sum(1) / m.sum(1).clamp_min(1)
         keys = analysis.key_frequencies(params, data.n)
         out.update(analysis.restricted_excluded(Z, data.answer, data.n, keys, data.train_mask))
-        out["n_key_freqs"] = torch.tensor([len(k) for k in keys], dtype=torch.float64)
+        out["n_key_freqs"] = torch.tensor([len(k) for k in keys], dtype=torch.float64, device=Z.device)
     return {k: v.detach().double().cpu() for k, v in out.items()}
 
 
