@@ -336,8 +336,9 @@ def compare_section(found: dict) -> Section:
     pred = summ["prediction"]
     s.config = f"sources: {summ['sources']['ungrok']} and {summ['sources']['efficiency']}"
     s.rows.append(("κ → Theorem D.4 case (q = 2)", f"{_f(pred['kappa'], '.2f')} → case {pred['d4_case']}"))
-    s.rows.append(("laws", f"P_M(D) = {_f(pred['law_M']['a'], '.3g')} D^{_f(pred['law_M']['beta'], '.3f')}, "
-                           f"P_G = {_f(pred['P_G'], '.3g')}"))
+    if pred["law_M"]:
+        s.rows.append(("laws", f"P_M(D) = {_f(pred['law_M']['a'], '.3g')} D^{_f(pred['law_M']['beta'], '.3f')}, "
+                               f"P_G = {_f(pred['P_G'], '.3g')}"))
     s.rows.append(("predicted D_crit [95%, P_G's uncertainty included]", _ci(pred["d_crit"], pred["d_crit_interval"])
                    if pred["d_crit"] is not None else f"n/a ({pred['d_crit_unavailable']})"))
     if pred.get("d_crit_interval_mem_only"):
@@ -360,7 +361,8 @@ def compare_section(found: dict) -> Section:
         s.rows.append(("o_t/o_m: Spearman, predicted vs measured / D'-monotone score / best grid step",
                        f"{rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members) / "
                        f"{_f(base.get('monotone_in_d_prime'), '.3f')} / {_f(base.get('best_grid_step'), '.3f')}"))
-    s.rows.append(("dominant circuit as predicted", f"{summ['dominant_circuit_agreement']:.0%} of members"))
+    if summ["dominant_circuit_agreement"] is not None:
+        s.rows.append(("dominant circuit as predicted", f"{summ['dominant_circuit_agreement']:.0%} of members"))
     s.judge(verdicts.compare(summ))
     s.figures.append(_figure("Figure 12: o_t/o_m and test accuracy against D' with the theory's predictions",
                              lambda: efficiency.render_fig12(efficiency.load(run["dir"], "compare.csv"))))

@@ -297,11 +297,13 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
         return
     pred = summary["prediction"]
     typer.echo(f"compare: {out}   ({wall:.0f} s, reusing {ungrok_dir} and {eff_dir} where finished)")
-    typer.echo(f"kappa {pred['kappa']:.3f} (mem {pred['kappa_by_kind']['mem']:.3f}, gen {pred['kappa_by_kind']['gen']:.3f})"
-               f" -> Theorem D.4 case {pred['d4_case']} at q = 2; reference logit {pred['o_ref']:.3g}")
-    typer.echo(f"P_M(D) = {pred['law_M']['a']:.4g} D^{pred['law_M']['beta']:.3f}; P_G = {pred['P_G']:.4g} "
-               f"(generalisation slope {pred['gen_slope']:.3f})")
     fmt = lambda v, ci: "n/a" if v is None else f"{v:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")  # noqa: E731
+    f3 = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    typer.echo(f"kappa {f3(pred['kappa'])} (mem {f3(pred['kappa_by_kind']['mem'])}, gen {f3(pred['kappa_by_kind']['gen'])})"
+               f" -> Theorem D.4 case {pred['d4_case']} at q = 2; reference logit {pred['o_ref']:.3g}")
+    if pred["law_M"]:
+        typer.echo(f"P_M(D) = {pred['law_M']['a']:.4g} D^{pred['law_M']['beta']:.3f}; P_G = {pred['P_G']:.4g} "
+                   f"(generalisation slope {pred['gen_slope']:.3f})")
     for r in summary["d_crit"]:
         ratio = f"{r['measured_over_predicted']:.2f}" if r["measured_over_predicted"] else "n/a"
         typer.echo(f"  wd {r['wd']:<4g} D_crit measured {fmt(r['measured'], r['measured_interval']):<18} predicted "
@@ -322,8 +324,9 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
                    f"{summary['members_without_ratio']} with o_m <= 0); naive predictors: D'-monotone "
                    f"{base['monotone_in_d_prime'] or float('nan'):.3f}, best grid step "
                    f"{base['best_grid_step'] or float('nan'):.3f}")
-    typer.echo(f"dominant circuit (o_t/o_m above or below 1) as predicted for {summary['dominant_circuit_agreement']:.0%} "
-               f"of members")
+    if summary["dominant_circuit_agreement"] is not None:
+        typer.echo(f"dominant circuit (o_t/o_m above or below 1) as predicted for "
+                   f"{summary['dominant_circuit_agreement']:.0%} of members")
     for d in summary["disagreement_by_d_prime"][:3]:
         typer.echo(f"  D' = {d['d_prime']:g}: predicted o_t/o_m {d['predicted_ratio']:.3g}, measured median "
                    f"{d['median_measured_ratio']:.3g} (off by {d['factor']:.3g}x; dominant circuit agrees for "

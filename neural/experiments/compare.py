@@ -44,15 +44,22 @@ class Laws(NamedTuple):
     kappa: float  # mean homogeneity degree over both circuits
 
 
+def missing_laws(eff: dict) -> str | None:
+    """Why the efficiency summary cannot give the theory its input (a kind without a fitted law), or None."""
+    missing = [k for k in ("mem", "gen") if not eff["kinds"][k]["law"]]
+    if not missing:
+        return None
+    return (f"the efficiency sweep has no fitted law for {', '.join(missing)} (needs >= 4 kept, converged members with "
+            f"positive logits at >= 2 sizes): run more members or check its summary.json")
+
+
 def laws(eff: dict, o_ref: float, mem_law: dict | None = None, gen_law: dict | None = None) -> Laws:
     """From an efficiency summary at logit o_ref: the memorisation law P_M(D) (with its covariance), P_G with the
     variance of its logarithm, the generalisation sizes' geometric mean D_G where P_G is read, and kappa (mean over
     both circuits). `mem_law` / `gen_law` replace the summary's fits (leave-one-out refits)."""
     mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
-    if not mem["law"] or not gen["law"]:
-        missing = [k for k, v in (("mem", mem), ("gen", gen)) if not v["law"]]
-        raise ValueError(f"the efficiency sweep has no fitted law for {', '.join(missing)} (needs >= 4 kept members "
-                         f"with positive logits at >= 2 sizes): run more members or check its summary.json")
+    if why := missing_laws(eff):
+        raise ValueError(why)
     mlaw, glaw = mem_law or mem["law"], gen_law or gen["law"]
     L = math.log(o_ref)
     G = np.array([[1.0, 0.0, L], [0.0, 1.0, 0.0]])
@@ -63,8 +70,14 @@ def laws(eff: dict, o_ref: float, mem_law: dict | None = None, gen_law: dict | N
     g = np.array([1.0, math.log(D_G), L])
     P_G = float(np.exp(g @ np.array([glaw["c"], glaw["beta"], glaw["gamma"]])))
     log_P_G_var = float(g @ np.array(glaw["cov"]) @ g)
-    kappa = float(np.mean([k["kappa"]["mean"] for k in (mem, gen) if k["kappa"]["mean"] is not None]))
-    return Laws(law_M, P_G, max(log_P_G_var, 0.0), glaw["n"] - 3, D_G, kappa)
+    return Laws(law_M, P_G, max(log_P_G_var, 0.0), glaw["n"] - 3, D_G, mean_kappa(eff))
+
+
+def mean_kappa(eff: dict) -> float | None:
+    """The mean measured homogeneity degree over both circuits' kept members (None if neither measured one)."""
+    kappas = [eff["kinds"][k]["kappa"]["mean"] for k in ("mem", "gen")]
+    kappas = [k for k in kappas if k is not None]
+    return float(np.mean(kappas)) if kappas else None
 
 
 def _d_crit(lw: Laws) -> theory_eff.CriticalSize:
@@ -110,9 +123,18 @@ def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | Non
     """Theory's D_crit (with an interval carrying both fits' uncertainty) and o_t/o_m over D_grid from an
     efficiency summary, at logit o_ref; its sensitivity to single members and how far it extrapolates; with
     n_classes, also the toy's (simulate) converged test performance at each D for the measured D_crit, beta and
-    kappa (its optimum by theory.allocation: what continued training on D converges to)."""
-    lw = laws(eff, o_ref)
+    kappa (its optimum by theory.allocation: what continued training on D converges to).
+    Without a fitted law for either circuit there is no prediction: d_crit None, and why."""
     mem, gen = eff["kinds"]["mem"], eff["kinds"]["gen"]
+    if why := missing_laws(eff):
+        kappa = mean_kappa(eff)
+        return {"toy": None, "o_ref": o_ref, "P_G": None, "P_G_log_sd": None, "D_G": None, "law_M": None,
+                "gen_slope": None, "gen_slope_interval": None, "kappa": kappa,
+                "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
+                "d4_case": allocation.case_of(kappa, Q) if kappa is not None else None, "d_crit": None,
+                "d_crit_interval": None, "d_crit_interval_mem_only": None, "d_crit_unavailable": why,
+                "extrapolation": None, "sensitivity": None, "curve": {"D": [], "ratio": []}}
+    lw = laws(eff, o_ref)
     try:
         crit = _d_crit(lw)
         d_crit, interval, why = crit.D_crit, crit.interval, None
@@ -186,16 +208,17 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     Ds = sorted({r["d_prime"] for r in rows})
     p = int(ungrok_rows[0]["p"])
     pred = prediction(eff, o_ref, np.geomspace(min(Ds) / 1.5, max(Ds) * 1.5, 40), n_classes=p)
-    lw = laws(eff, o_ref)
+    lw = None if pred["law_M"] is None else laws(eff, o_ref)
     for r in rows:
-        r["predicted_ratio"] = theory_eff.predicted_ratio(float(r["d_prime"]), lw.law_M, lw.P_G, lw.kappa, Q)
+        r["predicted_ratio"] = lw and theory_eff.predicted_ratio(float(r["d_prime"]), lw.law_M, lw.P_G, lw.kappa, Q)
     # case 1 (kappa >= q) predicts 0 or inf (one circuit only): ranks still compare, so clip for the correlation
     pairs = [(r["d_prime"], min(max(r["predicted_ratio"], 1e-300), 1e300), r["measured_ratio"]) for r in rows
-             if r["measured_ratio"] is not None]
+             if r["measured_ratio"] is not None and r["predicted_ratio"] is not None]
     rho = spearman([p[1] for p in pairs], [p[2] for p in pairs])
     by_D = []
     for D in Ds:
-        mine = [r for r in rows if r["d_prime"] == D and r["measured_ratio"] is not None]
+        mine = [r for r in rows if r["d_prime"] == D and r["measured_ratio"] is not None
+                and r["predicted_ratio"] is not None]
         if not mine:
             continue
         predicted = mine[0]["predicted_ratio"]
@@ -221,8 +244,7 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
                "ratio_rank_correlation": rho, "ratio_baselines": ratio_baselines(pairs),
                "members_without_ratio": sum(r["measured_ratio"] is None for r in rows),
                "disagreement_by_d_prime": sorted(by_D, key=lambda x: (-x["factor"], x["dominant_circuit_agreement"])),
-               "dominant_circuit_agreement": float(np.mean([(r["measured_ratio"] > 1) == (r["predicted_ratio"] > 1)
-                                                            for r in rows if r["measured_ratio"] is not None]))}
+               "dominant_circuit_agreement": float(np.mean([(p[2] > 1) == (p[1] > 1) for p in pairs])) if pairs else None}
     return summary, rows
 
 

@@ -185,6 +185,26 @@ def test_compare_recovers_a_network_that_follows_the_theory():
     assert row["measured_over_predicted"] == pytest.approx(800.0 / summary["prediction"]["d_crit"])
 
 
+def test_compare_without_a_memorisation_law_predicts_nothing_and_is_inconclusive():
+    """Too few converged memorisers for a law (as a demo on a slower or different CPU can give): the comparison
+    is still written, with no prediction and the reason, and the verdict is inconclusive rather than a crash."""
+    from figures import verdicts
+
+    eff = _fake_efficiency()
+    eff["kinds"]["mem"]["law"] = None
+    rows = [{"stage": 2.0, "task": "add", "p": 59.0, "seed": 0.0, "wd": 1.0, "d_prime": D, "norm/total": 30.0,
+             "test/acc": 0.5, "train/label_logit": 20.0, "converged": True, "train/o_t": 10.0, "train/o_m": 5.0}
+            for D in (150.0, 250.0, 400.0)]
+    ungrok_summary = {"tasks": {"add": {"by_wd": {"1.0": {"d_crit": 260.0, "d_crit_interval": [240.0, 280.0]}}}}}
+    summary, out = compare.compare(eff, ungrok_summary, rows)
+    pred = summary["prediction"]
+    assert pred["d_crit"] is None and "no fitted law for mem" in pred["d_crit_unavailable"]
+    assert all(r["predicted_ratio"] is None for r in out) and summary["ratio_rank_correlation"] is None
+    assert summary["d_crit"][0]["measured_over_predicted"] is None
+    v = verdicts.compare(summary)
+    assert v.verdict == verdicts.INCONCLUSIVE and "no fitted law for mem" in v.decided_by
+
+
 def _planted_rows(rng, kind="mem", beta=0.3, sizes=(100, 200, 400), seeds=(0, 1), unconverged_at=None) -> list[dict]:
     rows = []
     for seed in seeds:
