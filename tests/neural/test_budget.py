@@ -1,5 +1,6 @@
 """The memory estimate bounds the measured peak from above, within a factor of 3, and absurd sizes are refused."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,10 @@ print(json.dumps({"measured": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 ])
 def test_estimate_bounds_the_measured_peak(kw):
     cfg = {**kw, "steps": 2, "eval_points": 2, "threads": 1}
+    # the estimate measured here is host memory: hide any GPU, whose memory the process's RSS does not count
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(cfg)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[2], env=env)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["measured"] > 100 * 2**20  # the configuration is big enough to measure
     assert r["measured"] <= r["estimated"] <= 3 * r["measured"], r

@@ -62,8 +62,8 @@ def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
     train.init_from_parents(child, mcfg, params, opt)
     tokens = train.Data(child, torch.device("cpu")).tokens
     with torch.no_grad():
-        assert torch.equal(model.forward(params, mcfg, tokens)[0],
-                           model.forward({k: v[1:2] for k, v in done["params"].items()}, mcfg, tokens)[0])
+        assert torch.equal(model.forward(params, mcfg, tokens)[0],  # on the CPU, wherever the parent trained
+                           model.forward({k: v[1:2].cpu() for k, v in done["params"].items()}, mcfg, tokens)[0])
     assert opt["step"] == 0 and all(float(v.abs().sum()) == 0 for v in opt["m"].values())  # reset, as recorded
     r = train.train(child, tmp_path / "child", progress=False)
     assert rundir.read_json(tmp_path / "child" / "config.json")["config"]["reset_on_init"] == ["optimizer", "step"]
