@@ -14,9 +14,24 @@ from rundir.cli import friendly_errors, new_app
 
 import rundir
 from neural import config as cfgmod
-from neural import inspect_run, interop, train as train_mod
+from neural import device as devices, inspect_run, interop, train as train_mod
 
 app = new_app("Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
+
+
+# every training command: where it trains, and whether a run may be resumed on another device
+DEVICE = typer.Option("auto", help=f"{devices.CHOICES}; recorded in each run's config.json.")
+ALLOW_DEVICE_CHANGE = typer.Option(False, "--allow-device-change", help="Resume runs started on another device here (their numbers then "
+                                               "differ from an uninterrupted run's; recorded in config.json).")
+
+
+def _placement(device: str, allow_device_change: bool, executor: str = "local") -> dict:
+    """The device keywords for train and the sweeps, checked now: the spec always, and on this machine when the
+    runs train here (a SLURM job resolves it where it runs)."""
+    devices.check_spec(device)
+    if executor == "local":
+        devices.resolve(device)
+    return {"device": device, "allow_device_change": allow_device_change}
 
 
 def _numbers(name: str, text: str, kind=float) -> tuple:
@@ -60,6 +75,7 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
                                                 "that cannot get its threads' cores waits."),
           out: Optional[Path] = typer.Option(None, help="Run directory (default runs/neural/<preset>-<task>-p<p>)."),
           overwrite: bool = typer.Option(False, help="Replace a finished run (or restart an unfinished one)."),
+          device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
           as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Train every (seed, wd, lr) combination as one ensemble; resumes an interrupted run in --out."""
     cfg = cfgmod.preset(preset)
@@ -79,7 +95,8 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
         cfg = cfg.with_(lrs=_numbers("lr", lr))
     cfg.validate()
     out = out or Path("runs/neural") / f"{preset}-{cfg.task}-p{cfg.p}"
-    result = train_mod.train(cfg, out, overwrite=overwrite, progress=True)
+    result = train_mod.train(cfg, out, overwrite=overwrite, progress=True,
+                             **_placement(device, allow_device_change))
     summary = result["summary"]
     if result.get("reused"):
         typer.echo(f"{out} already holds this finished run (pass --overwrite to redo it, or more --steps to extend "
@@ -94,7 +111,7 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
                    f"train acc 1.0 at {m['train_fit_step']}, final train/test acc {f['train/acc']:.3f}/{f['test/acc']:.3f}, "
                    f"test loss {f['test/loss']:.3g}, norm {f['norm/total']:.2f}"
                    + (f", diverged at {m['diverged_step']}" if m["diverged_step"] is not None else ""))
-    typer.echo(f"{summary['ms_per_step_this_session']:.1f} ms/step on {train_mod.device()}")
+    typer.echo(f"{summary['ms_per_step_this_session']:.1f} ms/step on {summary.get('device_this_session', 'n/a')}")
 
 
 @app.command()
@@ -155,6 +172,7 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
                                                             "0.04,0.07,0.12 (each within the parents' split)."),
            out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/ungrok-<preset>-<task>)."),
            executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
+           device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
            as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Ungrokking: train parents to generalisation, continue each on nested subsets D' for every weight decay
     until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw
@@ -180,9 +198,10 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
     pre = dataclasses.replace(pre, **changes)
     names = list(ungrok_mod.MULTITASK) if task == "multitask" else [task]
     ungrok_mod.check(pre, names, executor)
+    place = _placement(device, allow_device_change, executor)
     out = out or Path("runs/neural") / f"ungrok-{preset}-{task}"
     t0 = time.perf_counter()
-    summary = ungrok_mod.run(pre, names, out, executor=executor, progress=not as_json)
+    summary = ungrok_mod.run(pre, names, out, executor=executor, progress=not as_json, **place)
     wall = time.perf_counter() - t0
     figures = ungrok_fig.render_all(ungrok_fig.load(out), wd=1.0 if 1.0 in pre.wds else pre.wds[0])
     paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figures.items()]
@@ -218,6 +237,7 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
                task: str = typer.Option("add", help="add or sub (the trigonometric filter needs a Fourier task)."),
                out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/efficiency-<preset>-<task>)."),
                executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
+               device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
                as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """P1, Figure 3 and kappa: memorisation-only (random labels) and generalisation-only networks at several D
     and weight decays, trained to convergence; fits the norm needed for a fixed logit against D per circuit and
@@ -231,9 +251,10 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
         raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(runner.EXECUTORS)}")
     pre = eff_mod.preset(preset)
     eff_mod.check(pre, task)
+    place = _placement(device, allow_device_change, executor)
     out = out or Path("runs/neural") / f"efficiency-{preset}-{task}"
     t0 = time.perf_counter()
-    summary = eff_mod.run(pre, out, task, executor=executor, progress=not as_json)
+    summary = eff_mod.run(pre, out, task, executor=executor, progress=not as_json, **place)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig3(eff_fig.load(out)), out / "fig3.png")[0])
     if as_json:
@@ -269,6 +290,7 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
                                                    "efficiency sweeps, then compares."),
             task: str = typer.Option("add", help="add or sub."),
             out: Optional[Path] = typer.Option(None, help="Output directory (default runs/neural/compare-<preset>-<task>)."),
+            device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
             as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Theory against measurement: D_crit and o_t/o_m predicted from the measured efficiencies and kappa
     (Theorem D.4, theory.efficiency) against the ungrokking sweep's D_crit per weight decay and o_t/o_m per
@@ -281,14 +303,15 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
     eff_pre, ungrok_pre = eff_mod.preset(preset), ungrok_mod.preset(preset)
     eff_mod.check(eff_pre, task)
     ungrok_mod.check(ungrok_pre, [task])
+    place = _placement(device, allow_device_change)
     root = Path("runs/neural")
     eff_dir, ungrok_dir = root / f"efficiency-{preset}-{task}", root / f"ungrok-{preset}-{task}"
     out = out or root / f"compare-{preset}-{task}"
     t0 = time.perf_counter()
     if not rundir.is_finished(ungrok_dir):  # a finished sweep is read as it is (its summary keeps its own command)
-        ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json)
+        ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json, **place)
     if not rundir.is_finished(eff_dir):
-        eff_mod.run(eff_pre, eff_dir, task, progress=not as_json)
+        eff_mod.run(eff_pre, eff_dir, task, progress=not as_json, **place)
     summary = cmp_mod.run(eff_dir, ungrok_dir, out, task)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig12(eff_fig.load(out, "compare.csv")), out / "fig12.png")[0])
@@ -342,6 +365,7 @@ def semigrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the
              out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/semigrok-<preset>)."),
              ungrok: Optional[Path] = typer.Option(None, help="An ungrokking sweep to draw beside (default "
                                                               "runs/neural/ungrok-<preset>-add if it exists)."),
+             device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
              as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """P4: many seeds from random initialisation a little above D_crit, run long; every run classified
     (memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and the
@@ -355,10 +379,11 @@ def semigrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the
     if steps is not None:
         pre = dataclasses.replace(pre, base=pre.base.with_(steps=steps))
     semi_mod.check(pre)
+    place = _placement(device, allow_device_change)
     out = out or Path("runs/neural") / f"semigrok-{preset}"
     ungrok = ungrok or Path("runs/neural") / f"ungrok-{preset}-add"
     t0 = time.perf_counter()
-    summary = semi_mod.run(pre, out, progress=not as_json)
+    summary = semi_mod.run(pre, out, progress=not as_json, **place)
     wall = time.perf_counter() - t0
     ungrok_rows = rundir.read_rows(ungrok / "results.csv") if (ungrok / "results.csv").is_file() else None
     figs = semi_fig.render_all(semi_fig.load(out), ungrok_rows)

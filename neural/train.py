@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 import rundir
 from neural import analysis, budget, convergence, loss, model, optim, tasks
+from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
@@ -47,10 +48,6 @@ def tune_process() -> None:
     mallopt(M_TRIM_THRESHOLD, 1 << 30)
     mallopt(M_TOP_PAD, 64 << 20)
     mallopt(M_MMAP_THRESHOLD, 32 << 20)
-
-
-def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class Data:
@@ -205,13 +202,15 @@ def resolve_threads(cfg: TrainConfig, out: Path | None) -> TrainConfig:
 
 
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False) -> dict:
     """Train every member of `cfg` together. With `out`, own the run directory (rundir.RunDir: locked, its
     configuration checked) and resume from its checkpoint if one is there; a run killed at any moment is
     finished by the same call. A finished run of the same configuration is returned as it is ("reused": True);
-    more `steps` extend it. `stop_after` ends the process early at that step (for tests of resume)."""
+    more `steps` extend it. `stop_after` ends the process early at that step (for tests of resume). `device` is
+    neural.device's spec; a run is resumed or extended only on the device it started on, unless
+    `allow_device_change` (then config.json records the change)."""
     cfg = resolve_threads(cfg, out).validate()
-    dev = device()
+    dev = devices.resolve(device)
     budget.check(cfg, dev)
     if out is None:
         return _run_on_cores(cfg, dev, None, progress, stop_after)
@@ -222,7 +221,14 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
                 return {"summary": summary, "reused": True}
         if d.state == "new":
             d.write_config({"package": "neural", "config": cfg.to_dict(), "model": model_config(cfg).to_dict(),
-                            "members": cfg.members(), "device": str(dev), "environment": rundir.environment()})
+                            "members": cfg.members(), "device": devices.describe(dev),
+                            "environment": rundir.environment()})
+        else:
+            record = rundir.read_json(d.path / "config.json")
+            if devices.check_resume(record.get("device"), dev, d.path, allow_device_change):
+                record["device_changes"] = record.get("device_changes", []) + [
+                    {"to": devices.describe(dev), "environment": rundir.environment()}]
+                d.write_config(record)
         return _run_on_cores(cfg, dev, d, progress, stop_after)
 
 
@@ -377,7 +383,7 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     if bar is not None:
         bar.close()
     checkpoint(step)
-    summary = _summary(cfg, members, rows, diverged, time.perf_counter() - t0, step - start)
+    summary = _summary(cfg, dev, members, rows, diverged, time.perf_counter() - t0, step - start)
     summary["steps_run"] = step
     for e, m in enumerate(summary["members"]):
         m["converged_step"] = converged[e]
@@ -397,7 +403,7 @@ def _write_metrics(out: Path, rows: list[dict]) -> None:
     rundir.write_csv(out / "metrics.csv", cols, ([r.get(c) for c in cols] for r in rows))
 
 
-def _summary(cfg: TrainConfig, members, rows, diverged, seconds: float, steps_run: int) -> dict:
+def _summary(cfg: TrainConfig, dev: torch.device, members, rows, diverged, seconds: float, steps_run: int) -> dict:
     per = []
     for e, m in enumerate(members):
         mine = [r for r in rows if r["member"] == e]
@@ -409,5 +415,6 @@ def _summary(cfg: TrainConfig, members, rows, diverged, seconds: float, steps_ru
                                                        "test/acc_no_mirror", "train/label_logit",
                                                        "norm/total", "train/o_t", "train/o_m", "test/o_m",
                                                        "restricted_loss", "excluded_loss")}})
-    return {"members": per, "steps": cfg.steps, "wall_seconds_this_session": seconds,
+    return {"members": per, "steps": cfg.steps, "device_this_session": devices.describe(dev),
+            "wall_seconds_this_session": seconds,
             "ms_per_step_this_session": 1e3 * seconds / max(steps_run, 1)}

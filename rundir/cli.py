@@ -32,9 +32,10 @@ class OneLineErrors(TyperGroup):
 
 
 def new_app(help: str) -> typer.Typer:
-    """The Typer app every CLI of the toolkit uses."""
+    """The Typer app every CLI of the toolkit uses. Help is plain text (no Rich markup), so help that names
+    brackets, such as '.[cluster]' or '[x, op, y, =]', is shown as written instead of eaten as markup tags."""
     return typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                       help=help)
+                       rich_markup_mode=None, help=help)
 
 
 def friendly_errors(fn: Callable) -> Callable:

@@ -222,10 +222,12 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "local", progress: bool = True) -> dict:
+def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "local", progress: bool = True,
+        device: str = "auto", allow_device_change: bool = False) -> dict:
     """Train (or reuse) every member, measure, write members.csv and summary.json; returns the summary."""
     sweep_dir = Path(sweep_dir)
-    rows = runner.run(specs(pre, task), sweep_dir, executor=executor, progress=progress)
+    rows = runner.run(specs(pre, task), sweep_dir, executor=executor, progress=progress, device=device,
+                      allow_device_change=allow_device_change)
     rows = measure(sweep_dir, rows)
     runner.write_table(rows, sweep_dir / "members.csv")
     summary = {**summarise(rows), "task": task, "preset": pre.description,

@@ -72,14 +72,19 @@ def ensemble_dir(sweep_dir: Path, cfg: TrainConfig) -> Path:
     return Path(sweep_dir) / "ensembles" / digest
 
 
-def run_ensemble(config: dict, out: str, progress: bool = False) -> dict:
-    """One ensemble to a finished run directory (the unit a submitit job runs); returns its summary."""
-    return train.train(TrainConfig.from_dict(config), Path(out), progress=progress)["summary"]
+def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "auto",
+                 allow_device_change: bool = False) -> dict:
+    """One ensemble to a finished run directory (the unit a submitit job runs, resolving `device` where it
+    runs); returns its summary."""
+    return train.train(TrainConfig.from_dict(config), Path(out), progress=progress, device=device,
+                       allow_device_change=allow_device_change)["summary"]
 
 
 def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32,
-        max_size_ratio: float = 2.0, progress: bool = True, slurm: dict | None = None) -> list[dict]:
-    """Train every spec (skipping finished ensembles) and return the results rows, one per spec, in order."""
+        max_size_ratio: float = 2.0, progress: bool = True, slurm: dict | None = None, device: str = "auto",
+        allow_device_change: bool = False) -> list[dict]:
+    """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
+    rows, one per spec, in order."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(EXECUTORS)}")
     try:
@@ -95,24 +100,24 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
                            desc=f"sweep {Path(sweep_dir).name}")
     if executor == "local":
         for cfg, d, idx in pending:
-            run_ensemble(cfg.to_dict(), str(d), progress=progress)
+            run_ensemble(cfg.to_dict(), str(d), progress, device, allow_device_change)
             if bar is not None:
                 bar.update(len(idx))
     else:
-        _submit(pending, Path(sweep_dir), executor, slurm or {}, bar)
+        _submit(pending, Path(sweep_dir), executor, slurm or {}, bar, (device, allow_device_change))
     if bar is not None:
         bar.close()
     return collect(specs, sweep_dir, max_members, max_size_ratio)
 
 
-def _submit(pending, sweep_dir: Path, executor: str, slurm: dict, bar) -> None:
+def _submit(pending, sweep_dir: Path, executor: str, slurm: dict, bar, placement: tuple[str, bool]) -> None:
     try:
         import submitit
     except ImportError:
         raise ValueError(f"executor={executor!r} needs submitit: pip install '.[cluster]'") from None
     ex = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster="local" if executor == "submitit-local" else "slurm")
     ex.update_parameters(timeout_min=slurm.pop("timeout_min", 24 * 60), **slurm)
-    jobs = [(ex.submit(run_ensemble, cfg.to_dict(), str(d)), idx) for cfg, d, idx in pending]
+    jobs = [(ex.submit(run_ensemble, cfg.to_dict(), str(d), False, *placement), idx) for cfg, d, idx in pending]
     for job, idx in jobs:
         job.result()  # raises if the job failed, with its stderr
         if bar is not None:

@@ -74,7 +74,8 @@ def check(pre: Preset) -> None:
         cfg.validate()
 
 
-def run(pre: Preset, sweep_dir: Path, *, progress: bool = True) -> dict:
+def run(pre: Preset, sweep_dir: Path, *, progress: bool = True, device: str = "auto",
+        allow_device_change: bool = False) -> dict:
     """Train (or resume, or extend) one ensemble per size, classify every member, write classes.csv and
     summary.json; returns the summary."""
     sweep_dir = Path(sweep_dir)
@@ -82,7 +83,7 @@ def run(pre: Preset, sweep_dir: Path, *, progress: bool = True) -> dict:
     for k, (D, cfg) in enumerate(todo.items()):
         if progress:
             print(f"semigrok: ensemble {k + 1}/{len(todo)}, D = {D}, {len(cfg.members())} members", file=sys.stderr)
-        train.train(cfg, sweep_dir / f"D{D}", progress=progress)
+        train.train(cfg, sweep_dir / f"D{D}", progress=progress, device=device, allow_device_change=allow_device_change)
     rows = classify_sweep(sweep_dir, todo)
     cols = [c for c in rows[0] if c != "plateaus"]
     rundir.write_csv(sweep_dir / "classes.csv", cols, ([r[c] for c in cols] for r in rows))

@@ -120,12 +120,14 @@ def check(pre: Preset, task_names: list[str], executor: str = "local") -> None:
         pre.base.with_(task=task, steps=pre.child_cap, converge=True, member_specs=members).validate()
 
 
-def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = "local", progress: bool = True) -> dict:
+def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = "local", progress: bool = True,
+        device: str = "auto", allow_device_change: bool = False) -> dict:
     """Both stages for every task; writes results.csv and summary.json in `sweep_dir`; returns the summary."""
+    place = {"device": device, "allow_device_change": allow_device_change}
     sweep_dir = Path(sweep_dir)
     rows, skipped = [], {}
     for task in task_names:
-        parents = runner.run(parent_specs(pre, task), sweep_dir, executor=executor, progress=progress)
+        parents = runner.run(parent_specs(pre, task), sweep_dir, executor=executor, progress=progress, **place)
         rows += parents
         failed = [r for r in parents if not (r["test/acc"] or 0) >= GENERALISED]
         if failed:  # a child of a parent that never generalised has nothing to ungrok
@@ -134,7 +136,7 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
                              f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
             continue
         rows += runner.run(child_specs(pre, task, sweep_dir, parents), sweep_dir, executor=executor,
-                           max_size_ratio=pre.max_size_ratio, progress=progress)
+                           max_size_ratio=pre.max_size_ratio, progress=progress, **place)
     runner.write_table(rows, sweep_dir / "results.csv")
     summary = {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
                          for t in task_names},
