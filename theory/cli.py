@@ -16,7 +16,7 @@ import typer
 
 import rundir
 from rundir.cli import friendly_errors, new_app
-from theory import allocation, derive, efficiency, statements, validate
+from theory import allocation, derive, efficiency, prove as proving, statements, validate
 
 MAX_INSTANCES = 10_000  # per statement: about 4 minutes for all six statements on 2 cores
 SECONDS_PER_THOUSAND_INSTANCES = 25  # measured here for all six statements, for the message
@@ -32,13 +32,17 @@ def emit_json(obj: dict) -> None:
 _ALIASES = {"d1": "Theorem D.1", "d2": "Lemma D.2", "d3": "Lemma D.3", "d4": "Theorem D.4",
             "d4proofcase1": "D.4 proof case 1", "d4proofcase2": "D.4 proof case 2", "proof1": "D.4 proof case 1",
             "proof2": "D.4 proof case 2"}
+_CORRECTED = {"Lemma D.3": "Lemma D.3 (corrected)", "D.4 proof case 2": "D.4 proof case 2 (corrected)"}
 
 
-def resolve_name(name: str) -> str:
+def resolve_name(name: str, corrected_ok: bool = False) -> str:
+    """A statement's name from a short form (d3, D.3, Lemma D.3, proof2; with --corrected-ok also d3corrected)."""
     key = "".join(ch for ch in name.lower().replace("theorem", "").replace("lemma", "") if ch.isalnum())
-    if key not in _ALIASES:
-        raise ValueError(f"NAME={name!r} is not a known statement: choose from D.1, D.2, D.3, D.4, proof1, proof2")
-    return _ALIASES[key]
+    base_key = key.removesuffix("corrected")
+    if base_key in _ALIASES and (key == base_key or (corrected_ok and _ALIASES[base_key] in _CORRECTED)):
+        return _ALIASES[base_key] if key == base_key else _CORRECTED[_ALIASES[base_key]]
+    forms = "D.1, D.2, D.3, D.4, proof1, proof2" + (", d3corrected, proof2corrected" if corrected_ok else "")
+    raise ValueError(f"NAME={name!r} is not a known statement: choose from {forms}")
 
 
 @app.command()
@@ -98,6 +102,75 @@ def _table(reports) -> str:
 
 def _fmt(inst) -> str:
     return ", ".join(f"{k}={np.round(v, 6).tolist() if np.ndim(v) else f'{v:.6g}'}" for k, v in (inst or {}).items())
+
+
+@app.command()
+@friendly_errors
+def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.1 D.2 D.3 d3corrected D.4 proof1 proof2 proof2corrected); all by default. A printed statement with a correction brings its corrected form along."),
+          box: Optional[List[str]] = typer.Option(None, "--box", help="PARAM=LO:HI: another range for a box variable (decimal or p/q), e.g. --box r=1/2:1."),
+          depth: int = typer.Option(proving.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left undecided (0-200)."),
+          seconds: float = typer.Option(proving.DEFAULT_SECONDS, help="Time limit per statement in seconds (0 < S <= 3600)."),
+          out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Prove or refute each statement on a whole box: interval branch and bound, exact counterexamples, sympy."""
+    if not 0 <= depth <= 200:
+        raise ValueError(f"depth={depth} is not allowed: must lie in [0, 200]")
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"seconds={seconds} is not allowed: must lie in (0, 3600]")
+    chosen = []
+    for n in (names or []):
+        name = resolve_name(n, corrected_ok=True)
+        chosen += [name] + ([_CORRECTED[name]] if name in _CORRECTED else [])
+    chosen = list(dict.fromkeys(chosen)) if names else list(proving.NAMES)
+    ranges = proving.parse_box(list(box or []))
+    proving.check_ranges(chosen, ranges)
+    t0 = time.perf_counter()
+    results = []
+    for k, name in enumerate(chosen):
+        typer.echo(f"[{k + 1}/{len(chosen)}] {name} ...", err=True)
+        results.append(proving.prove(name, ranges=ranges, depth=depth, seconds=seconds))
+        typer.echo(f"      {results[-1]['verdict']} ({results[-1]['seconds']:.1f} s)", err=True)
+    result = {"kind": "theory-prove", "depth": depth, "seconds_limit": seconds,
+              "box_overrides": {k: [str(lo), str(hi)] for k, (lo, hi) in ranges.items()}, "results": results}
+    if out is not None:
+        try:
+            rundir.write_json(Path(out) / "summary.json", {**result, "compute_seconds": time.perf_counter() - t0,
+                                                           "provenance": rundir.provenance()})
+        except OSError as e:
+            raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(_prove_table(results))
+
+
+def _prove_table(results: list[dict]) -> str:
+    rows = [("statement", "verdict", "certified share", "seconds", "how")]
+    for r in results:
+        rows.append((r["name"], r["verdict"], f"{r['certified_share']:.6g}", f"{r['seconds']:.1f}", "+".join(r["methods"])))
+        for s in r.get("steps", []):
+            rows.append(("  " + s["name"], s["verdict"], f"{s['certified_share']:.6g}", "", "+".join(s["methods"])))
+    widths = [max(len(row[k]) for row in rows) for k in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        if r["verdict"] == "refuted":
+            lines.append(f"\n{r['name']} is refuted: {_cx(r['counterexample'])}")
+        elif r["verdict"] == "undecided":
+            lines.append(f"\n{r['name']}: {len(r['undecided_boxes'])} undecided sub-boxes listed (see --json), "
+                         f"certified share {r['certified_share']:.6g}")
+    lines.append("\nproved: certified on the whole box (interval arithmetic, outward rounding) and by sympy for the "
+                 "symbolic steps; refuted: an exact counterexample or a symbolic disproof. A box, not all reals.")
+    return "\n".join(lines)
+
+
+def _cx(cx: dict) -> str:
+    if "symbolic" in cx:
+        return cx["symbolic"]
+    where = f"at step {cx['step']}, " if "step" in cx else ""
+    point = ", ".join(f"{k}={v}" for k, v in cx["point"].items())
+    lo, hi = cx["margin_enclosure"]
+    return f"{where}margin in [{lo:.6g}, {hi:.6g}] < 0 at the exact point {point} ({cx['precision_bits']} bits)"
 
 
 @app.command()
