@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 DEMO ?= demo
 RUNS := runs
 NEURAL := $(RUNS)/neural
-DEMO_RUNS := $(RUNS)/theory/check/summary.json $(RUNS)/figures/fig2.png $(RUNS)/figures/progress-cpu.png \
+DEMO_RUNS := $(RUNS)/theory/check/summary.json $(RUNS)/theory/prove/summary.json $(RUNS)/figures/fig2.png $(RUNS)/figures/progress-cpu.png \
 	$(NEURAL)/compare-$(DEMO)-add/summary.json $(NEURAL)/semigrok-$(DEMO)/summary.json
 
 demo: $(DEMO_RUNS)
@@ -28,6 +28,9 @@ demo: $(DEMO_RUNS)
 
 $(RUNS)/theory/check/summary.json: | $(STAMP)
 	$(BIN)/grok-theory check --out $(RUNS)/theory/check
+
+$(RUNS)/theory/prove/summary.json: | $(STAMP)
+	$(BIN)/grok-theory prove --out $(RUNS)/theory/prove
 
 $(RUNS)/simulate/%/summary.json: | $(STAMP)
 	$(BIN)/grok-simulate run --preset $* --out $(RUNS)/simulate/$*
@@ -60,7 +63,9 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_theory.py
+	$(BIN)/python benchmarks/bench_intervals.py
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_concurrency.py

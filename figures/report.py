@@ -58,6 +58,8 @@ class Section:
 # ------------------------------------------------------------------------------------------- finding runs
 def _kind(summary: dict, config: dict) -> str | None:
     """What wrote this summary.json (by its keys; names of directories are the user's choice)."""
+    if summary.get("kind") == "theory-prove" and "results" in summary:
+        return "theory-prove"
     if "results" in summary and "seed" in summary:
         return "theory-check"
     if "prediction" in summary and "d_crit" in summary:
@@ -144,14 +146,38 @@ def theory_section(found: dict) -> Section:
     summary = run["summary"]
     results = summary["results"]
     s.config = f"seed {summary['seed']}; each statement's own instance count"
+    proofs = _certified(found.get("theory-prove", []))
     for r in results:
         status = "holds" if r["holds"] else "FAILS as printed" + (
             "; corrected form holds" if r.get("corrected") and r["corrected"]["holds"] else "; no correction holds")
-        s.rows.append((r["name"], f"{r['instances']} instances, worst margin {_f(r['worst_margin'])}: {status}"))
+        certified = "; ".join(proofs[n] for n in (r["name"], r["name"] + " (corrected)") if n in proofs)
+        s.rows.append((r["name"], f"{r['instances']} instances, worst margin {_f(r['worst_margin'])}: {status}"
+                       + (f" | certified: {certified}" if certified else
+                          " | certified: not run (grok-theory prove --out runs/theory/prove)")))
     s.judge(verdicts.theory(results))
     s.figures.append(_figure("Theorem D.4 (checked above): the optimal share of the more efficient circuit against "
                              "κ/q — a mixture below κ = q, winner takes all above", allocation.render))
     return s
+
+
+def _certified(runs: list[dict]) -> dict[str, str]:
+    """Each statement's certified verdict and box from the newest `grok-theory prove` summary, in words."""
+    if not runs:
+        return {}
+    out = {}
+    for r in runs[0]["summary"].get("results") or []:
+        if not (isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("verdict"), str)):
+            continue  # a malformed entry is left out rather than guessed at
+        bounds = r.get("box") if isinstance(r.get("box"), dict) else {}
+        box = ", ".join(f"{k} in [{v[0]:g}, {v[1]:g}]" for k, v in bounds.items()
+                        if isinstance(v, list) and len(v) == 2 and all(isinstance(e, (int, float)) for e in v))
+        if r["name"] == "Theorem D.4":
+            box = f"{len(r.get('allocations') or [])} parameter sets of allocate"
+        text = f"{r['name']} {r['verdict']}"
+        if r["verdict"] == "undecided" and isinstance(r.get("certified_share"), (int, float)):
+            text += f" (certified share {r['certified_share']:.4g})"
+        out[r["name"]] = text + (f" on {box}" if box else "")
+    return out
 
 
 def toy_section(found: dict) -> Section:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 
+import numpy as np
 import sympy as sp
 from mpmath import iv
 
 from theory import intervals as ivl
+from theory.checking import Report, Statement
 
 POINT_PRECISION = 113  # bits for re-checking a counterexample at its exact point
 MAX_LISTED = 20  # undecided boxes listed in a result
@@ -87,6 +89,47 @@ class Piece:
             else:
                 new.append(v)
         return replace(self, variables=tuple(new))
+
+
+def as_statement(piece: Piece, name: str | None = None) -> Statement:
+    """The same margin as a sampled `checking.Statement` (numpy through sympy's lambdify): one definition, two
+    evaluations. Points are drawn uniformly in each coordinate (log-uniformly for log variables), open ends
+    excluded, and kept where every hypothesis is > 0."""
+    syms = piece.symbols
+    f = ivl.compile_numpy(piece.margin, syms)
+    hyps = [ivl.compile_numpy(h, syms) for h in piece.hypotheses]
+
+    def draw(rng: np.random.Generator, n: int) -> list[dict]:
+        out = []
+        while len(out) < n:
+            inst = {}
+            for v in piece.variables:
+                lo, hi = float(v.lo), float(v.hi)
+                x = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if v.log else float(rng.uniform(lo, hi))
+                if (v.open_lo and x <= lo) or (v.open_hi and x >= hi):
+                    x = (lo + hi) / 2
+                inst[str(v.symbol)] = x
+            if all(h(*inst.values()) > 0 for h in hyps):
+                out.append(inst)
+        return out
+
+    def margin(inst: dict) -> float:
+        value = float(f(*(inst[str(s)] for s in syms)))
+        return value - 1e-300 if piece.strict else value  # a strict margin of exactly 0 fails
+
+    def in_domain(inst: dict) -> bool:
+        ok = all((v.lo < inst[str(v.symbol)] if v.open_lo else v.lo <= inst[str(v.symbol)]) and
+                 (inst[str(v.symbol)] < v.hi if v.open_hi else inst[str(v.symbol)] <= v.hi) for v in piece.variables)
+        return ok and all(h(*(inst[str(s)] for s in syms)) > 0 for h in hyps)
+
+    tol = 0.0 if piece.strict else 1e-12
+    return Statement(name=name or piece.label, printed=piece.label, sample=draw, margin=margin, in_domain=in_domain,
+                     tol=tol)
+
+
+def sample_check(piece: Piece, n_instances: int = 1000, seed: int = 0) -> Report:
+    """`check` on the piece's own margin: sampled instances, worst margin, shrunk counterexample."""
+    return as_statement(piece).check(n_instances, seed)
 
 
 @dataclass

@@ -100,6 +100,7 @@ class Chain:
     name: str
     statement: str
     steps: tuple[Claim, ...]
+    variables: tuple[Var, ...]  # the chain's parameter box (each step uses part of it)
 
 
 def _pos(name: str, **kw) -> sp.Symbol:
@@ -245,7 +246,7 @@ CASE1_STEPS = (
                                             Bound(w_j, 0, float("inf"))), C1_VARS),)),
 )
 CASE1 = Chain("D.4 proof case 1", "L(w*) - L(w') > 0 when kappa >= q and weight moves to the minimal-P circuit",
-              CASE1_STEPS)
+              CASE1_STEPS, C1_VARS)
 
 # ------------------------------------------------------------------ the D.4 proof, case 2 (kappa < q)
 
@@ -343,10 +344,10 @@ _C2_MIDDLE_CORRECTED = (
           facts=(Fact("F3c - F4", _F("F3c") - _F("F4")),)),
 )
 CASE2 = Chain("D.4 proof case 2", "L(w*) - L(w') > 0 when kappa < q and eps_2 of weight moves to a zero-weight circuit",
-              _C2_HEAD + _C2_MIDDLE_PRINTED + _C2_TAIL)
+              _C2_HEAD + _C2_MIDDLE_PRINTED + _C2_TAIL, C2_VARS)
 CASE2_CORRECTED = Chain("D.4 proof case 2 (corrected)",
                         "the same chain with Lemma D.3 corrected (eps_2 in place of delta)",
-                        _C2_HEAD + _C2_MIDDLE_CORRECTED + _C2_TAIL)
+                        _C2_HEAD + _C2_MIDDLE_CORRECTED + _C2_TAIL, C2_VARS)
 
 # ------------------------------------------------------------------ Theorem D.4's symbolic steps
 

@@ -28,8 +28,9 @@ def variables_of(name: str) -> set[str]:
     """Names of the box variables a statement's pieces use (what --box may set)."""
     if name == "Theorem D.4":
         return set()
-    items = claims.CHAINS[name].steps if name in claims.CHAINS else (claims.CLAIMS[name],)
-    return {str(v.symbol) for cl in items for p in cl.pieces for v in p.variables}
+    if name in claims.CHAINS:
+        return {str(v.symbol) for v in claims.CHAINS[name].variables}
+    return {str(v.symbol) for p in claims.CLAIMS[name].pieces for v in p.variables}
 
 
 def prove(name: str, *, ranges: Ranges | None = None, depth: int = DEFAULT_DEPTH,
@@ -128,11 +129,11 @@ def prove_chain(chain: claims.Chain, ranges: Ranges, depth: int, deadline: float
     else:
         verdict = "undecided"
     counterexample = {"step": refuted[0]["name"], **refuted[0]["counterexample"]} if refuted else None
-    boxes = {}
-    for s in steps:
-        for var, (lo, hi) in s["box"].items():
-            boxes[var] = [min(lo, boxes.get(var, [lo, hi])[0]), max(hi, boxes.get(var, [lo, hi])[1])]
-    return {"name": chain.name, "statement": chain.statement, "box": boxes, "verdict": verdict,
+    box = {}
+    for v in chain.variables:
+        lo, hi = ranges.get(str(v.symbol), (v.lo, v.hi))
+        box[str(v.symbol)] = [float(lo), float(hi)]
+    return {"name": chain.name, "statement": chain.statement, "box": box, "verdict": verdict,
             "certified_share": 1.0 if verdict == "proved" else min(s["certified_share"] for s in steps),
             "counterexample": counterexample,
             "undecided_boxes": [b for s in steps for b in s["undecided_boxes"]],
