@@ -281,6 +281,17 @@ def _F(kind: str, dl: sp.Expr = delta, e1: sp.Expr = e1_s, e2: sp.Expr = e2_s) -
     }[kind]
 
 
+def _eps1_step(name: str, scale_name: str, lhs: str, rhs: str, scale: sp.Expr) -> Claim:
+    """Step 4 (scale delta) and 4' (scale e2): replacing e1 by its bound (q/2k) w_i^(q/k-1) lowers the value."""
+    factor = alpha / q * P_i**q * scale * r2 / 2 * x ** (r2 - 1)
+    return Claim(name, f"... > (alpha/q)(P_i^q {scale_name} ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)"
+                       "   e1 < (q/2k) w_i*^(q/k-1)",
+                 pieces=(piece("1 - theta_1 > 0", 1 - theta1, C2_VARS),),
+                 facts=(Fact(f"{lhs} - {rhs} = (alpha/q) P_i^q {scale_name} (r/2) w_i^(r-1) (1 - theta_1)",
+                             _F(lhs, e1=EPS1) - _F(rhs) - factor * (1 - theta1)),
+                        Fact(f"(alpha/q) P_i^q {scale_name} (r/2) w_i^(r-1) > 0", factor, kind="positive")))
+
+
 _lead_pos = Fact("(alpha/q) P_i^q > 0", alpha / q * P_i**q, kind="positive")
 _C2_HEAD = (
     Claim("D.4 case 2, step 1 (=)", "L(w*) - L(w') = (alpha/q)(w_i*^(q/k) P_i^q - (w_i* - e2)^(q/k) P_i^q - e2^(q/k) P_j^q)",
@@ -308,12 +319,7 @@ _C2_MIDDLE_PRINTED = (
                       _F("F1") - _F("F2") - alpha / q * P_i**q * (x**r2 - (x - e2_s) ** r2
                                                                   - delta * (r2 * x ** (r2 - 1) - e1_s))),
                  _lead_pos)),
-    Claim("D.4 case 2, step 4 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
-          pieces=(piece("1 - theta_1 > 0", 1 - theta1, C2_VARS),),
-          facts=(Fact("F2 - F3 = (alpha/q) P_i^q delta (r/2) w_i^(r-1) (1 - theta_1)",
-                      _F("F2", e1=EPS1) - _F("F3") - alpha / q * P_i**q * delta * r2 / 2 * x ** (r2 - 1) * (1 - theta1)),
-                 Fact("(alpha/q) P_i^q delta (r/2) w_i^(r-1) > 0", alpha / q * P_i**q * delta * r2 / 2 * x ** (r2 - 1),
-                      kind="positive"))),
+    _eps1_step("D.4 case 2, step 4 (>)", "delta", "F2", "F3", delta),
     Claim("D.4 case 2, step 5 (>)", "... > (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   we chose e2 < delta",
           pieces=(piece("1 - theta_2 min(1, B/delta) > 0 (delta - e2 = delta times it)", 1 - theta2 * sp.Min(1, RHO2),
                         C2_VARS),),
@@ -334,12 +340,7 @@ _C2_MIDDLE_CORRECTED = (
           citations=(Citation("Lemma D.3 (corrected)",
                               (Bound(GAMMA2, D3_GAMMA_RANGE[0], 1), Bound(r2, *D3_R_RANGE),
                                Bound(theta2 * sp.Min(1, RHO2), 0, 1, open_lo=True, open_hi=True)), C2_VARS),)),
-    Claim("D.4 case 2, step 4' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
-          pieces=(piece("1 - theta_1 > 0", 1 - theta1, C2_VARS),),
-          facts=(Fact("F2c - F3c = (alpha/q) P_i^q e2 (r/2) w_i^(r-1) (1 - theta_1)",
-                      _F("F2c", e1=EPS1) - _F("F3c") - alpha / q * P_i**q * e2_s * r2 / 2 * x ** (r2 - 1) * (1 - theta1)),
-                 Fact("(alpha/q) P_i^q e2 (r/2) w_i^(r-1) > 0", alpha / q * P_i**q * e2_s * r2 / 2 * x ** (r2 - 1),
-                      kind="positive"))),
+    _eps1_step("D.4 case 2, step 4' (>)", "e2", "F2c", "F3c", e2_s),
     Claim("D.4 case 2, step 5' (=)", "... = (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   (e2 < delta no longer needed)",
           facts=(Fact("F3c - F4", _F("F3c") - _F("F4")),)),
 )

@@ -63,6 +63,13 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
     t0 = time.perf_counter()
     reports = [statements.check(n, instances, seed) for n in chosen]
     result = {"seed": seed, "results": [r.to_json() for r in reports]}
+    _save_and_show(result, out, t0, as_json, lambda: _table(reports))
+    if strict and not all(r.holds for r in reports):
+        raise typer.Exit(1)
+
+
+def _save_and_show(result: dict, out: Optional[Path], t0: float, as_json: bool, table) -> None:
+    """Save OUT/summary.json (with compute time and provenance) if asked, then print JSON or the table."""
     if out is not None:
         try:
             rundir.write_json(Path(out) / "summary.json", {**result, "compute_seconds": time.perf_counter() - t0,
@@ -72,9 +79,7 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
     if as_json:
         emit_json(result)
     else:
-        typer.echo(_table(reports))
-    if strict and not all(r.holds for r in reports):
-        raise typer.Exit(1)
+        typer.echo(table())
 
 
 def _table(reports) -> str:
@@ -132,16 +137,7 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
         typer.echo(f"      {results[-1]['verdict']} ({results[-1]['seconds']:.1f} s)", err=True)
     result = {"kind": "theory-prove", "depth": depth, "seconds_limit": seconds,
               "box_overrides": {k: [str(lo), str(hi)] for k, (lo, hi) in ranges.items()}, "results": results}
-    if out is not None:
-        try:
-            rundir.write_json(Path(out) / "summary.json", {**result, "compute_seconds": time.perf_counter() - t0,
-                                                           "provenance": rundir.provenance()})
-        except OSError as e:
-            raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
-    if as_json:
-        emit_json(result)
-    else:
-        typer.echo(_prove_table(results))
+    _save_and_show(result, out, t0, as_json, lambda: _prove_table(results))
 
 
 def _prove_table(results: list[dict]) -> str:

@@ -156,7 +156,8 @@ def _build(expr: sp.Expr, index: dict[sp.Symbol, int]) -> Callable[[Sequence[Int
         c = exact(Fraction(int(expr.p), int(expr.q)))
         return lambda xs: c
     if expr.is_Float:
-        c = iv.mpf(float(expr))
+        exact_value = sp.Rational(expr)  # a Float's exact binary value, not a rounding of it
+        c = exact(Fraction(int(exact_value.p), int(exact_value.q)))
         return lambda xs: c
     if expr is sp.nan:
         return lambda xs: whole()

@@ -10,6 +10,7 @@ non-optimal w* is refuted with a point of lower loss.
 """
 from __future__ import annotations
 
+import math
 import time
 from fractions import Fraction
 
@@ -74,9 +75,9 @@ def certify_allocation(P, kappa_, q_, alpha_, n: int, *, weights: list[float] | 
                                       n_classes=n).weights
     w_star = tuple(Fraction(w) for w in weights)
     expr, ws = loss_expression(P, kappa_, q_, alpha_, n)
-    U = point_margin(expr, tuple(ws), w_star).b  # an upper bound of L(w*)
+    U = Fraction(math.nextafter(float(point_margin(expr, tuple(ws), w_star).b), math.inf))  # >= L(w*), exact
     bounds = weight_bounds(P, kappa_, q_, alpha_, n)
-    margin = expr - sp.Float(U, 40) + sp.Rational(tol)  # sp.Float keeps U's binary value exactly
+    margin = expr - sp.Rational(U.numerator, U.denominator) + sp.Rational(tol)
     piece = Piece("L(w) - L(w*) + tol >= 0", margin, tuple(Var(w, 0, W) for w, W in zip(ws, bounds)), strict=False)
     cert = certify(piece, max_depth=max_depth, seconds=seconds)
     return {"parameters": {"P": [float(p) for p in P], "kappa": float(kappa_), "q": float(q_),
