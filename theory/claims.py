@@ -122,7 +122,7 @@ def piece(label: str, margin: sp.Expr, variables: tuple[Var, ...], strict: bool 
 
 g1, g2, c = _pos("g_1"), _pos("g_2"), _pos("c")
 D1_VARS = (Var(g1, Q(1, 10**6), 1000, log=True), Var(g2, Q(1, 10**6), 1000, log=True),
-           Var(c, 1, 1000, log=True, open_lo=True))
+           Var(c, 1, 1001, log=True, open_lo=True))  # check samples c = 1 + [1e-6, 1e3]
 
 
 def _xent_term(scale: sp.Expr) -> sp.Expr:

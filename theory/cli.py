@@ -16,7 +16,7 @@ import typer
 
 import rundir
 from rundir.cli import friendly_errors, new_app
-from theory import allocation, derive, efficiency, prove as proving, statements, validate
+from theory import allocation, derive, efficiency, optimality, prove as proving, statements, validate
 
 MAX_INSTANCES = 10_000  # per statement: about 4 minutes for all six statements on 2 cores
 SECONDS_PER_THOUSAND_INSTANCES = 25  # measured here for all six statements, for the message
@@ -178,13 +178,15 @@ def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normal
              alpha: float = typer.Option(0.005, help="Weight-decay strength alpha > 0."),
              n_classes: int = typer.Option(113, help="Number of classes >= 2."),
              verify: bool = typer.Option(False, help="Also minimise eq. 5 with an independent multi-start optimiser."),
+             certify: bool = typer.Option(False, help="Also certify the answer globally optimal to 1e-9 by interval branch and bound (rational parameters)."),
              seed: int = typer.Option(0, help="Seed of the verifier's random starts."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Optimal weights of circuits with norms P (Theorem D.4 shares, exact 1-D optimal total)."""
     norms = list(P) + [_number("P", s) for s in (more_P or [])]
     a = allocation.allocate(norms, kappa=kappa, q=q, alpha=alpha, n_classes=n_classes, verify=verify, seed=seed)
+    cert = optimality.certify_allocation(norms, kappa, q, alpha, n_classes, weights=a.weights) if certify else None
     out = {"weights": a.weights, "total": a.total, "case": a.case, "loss": a.loss, "shares": a.shares,
-           "note": a.note, "verify": a.verify}
+           "note": a.note, "verify": a.verify, "certified": cert}
     if as_json:
         emit_json(out)
         return
@@ -198,6 +200,10 @@ def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normal
         v = a.verify
         typer.echo(f"verify (independent optimiser): loss = {v['loss']:.10g}, loss rel diff = {v['loss_rel_diff']:.2g}, "
                    f"max weight diff = {v['max_weight_diff']:.2g} -> {'agrees' if v['agrees'] else 'DISAGREES'}")
+    if cert:
+        typer.echo(f"certified (interval branch and bound on w in {cert['box']}): {cert['verdict']} that no w >= 0 has "
+                   f"loss below {cert['loss_upper']:.10g} - {cert['tolerance']:g} ({cert['boxes']} sub-boxes, "
+                   f"{cert['seconds']:.1f} s)")
 
 
 def _number(name: str, text: str) -> float:

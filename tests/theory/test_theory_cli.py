@@ -29,6 +29,13 @@ def test_allocate_json_with_verify():
     assert out["case"] == 2 and len(out["weights"]) == 2 and out["verify"]["agrees"]
 
 
+def test_allocate_certify_json():
+    r = runner.invoke(app, ["allocate", "--P", "1", "2", "--kappa", "3", "--certify", "--json"])
+    assert r.exit_code == 0, r.output
+    cert = json.loads(r.stdout)["certified"]
+    assert cert["verdict"] == "proved" and cert["case"] == 1 and cert["tolerance"] == 1e-9
+
+
 def test_dcrit_and_derive_json():
     r = runner.invoke(app, ["dcrit", "--gen-norm", "30", "--mem", "500:20", "1000:27", "2000:37", "--json"])
     assert r.exit_code == 0, r.output
