@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow test-tl bench clean
 .SECONDARY:  # keep the run files make builds along the way
 
 $(STAMP): pyproject.toml
@@ -62,6 +62,21 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# The export to TransformerLens, against each major version for real, each in its own venv (about 1 min each to
+# build): 3.x loads HookedTransformer's layout, 4.x TransformerBridge.boot_native's.
+TL_VERSIONS ?= 3.9.0 4.3.0
+test-tl:
+	@for v in $(TL_VERSIONS); do \
+	  d=.venv-tl-$$v; \
+	  if [ ! -f $$d/.installed ]; then \
+	    $(PYTHON) -m venv $$d && \
+	    $$d/bin/python -m pip install --quiet torch==2.13.0 "transformer-lens==$$v" && \
+	    $$d/bin/python -m pip install --quiet -e '.[dev]' && touch $$d/.installed || exit 1; \
+	  fi; \
+	  echo "transformer-lens $$v:"; \
+	  $$d/bin/python -m pytest -q -p no:cacheprovider tests/neural/test_interop.py -rs || exit 1; \
+	done
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_theory.py
@@ -72,4 +87,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-tl-* runs .pytest_cache .hypothesis

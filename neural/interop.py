@@ -1,16 +1,28 @@
-"""Other tools' checkpoint layouts: TransformerLens's HookedTransformer and Nanda et al.'s progress-measures code.
+"""Other tools' checkpoint layouts: TransformerLens (3.x's HookedTransformer and 4.x's TransformerBridge) and Nanda
+et al.'s progress-measures code.
 
 This toolkit's weights already carry TransformerLens's names and layouts (with a leading member axis E), so:
-- TransformerLens (`transformer-lens`): `embed.W_E` (d_vocab, d_model), `blocks.0.attn.W_Q` (n_heads, d_model,
-  d_head), `blocks.0.attn.W_O` (n_heads, d_head, d_model), ..., plus the attention and unembed biases (zero
-  here: this model has none) and the attention buffers `mask` and `IGNORE`. An export is a torch file
-  {"state_dict": ..., "config": HookedTransformerConfig keyword arguments, "meta": task, modulus, format and
-  training split}, so `HookedTransformer(HookedTransformerConfig(**f["config"])).load_state_dict(f["state_dict"])`
-  works without any code from this toolkit.
+- TransformerLens 3.x (`HookedTransformer`): `embed.W_E` (d_vocab, d_model), `blocks.0.attn.W_Q` (n_heads,
+  d_model, d_head), `blocks.0.attn.W_O` (n_heads, d_head, d_model), ..., plus the attention and unembed biases
+  (zero here: this model has none) and the attention buffers `mask` and `IGNORE`.
+- TransformerLens 4.x (`TransformerBridge.boot_native`, its model for toy and train-from-scratch networks; 4.0
+  removed HookedTransformer): nn.Linear layouts, `embed.weight` (d_vocab, d_model), `pos_embed.weight`,
+  `blocks.0.attn.{q,k,v}.weight` (n_heads*d_head, d_model) with heads major, `blocks.0.attn.o.weight` (d_model,
+  n_heads*d_head), `blocks.0.mlp.in.weight` (d_mlp, d_model), `blocks.0.mlp.out.weight`, `unembed.weight`
+  (d_vocab_out, d_model), and a bias for each (zero except the MLP's). Its attention is this model's: scores
+  divided by sqrt(d_head), causal mask, softmax; no LayerNorm with normalization_type None (checked in 4.3.0).
+  boot_native is the most direct supported path: the network is built from a config, with no HuggingFace model
+  and no architecture adapter, and its state dict loads strictly.
+An export is one torch file {"state_dict", "config" (HookedTransformerConfig keyword arguments), "bridge_state_dict",
+"bridge_config" (TransformerBridgeConfig keyword arguments), "meta": task, modulus, format and training split}, so
+either version loads it without any code from this toolkit:
+    HookedTransformer(HookedTransformerConfig(**f["config"])).load_state_dict(f["state_dict"])            # 3.x
+    TransformerBridge.boot_native(TransformerBridgeConfig(**f["bridge_config"])).load_state_dict(f["bridge_state_dict"])  # 4.x
 - Progress measures (Nanda et al.): `embed.W_E` (d_model, d_vocab), `blocks.0.attn.W_Q` (n_heads, d_head,
   d_model), `blocks.0.attn.W_O` (d_model, n_heads*d_head), `blocks.0.mlp.W_in` (d_mlp, d_model), ... in
   {"model": state_dict}; exports carry the same tensors under "state_dict" too, with "meta".
-Imports tell the two apart by W_O's rank (3 in TransformerLens, 2 in progress measures), whatever the sizes.
+Imports tell the layouts apart by their keys (`blocks.0.attn.q.weight`: TransformerLens 4's bridge) and W_O's rank
+(3 in TransformerLens 3, 2 in progress measures), whatever the sizes.
 Every file is read with torch.load(weights_only=True) by the caller; nothing here runs code from a file.
 """
 from __future__ import annotations
@@ -21,9 +33,9 @@ import torch
 
 from neural import model, tasks
 
-LAYOUTS = ("transformer-lens", "progress-measures")
+LAYOUTS = ("transformer-lens", "progress-measures")  # export targets ("transformer-lens" holds 3.x and 4.x)
+BRIDGE = "transformer-lens-4"  # the layout of a TransformerLens 4 bridge's state dict, on import
 TL_BIASES = ("blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O", "unembed.b_U")
-TL_BUFFERS = ("blocks.0.attn.mask", "blocks.0.attn.IGNORE")
 _TL_NAMES = {"W_E": "embed.W_E", "W_pos": "pos_embed.W_pos", "W_Q": "blocks.0.attn.W_Q", "W_K": "blocks.0.attn.W_K",
              "W_V": "blocks.0.attn.W_V", "W_O": "blocks.0.attn.W_O", "W_in": "blocks.0.mlp.W_in",
              "b_in": "blocks.0.mlp.b_in", "W_out": "blocks.0.mlp.W_out", "b_out": "blocks.0.mlp.b_out",
@@ -63,6 +75,72 @@ def from_transformer_lens(sd: dict) -> tuple[dict[str, torch.Tensor], model.Mode
         raise ValueError(f"holds {', '.join(extra[:4])}: only 1-layer models without LayerNorm can be imported")
     params = {k: sd[name].detach().to(torch.float32).contiguous().clone()[None] for k, name in _TL_NAMES.items()}
     n_heads, d_model, d_head = params["W_Q"].shape[1:]
+    return params, _config(params, n_heads=n_heads, d_model=d_model, d_head=d_head)
+
+
+# ------------------------------------------------------------------------------- TransformerLens 4 (bridge)
+
+BRIDGE_ZERO_BIASES = ("blocks.0.attn.q.bias", "blocks.0.attn.k.bias", "blocks.0.attn.v.bias", "blocks.0.attn.o.bias",
+                      "unembed.bias")
+
+
+def bridge_config(cfg: model.ModelConfig) -> dict:
+    """Keyword arguments of the matching `TransformerBridgeConfig` (TransformerLens 4's native model)."""
+    return hooked_config(cfg)  # the same fields and values in 4.x
+
+
+def to_bridge(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int = 0) -> dict[str, torch.Tensor]:
+    """One member as a TransformerLens 4 native bridge's state dict (nn.Linear layouts, heads major)."""
+    p = {k: v[member].detach() for k, v in params.items()}
+    hd = cfg.n_heads * cfg.d_head
+
+    def heads_in(W):  # (n_heads, d_model, d_head) -> (n_heads*d_head, d_model)
+        return W.permute(0, 2, 1).reshape(hd, cfg.d_model).contiguous().clone()
+
+    sd = {"embed.weight": p["W_E"].contiguous().clone(), "pos_embed.weight": p["W_pos"].contiguous().clone(),
+          "blocks.0.attn.q.weight": heads_in(p["W_Q"]), "blocks.0.attn.k.weight": heads_in(p["W_K"]),
+          "blocks.0.attn.v.weight": heads_in(p["W_V"]),
+          "blocks.0.attn.o.weight": p["W_O"].reshape(hd, cfg.d_model).T.contiguous().clone(),
+          "blocks.0.mlp.in.weight": p["W_in"].T.contiguous().clone(), "blocks.0.mlp.in.bias": p["b_in"].clone(),
+          "blocks.0.mlp.out.weight": p["W_out"].T.contiguous().clone(), "blocks.0.mlp.out.bias": p["b_out"].clone(),
+          "unembed.weight": p["W_U"].T.contiguous().clone()}
+    zeros = {"blocks.0.attn.q.bias": hd, "blocks.0.attn.k.bias": hd, "blocks.0.attn.v.bias": hd,
+             "blocks.0.attn.o.bias": cfg.d_model, "unembed.bias": cfg.d_vocab_out}
+    sd.update({k: torch.zeros(n) for k, n in zeros.items()})
+    return sd
+
+
+def from_bridge(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
+    """A TransformerLens 4 native bridge's state dict (1 layer, no LayerNorm, zero attention and unembed biases)
+    as a 1-member ensemble. The head count is not in a state dict: it comes from the file's bridge_config
+    (`state_dict_of` passes it along as "n_heads")."""
+    nonzero = [k for k in BRIDGE_ZERO_BIASES if isinstance(sd.get(k), torch.Tensor) and bool(sd[k].ne(0).any())]
+    if nonzero:
+        raise ValueError(f"has non-zero {', '.join(nonzero)}: this model has no attention or unembed biases, so "
+                         f"the network cannot be imported without changing what it computes")
+    extra = sorted(k for k in sd if k.startswith(("blocks.1.", "ln_final", "blocks.0.ln")))
+    if extra:
+        raise ValueError(f"holds {', '.join(extra[:4])}: only 1-layer models without LayerNorm can be imported")
+    if not isinstance(sd.get("n_heads"), int) or sd["n_heads"] < 1:
+        raise ValueError("is a TransformerLens 4 bridge state dict without its head count: save it as "
+                         "{'bridge_state_dict': bridge.state_dict(), 'bridge_config': {..., 'n_heads': N}}")
+    n_heads = sd["n_heads"]
+    hd, d_model = sd["blocks.0.attn.q.weight"].shape
+    if hd % n_heads:
+        raise ValueError(f"blocks.0.attn.q.weight has {hd} rows, not a multiple of n_heads={n_heads}")
+    d_head = hd // n_heads
+
+    def heads_out(W):  # (n_heads*d_head, d_model) -> (n_heads, d_model, d_head)
+        return W.reshape(n_heads, d_head, d_model).permute(0, 2, 1)
+
+    raw = {"W_E": sd["embed.weight"], "W_pos": sd["pos_embed.weight"],
+           "W_Q": heads_out(sd["blocks.0.attn.q.weight"]), "W_K": heads_out(sd["blocks.0.attn.k.weight"]),
+           "W_V": heads_out(sd["blocks.0.attn.v.weight"]),
+           "W_O": sd["blocks.0.attn.o.weight"].T.reshape(n_heads, d_head, d_model),
+           "W_in": sd["blocks.0.mlp.in.weight"].T, "b_in": sd["blocks.0.mlp.in.bias"],
+           "W_out": sd["blocks.0.mlp.out.weight"].T, "b_out": sd["blocks.0.mlp.out.bias"],
+           "W_U": sd["unembed.weight"].T}
+    params = {k: v.detach().to(torch.float32).contiguous().clone()[None] for k, v in raw.items()}
     return params, _config(params, n_heads=n_heads, d_model=d_model, d_head=d_head)
 
 
@@ -115,10 +193,14 @@ def _config(params: dict[str, torch.Tensor], **sizes) -> model.ModelConfig:
 
 
 def state_dict_of(state) -> dict:
-    """The state dict inside a loaded file: an export's "state_dict", a progress-measures {"model": ...}, or
-    the file itself."""
+    """The state dict inside a loaded file: an export's "state_dict", a progress-measures {"model": ...}, a
+    TransformerLens 4 {"bridge_state_dict": ..., "bridge_config": ...} (its head count passed along), or the file
+    itself."""
     if not isinstance(state, dict):
         raise ValueError(f"holds a {type(state).__name__}, not a state dict")
+    if "state_dict" not in state and isinstance(state.get("bridge_state_dict"), dict):
+        config = state.get("bridge_config") if isinstance(state.get("bridge_config"), dict) else {}
+        return {**state["bridge_state_dict"], **({"n_heads": config["n_heads"]} if "n_heads" in config else {})}
     sd = state.get("state_dict", state.get("model", state))
     if not isinstance(sd, dict):
         raise ValueError(f"its state dict is a {type(sd).__name__}, not a dict of tensors")
@@ -126,7 +208,16 @@ def state_dict_of(state) -> dict:
 
 
 def layout_of(sd: dict) -> str:
-    """'transformer-lens' or 'progress-measures', from the rank of W_O; ValueError naming missing weights."""
+    """'transformer-lens-4' (a bridge's keys), else 'transformer-lens' or 'progress-measures' from the rank of
+    W_O; ValueError naming missing weights."""
+    if isinstance(sd.get("blocks.0.attn.q.weight"), torch.Tensor):
+        missing = [k for k in ("embed.weight", "pos_embed.weight", "blocks.0.attn.k.weight", "blocks.0.attn.v.weight",
+                               "blocks.0.attn.o.weight", "blocks.0.mlp.in.weight", "blocks.0.mlp.in.bias",
+                               "blocks.0.mlp.out.weight", "blocks.0.mlp.out.bias", "unembed.weight")
+                   if not isinstance(sd.get(k), torch.Tensor)]
+        if missing:
+            raise ValueError(f"looks like a TransformerLens 4 bridge state dict but misses {', '.join(missing)}")
+        return BRIDGE
     missing = [k for k in _PM_NEEDED if not isinstance(sd.get(k), torch.Tensor)]
     if missing:
         raise ValueError(f"is neither a TransformerLens nor a progress-measures state dict: missing {', '.join(missing)}")
@@ -139,8 +230,10 @@ def layout_of(sd: dict) -> str:
 def import_state_dict(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig, str]:
     """Weights (as a 1-member ensemble), model shape and the detected layout of either tool's state dict."""
     layout = layout_of(sd)
+    reader = {"transformer-lens": from_transformer_lens, "progress-measures": from_progress_measures,
+              BRIDGE: from_bridge}[layout]
     try:
-        params, cfg = (from_transformer_lens if layout == "transformer-lens" else from_progress_measures)(sd)
+        params, cfg = reader(sd)
     except (KeyError, IndexError, RuntimeError, TypeError, AttributeError) as e:
         raise ValueError(f"is not a usable {layout} state dict: {e}") from None
     return params, cfg, layout
@@ -148,12 +241,14 @@ def import_state_dict(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelCon
 
 def export(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int, to: str, meta: dict) -> dict:
     """The file content for `grok-neural export`: state dict in the target's layout, "meta", and for
-    TransformerLens "config" (HookedTransformerConfig kwargs). Progress-measures files also hold the state dict
-    under "model", where that code looks for it (torch.save stores shared tensors once)."""
+    TransformerLens both versions' layouts ("state_dict" and "config" for 3.x's HookedTransformer,
+    "bridge_state_dict" and "bridge_config" for 4.x's TransformerBridge). Progress-measures files also hold the
+    state dict under "model", where that code looks for it (torch.save stores shared tensors once)."""
     if to not in LAYOUTS:
         raise ValueError(f"to={to!r} is unknown: choose from {', '.join(LAYOUTS)}")
     if to == "transformer-lens":
-        return {"state_dict": to_transformer_lens(params, cfg, member), "config": hooked_config(cfg), "meta": meta}
+        return {"state_dict": to_transformer_lens(params, cfg, member), "config": hooked_config(cfg),
+                "bridge_state_dict": to_bridge(params, cfg, member), "bridge_config": bridge_config(cfg), "meta": meta}
     sd = to_progress_measures(params, cfg, member)
     return {"state_dict": sd, "model": sd, "meta": meta}
 
