@@ -5,7 +5,7 @@ import dataclasses
 import io
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import typer
@@ -15,6 +15,7 @@ from rundir.cli import friendly_errors, new_app
 import rundir
 from neural import config as cfgmod
 from neural import device as devices, inspect_run, interop, train as train_mod
+from neural.experiments import cluster
 
 app = new_app("Transformers on modular arithmetic (paper Appendix B) and their progress measures.")
 
@@ -23,6 +24,38 @@ app = new_app("Transformers on modular arithmetic (paper Appendix B) and their p
 DEVICE = typer.Option("auto", help=f"{devices.CHOICES}; recorded in each run's config.json.")
 ALLOW_DEVICE_CHANGE = typer.Option(False, "--allow-device-change", help="Resume runs started on another device here (their numbers then "
                                                "differ from an uninterrupted run's; recorded in config.json).")
+
+
+# every sweep command: where its ensembles run, with which cluster options, and whether the command waits
+EXECUTOR = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]').")
+SLURM = typer.Option(None, "--slurm", help="KEY=VALUE, repeatable: partition, time (minutes), gpus_per_node, "
+                                           "cpus_per_task, mem_gb, account, qos, array_parallelism, constraint.")
+SLURM_CONFIG = typer.Option(None, "--slurm-config", help="A TOML file of the same keys (top level or [slurm]); "
+                                                          "--slurm items win.")
+NO_WAIT = typer.Option(False, "--no-wait", help="Submit and return (jobs recorded in the sweep's jobs.json); the same "
+                                                "command later reports, resubmits failed jobs and collects.")
+
+
+def _submission(executor: str, slurm: Optional[List[str]], slurm_config: Optional[Path], no_wait: bool) -> dict:
+    """The runner's cluster keywords, validated before anything is submitted."""
+    from neural.experiments import cluster
+
+    sub = cluster.Submission(executor, cluster.parse_options(slurm, slurm_config), not no_wait)
+    sub.check()
+    return {"executor": sub.executor, "slurm": sub.slurm, "wait": sub.wait}
+
+
+def _report_pending(pending, out: Path, as_json: bool) -> None:
+    """What a sweep submitted without waiting has running, and what to do next (exit 0)."""
+    st = pending.status
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "status": "pending", **st})))
+        return
+    typer.echo(f"sweep: {out}: {st['finished']} ensemble(s) finished, {len(st['running'])} still running or queued, "
+               f"{len(st['submitted'])} submitted now ({len(st['resubmitted'])} of them resubmitted after failing)")
+    for r in st["running"] + st["submitted"]:
+        typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']})")
+    typer.echo(f"jobs: {st['jobs_file']}. Run the same command again to check, resubmit failed jobs and collect.")
 
 
 def _placement(device: str, allow_device_change: bool, executor: str = "local") -> dict:
@@ -171,8 +204,8 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
            d_prime: Optional[str] = typer.Option(None, help="Stage-2 sizes D' as fractions of all pairs, e.g. "
                                                             "0.04,0.07,0.12 (each within the parents' split)."),
            out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/ungrok-<preset>-<task>)."),
-           executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
-           device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
+           executor: str = EXECUTOR, slurm: Optional[List[str]] = SLURM, slurm_config: Optional[Path] = SLURM_CONFIG,
+           no_wait: bool = NO_WAIT, device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
            as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Ungrokking: train parents to generalisation, continue each on nested subsets D' for every weight decay
     until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw
@@ -198,10 +231,14 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
     pre = dataclasses.replace(pre, **changes)
     names = list(ungrok_mod.MULTITASK) if task == "multitask" else [task]
     ungrok_mod.check(pre, names, executor)
+    submission = _submission(executor, slurm, slurm_config, no_wait)
     place = _placement(device, allow_device_change, executor)
     out = out or Path("runs/neural") / f"ungrok-{preset}-{task}"
     t0 = time.perf_counter()
-    summary = ungrok_mod.run(pre, names, out, executor=executor, progress=not as_json, **place)
+    try:
+        summary = ungrok_mod.run(pre, names, out, progress=not as_json, **submission, **place)
+    except cluster.Pending as pending:
+        return _report_pending(pending, out, as_json)
     wall = time.perf_counter() - t0
     figures = ungrok_fig.render_all(ungrok_fig.load(out), wd=1.0 if 1.0 in pre.wds else pre.wds[0])
     paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figures.items()]
@@ -236,7 +273,8 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
 def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the README's efficiency section)."),
                task: str = typer.Option("add", help="add or sub (the trigonometric filter needs a Fourier task)."),
                out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/efficiency-<preset>-<task>)."),
-               executor: str = typer.Option("local", help="local, submitit-local or slurm (needs '.[cluster]')."),
+               executor: str = EXECUTOR, slurm: Optional[List[str]] = SLURM,
+               slurm_config: Optional[Path] = SLURM_CONFIG, no_wait: bool = NO_WAIT,
                device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
                as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """P1, Figure 3 and kappa: memorisation-only (random labels) and generalisation-only networks at several D
@@ -247,14 +285,16 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
     from figures import efficiency as eff_fig, style
     from neural.experiments import efficiency as eff_mod, runner
 
-    if executor not in runner.EXECUTORS:
-        raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(runner.EXECUTORS)}")
     pre = eff_mod.preset(preset)
     eff_mod.check(pre, task)
+    submission = _submission(executor, slurm, slurm_config, no_wait)
     place = _placement(device, allow_device_change, executor)
     out = out or Path("runs/neural") / f"efficiency-{preset}-{task}"
     t0 = time.perf_counter()
-    summary = eff_mod.run(pre, out, task, executor=executor, progress=not as_json, **place)
+    try:
+        summary = eff_mod.run(pre, out, task, progress=not as_json, **submission, **place)
+    except cluster.Pending as pending:
+        return _report_pending(pending, out, as_json)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig3(eff_fig.load(out)), out / "fig3.png")[0])
     if as_json:

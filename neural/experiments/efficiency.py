@@ -223,11 +223,13 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "local", progress: bool = True,
-        device: str = "auto", allow_device_change: bool = False) -> dict:
-    """Train (or reuse) every member, measure, write members.csv and summary.json; returns the summary."""
+        device: str = "auto", allow_device_change: bool = False, slurm: dict | None = None,
+        wait: bool = True) -> dict:
+    """Train (or reuse) every member, measure, write members.csv and summary.json; returns the summary.
+    Without waiting (a submitit executor) cluster.Pending is raised while jobs run."""
     sweep_dir = Path(sweep_dir)
     rows = runner.run(specs(pre, task), sweep_dir, executor=executor, progress=progress, device=device,
-                      allow_device_change=allow_device_change)
+                      allow_device_change=allow_device_change, slurm=slurm, wait=wait)
     rows = measure(sweep_dir, rows)
     runner.write_table(rows, sweep_dir / "members.csv")
     summary = {**summarise(rows), "task": task, "preset": pre.description,
@@ -237,5 +239,6 @@ def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "loc
                                           "(centred logits, all pairs)",
                            "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
                                   "refitted leaving each member out, and with the unconverged members",
-                           "random_labels": "per seed over all pairs; nested D share them"}}
+                           "random_labels": "per seed over all pairs; nested D share them"},
+               "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}}
     return rundir.write_sweep_summary(sweep_dir, summary)

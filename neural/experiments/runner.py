@@ -10,23 +10,26 @@ named by a hash of its configuration, so re-running a sweep skips what is finish
 results table is rebuilt from the finished ensembles each time (nothing duplicated, written atomically).
 
 Executors: "local" (in this process, one ensemble at a time with all cores), and through submitit "slurm" or
-"submitit-local" (each ensemble a job; the same function runs it). On one machine concurrent jobs share the
-cores through rundir.cores, so they do not overcommit them.
+"submitit-local" (the pending ensembles as one job array; the same function runs each; options, job tracking and
+submission without waiting in `cluster`). On one machine concurrent jobs share the cores through rundir.cores, so
+they do not overcommit them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import rundir
 from neural import tasks, train
+from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
 
-EXECUTORS = ("local", "submitit-local", "slurm")
+EXECUTORS = cluster.EXECUTORS
 SUMMARY_KEYS = ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen", "test/acc_no_mirror",
                 "train/label_logit", "norm/total", "train/o_t", "train/o_m")
 
@@ -81,12 +84,13 @@ def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "
 
 
 def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32,
-        max_size_ratio: float = 2.0, progress: bool = True, slurm: dict | None = None, device: str = "auto",
-        allow_device_change: bool = False) -> list[dict]:
+        max_size_ratio: float = 2.0, progress: bool = True, slurm: dict | None = None, wait: bool = True,
+        device: str = "auto", allow_device_change: bool = False) -> list[dict]:
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
-    rows, one per spec, in order."""
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(EXECUTORS)}")
+    rows, one per spec, in order. With a submitit executor `slurm` holds validated options
+    (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
+    submission = cluster.Submission(executor, dict(slurm or {}), wait)
+    submission.check()
     try:
         Path(sweep_dir).mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -103,23 +107,45 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
             run_ensemble(cfg.to_dict(), str(d), progress, device, allow_device_change)
             if bar is not None:
                 bar.update(len(idx))
-    else:
-        _submit(pending, Path(sweep_dir), executor, slurm or {}, bar, (device, allow_device_change))
+    elif pending:
+        _submit(pending, [d.name for _, d, _ in todo if rundir.is_finished(d)], Path(sweep_dir), submission, bar,
+                (device, allow_device_change))
     if bar is not None:
         bar.close()
     return collect(specs, sweep_dir, max_members, max_size_ratio)
 
 
-def _submit(pending, sweep_dir: Path, executor: str, slurm: dict, bar, placement: tuple[str, bool]) -> None:
-    try:
-        import submitit
-    except ImportError:
-        raise ValueError(f"executor={executor!r} needs submitit: pip install '.[cluster]'") from None
-    ex = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster="local" if executor == "submitit-local" else "slurm")
-    ex.update_parameters(timeout_min=slurm.pop("timeout_min", 24 * 60), **slurm)
-    jobs = [(ex.submit(run_ensemble, cfg.to_dict(), str(d), False, *placement), idx) for cfg, d, idx in pending]
-    for job, idx in jobs:
+def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.Submission, bar,
+            placement: tuple[str, bool]) -> None:
+    """Submit the pending ensembles whose job is not alive (one job array), record them, then wait for every
+    pending ensemble, or raise cluster.Pending when not waiting."""
+    import submitit
+
+    table = cluster.JobTable(sweep_dir)
+    alive = {d.name: table.alive(d.name) for _, d, _ in pending}
+    running = [(cfg, d, idx) for cfg, d, idx in pending if alive[d.name]]
+    fresh = [(cfg, d, idx) for cfg, d, idx in pending if not alive[d.name]]
+    jobs = []
+    if fresh:
+        ex = submitit.AutoExecutor(folder=table.folder,
+                                   cluster="local" if submission.executor == "submitit-local" else "slurm")
+        ex.update_parameters(**cluster.executor_parameters(submission.slurm))
+        n = len(fresh)
+        jobs = ex.map_array(run_ensemble, [cfg.to_dict() for cfg, _, _ in fresh], [str(d) for _, d, _ in fresh],
+                            [False] * n, [placement[0]] * n, [placement[1]] * n)
+        table.record([d.name for _, d, _ in fresh], jobs, submission.executor)
+    if not submission.wait:
+        raise cluster.Pending(table.status(finished, [d.name for _, d, _ in running], [d.name for _, d, _ in fresh]))
+    for job, (_, _, idx) in zip(jobs, fresh):
         job.result()  # raises if the job failed, with its stderr
+        if bar is not None:
+            bar.update(len(idx))
+    for _, d, idx in running:  # submitted by an earlier command: its job handle is gone, so watch the directory
+        while not rundir.is_finished(d):
+            if not table.alive(d.name):
+                raise ValueError(f"ensemble {d.name}'s job {table.jobs[d.name]['job_id']} ended without finishing "
+                                 f"(its log is under {table.folder}): run the same command again to resubmit it")
+            time.sleep(cluster.POLL_SECONDS)
         if bar is not None:
             bar.update(len(idx))
 

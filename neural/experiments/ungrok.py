@@ -121,9 +121,11 @@ def check(pre: Preset, task_names: list[str], executor: str = "local") -> None:
 
 
 def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = "local", progress: bool = True,
-        device: str = "auto", allow_device_change: bool = False) -> dict:
-    """Both stages for every task; writes results.csv and summary.json in `sweep_dir`; returns the summary."""
-    place = {"device": device, "allow_device_change": allow_device_change}
+        device: str = "auto", allow_device_change: bool = False, slurm: dict | None = None,
+        wait: bool = True) -> dict:
+    """Both stages for every task; writes results.csv and summary.json in `sweep_dir`; returns the summary.
+    Without waiting (a submitit executor) cluster.Pending is raised while a stage's jobs run."""
+    place = {"device": device, "allow_device_change": allow_device_change, "slurm": slurm, "wait": wait}
     sweep_dir = Path(sweep_dir)
     rows, skipped = [], {}
     for task in task_names:
@@ -148,7 +150,8 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
                                           "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
                                           f"{pre.base.converge_acc_drift} per window, train loss within "
                                           f"{pre.base.converge_loss_drift:.0%} per window"},
-               "preset": pre.description}
+               "preset": pre.description,
+               "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}}
     return rundir.write_sweep_summary(sweep_dir, summary)
 
 

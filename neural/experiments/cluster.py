@@ -1,0 +1,203 @@
+"""Sweeps on a cluster through submitit: the SLURM options a user sets, and submission without waiting.
+
+Options (`--slurm KEY=VALUE`, repeatable, or `--slurm-config FILE.toml` with top-level keys or a [slurm] table),
+named as submitit's AutoExecutor names them less its `slurm_` prefix; each is checked before anything is
+submitted and recorded in the sweep's summary:
+    partition, time (minutes), gpus_per_node, cpus_per_task, mem_gb, account, qos, array_parallelism, constraint.
+Ensembles go to the cluster as one job array (`array_parallelism` caps how many run at once).
+
+Without waiting (`--no-wait`) the command submits and returns; `jobs.json` in the sweep directory records each
+ensemble's job id (written before anything else happens). The same command later reports which jobs run, finished
+or failed, resubmits the failed ones, and collects the finished ones. An ensemble whose job is alive (queued,
+running, or a local process still running) is never submitted again.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rundir
+
+EXECUTORS = ("local", "submitit-local", "slurm")
+SUBMITIT_EXECUTORS = EXECUTORS[1:]
+DEFAULT_TIME_MIN = 24 * 60  # submitit's own default is 5 minutes: too short for a sweep's ensemble
+JOBS_FILE = "jobs.json"
+ALIVE_SLURM_STATES = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED",
+                      "UNKNOWN")  # UNKNOWN: sacct has not seen a just-submitted job yet; never resubmit on it
+POLL_SECONDS = 5.0
+
+
+def _text(name, value):
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value.strip()):
+        raise ValueError(f"slurm {name}={value!r} is not allowed: must be a name without spaces")
+    return value.strip()
+
+
+def _integer(lo):
+    def check(name, value):
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise ValueError(f"slurm {name}={value!r} is not allowed: must be an integer >= {lo}") from None
+        if number < lo:
+            raise ValueError(f"slurm {name}={value!r} is not allowed: must be an integer >= {lo}")
+        return number
+    return check
+
+
+def _positive(name, value):
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"slurm {name}={value!r} is not allowed: must be a number > 0 (GB)")
+    return number
+
+
+# user name -> (submitit AutoExecutor parameter, check)
+OPTIONS = {
+    "partition": ("slurm_partition", _text),
+    "time": ("timeout_min", _integer(1)),
+    "gpus_per_node": ("gpus_per_node", _integer(0)),
+    "cpus_per_task": ("cpus_per_task", _integer(1)),
+    "mem_gb": ("mem_gb", _positive),
+    "account": ("slurm_account", _text),
+    "qos": ("slurm_qos", _text),
+    "array_parallelism": ("slurm_array_parallelism", _integer(1)),
+    "constraint": ("slurm_constraint", _text),
+}
+
+
+def parse_options(items: list[str] | None = None, config: Path | None = None) -> dict[str, Any]:
+    """Validated options from a TOML file and KEY=VALUE items (items win); a one-line error names a bad one."""
+    raw: dict[str, Any] = {}
+    if config is not None:
+        try:
+            data = tomllib.loads(Path(config).read_text())
+        except OSError as e:
+            raise ValueError(f"slurm_config={str(config)!r} cannot be read: {e.strerror or e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"slurm_config={str(config)!r} is not valid TOML: {e}") from None
+        data = data.get("slurm", data) if isinstance(data.get("slurm", data), dict) else {}
+        raw.update(data)
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"slurm={item!r} is malformed: expected KEY=VALUE, e.g. partition=gpu or time=120")
+        raw[key.strip()] = value.strip()
+    unknown = sorted(k for k in raw if k not in OPTIONS)
+    if unknown:
+        raise ValueError(f"slurm option(s) {', '.join(unknown)} unknown: choose from {', '.join(OPTIONS)}")
+    return {k: OPTIONS[k][1](k, v) for k, v in raw.items()}
+
+
+def executor_parameters(options: dict[str, Any]) -> dict[str, Any]:
+    """submitit AutoExecutor parameters for validated options (a 24-hour limit unless `time` is given)."""
+    params = {OPTIONS[k][0]: v for k, v in options.items()}
+    params.setdefault("timeout_min", DEFAULT_TIME_MIN)
+    return params
+
+
+@dataclass(frozen=True)
+class Submission:
+    """How a sweep's ensembles run: here, or as submitit jobs with these options, waiting for them or not."""
+
+    executor: str = "local"
+    slurm: dict = field(default_factory=dict)  # validated options (parse_options)
+    wait: bool = True
+
+    def check(self) -> None:
+        """ValueError for a combination that cannot run here, before anything is submitted."""
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor={self.executor!r} is unknown: choose from {', '.join(EXECUTORS)}")
+        if self.executor == "local" and (self.slurm or not self.wait):
+            what = "--slurm options" if self.slurm else "--no-wait"
+            raise ValueError(f"{what} apply only to --executor slurm or submitit-local (executor=local runs here and waits)")
+        if self.executor in SUBMITIT_EXECUTORS:
+            try:
+                import submitit  # noqa: F401
+            except ImportError:
+                raise ValueError(f"executor={self.executor!r} needs submitit: pip install '.[cluster]'") from None
+        missing = [c for c in ("sbatch", "srun") if shutil.which(c) is None]
+        if self.executor == "slurm" and missing:
+            raise ValueError(f"executor='slurm' needs SLURM ({' and '.join(missing)} on PATH), and this machine has "
+                             "none (use submitit-local to run the same jobs here)")
+
+    def record(self) -> dict:
+        return {"executor": self.executor, "slurm": dict(self.slurm), "wait": self.wait}
+
+
+class Pending(Exception):
+    """Raised by a sweep submitted without waiting while some of its ensembles are still queued or running."""
+
+    def __init__(self, status: dict):
+        self.status = status
+        super().__init__(f"{len(status['running'])} ensemble(s) still running or queued")
+
+
+class JobTable:
+    """jobs.json of a sweep directory: ensemble name -> {"job_id", "executor", "attempts", "submitted"}."""
+
+    def __init__(self, sweep_dir: Path):
+        self.path = Path(sweep_dir) / JOBS_FILE
+        self.folder = Path(sweep_dir) / "submitit"
+        self.jobs: dict[str, dict] = {}
+        if self.path.is_file():
+            data = rundir.read_json(self.path)
+            ok = isinstance(data, dict) and all(isinstance(v, dict) and isinstance(v.get("job_id"), str)
+                                                 and v.get("executor") in SUBMITIT_EXECUTORS for v in data.values())
+            if not ok:
+                raise ValueError(f"{self.path} is malformed: expected {{ensemble: {{job_id, executor, attempts}}}}")
+            self.jobs = data
+
+    def alive(self, ensemble: str) -> bool:
+        """Whether the job last submitted for `ensemble` may still run (never resubmit then)."""
+        entry = self.jobs.get(ensemble)
+        if entry is None:
+            return False
+        if entry["executor"] == "submitit-local":
+            return _local_process_alive(entry["job_id"])
+        import submitit
+
+        return submitit.SlurmJob(self.folder, entry["job_id"]).state.split()[0] in ALIVE_SLURM_STATES
+
+    def record(self, ensembles: list[str], jobs: list, executor: str) -> None:
+        for name, job in zip(ensembles, jobs):
+            attempts = self.jobs.get(name, {}).get("attempts", 0) + 1
+            self.jobs[name] = {"job_id": str(job.job_id), "executor": executor, "attempts": attempts,
+                               "submitted": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        rundir.write_json(self.path, self.jobs)
+
+    def status(self, finished: list[str], running: list[str], submitted: list[str]) -> dict:
+        def rows(names):
+            return [{"ensemble": n, **{k: self.jobs[n][k] for k in ("job_id", "attempts")}} for n in names]
+
+        return {"finished": len(finished), "running": rows(running), "submitted": rows(submitted),
+                "resubmitted": [r for r in rows(submitted) if r["attempts"] > 1], "jobs_file": str(self.path)}
+
+
+def _local_process_alive(job_id: str) -> bool:
+    """A submitit-local job is its process: alive if it exists, is not a zombie, and still runs submitit (a pid
+    reused by another program is not the job)."""
+    try:
+        pid = int(job_id)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z" or b"submitit" not in (proc / "cmdline").read_bytes():
+                return False
+        except (OSError, IndexError):
+            return False
+    return True
