@@ -64,15 +64,21 @@ def to_transformer_lens(params: dict[str, torch.Tensor], cfg: model.ModelConfig,
     return sd
 
 
-def from_transformer_lens(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
-    """A HookedTransformer state dict (1 layer, no LayerNorm; biases absent or zero) as a 1-member ensemble."""
-    nonzero = [k for k in TL_BIASES if isinstance(sd.get(k), torch.Tensor) and bool(sd[k].ne(0).any())]
+def _refuse_what_this_model_lacks(sd: dict, zero_biases: tuple[str, ...]) -> None:
+    """ValueError for non-zero attention/unembed biases, a second layer or a LayerNorm: importing them would
+    change what the network computes."""
+    nonzero = [k for k in zero_biases if isinstance(sd.get(k), torch.Tensor) and bool(sd[k].ne(0).any())]
     if nonzero:
         raise ValueError(f"has non-zero {', '.join(nonzero)}: this model has no attention or unembed biases, so "
                          f"the network cannot be imported without changing what it computes")
     extra = sorted(k for k in sd if k.startswith(("blocks.1.", "ln_final", "blocks.0.ln")))
     if extra:
         raise ValueError(f"holds {', '.join(extra[:4])}: only 1-layer models without LayerNorm can be imported")
+
+
+def from_transformer_lens(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
+    """A HookedTransformer state dict (1 layer, no LayerNorm; biases absent or zero) as a 1-member ensemble."""
+    _refuse_what_this_model_lacks(sd, TL_BIASES)
     params = {k: sd[name].detach().to(torch.float32).contiguous().clone()[None] for k, name in _TL_NAMES.items()}
     n_heads, d_model, d_head = params["W_Q"].shape[1:]
     return params, _config(params, n_heads=n_heads, d_model=d_model, d_head=d_head)
@@ -114,13 +120,7 @@ def from_bridge(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
     """A TransformerLens 4 native bridge's state dict (1 layer, no LayerNorm, zero attention and unembed biases)
     as a 1-member ensemble. The head count is not in a state dict: it comes from the file's bridge_config
     (`state_dict_of` passes it along as "n_heads")."""
-    nonzero = [k for k in BRIDGE_ZERO_BIASES if isinstance(sd.get(k), torch.Tensor) and bool(sd[k].ne(0).any())]
-    if nonzero:
-        raise ValueError(f"has non-zero {', '.join(nonzero)}: this model has no attention or unembed biases, so "
-                         f"the network cannot be imported without changing what it computes")
-    extra = sorted(k for k in sd if k.startswith(("blocks.1.", "ln_final", "blocks.0.ln")))
-    if extra:
-        raise ValueError(f"holds {', '.join(extra[:4])}: only 1-layer models without LayerNorm can be imported")
+    _refuse_what_this_model_lacks(sd, BRIDGE_ZERO_BIASES)
     if not isinstance(sd.get("n_heads"), int) or sd["n_heads"] < 1:
         raise ValueError("is a TransformerLens 4 bridge state dict without its head count: save it as "
                          "{'bridge_state_dict': bridge.state_dict(), 'bridge_config': {..., 'n_heads': N}}")
