@@ -4,6 +4,7 @@ The TransformerLens tests run against whichever major version is installed (3.x:
 TransformerBridge.boot_native) and are skipped otherwise; `make test-tl` runs this file in one fresh venv per
 major version (TL_VERSIONS), so both are tested for real.
 """
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -21,25 +22,16 @@ TINY = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, st
 runner = CliRunner()
 
 
-def _has_hooked_transformer() -> bool:
+def _tl_has(module: str, name: str) -> bool:
+    """Whether the installed transformer-lens offers `module.name` (3.x: HookedTransformer; 4.x, also 3.9:
+    TransformerBridge with boot_native)."""
     if importlib.util.find_spec("transformer_lens") is None:
         return False
     try:
-        from transformer_lens import HookedTransformer  # noqa: F401
-    except ImportError:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
         return False
-    return True
-
-
-def _has_bridge() -> bool:
-    if importlib.util.find_spec("transformer_lens") is None:
-        return False
-    try:
-        from transformer_lens.config import TransformerBridgeConfig  # noqa: F401
-        from transformer_lens.model_bridge import TransformerBridge
-    except ImportError:
-        return False
-    return hasattr(TransformerBridge, "boot_native")
+    return name != "TransformerBridge" or hasattr(found, "boot_native")
 
 
 def _quiet(test):
@@ -50,13 +42,13 @@ def _quiet(test):
 
 def needs_tl(test):
     """Runs with transformer-lens 3.x (HookedTransformer) installed."""
-    return pytest.mark.skipif(not _has_hooked_transformer(),
+    return pytest.mark.skipif(not _tl_has("transformer_lens", "HookedTransformer"),
                               reason="transformer-lens with HookedTransformer (3.x) is not installed")(_quiet(test))
 
 
 def needs_tl4(test):
     """Runs with transformer-lens 4.x (TransformerBridge.boot_native) installed."""
-    return pytest.mark.skipif(not _has_bridge(),
+    return pytest.mark.skipif(not _tl_has("transformer_lens.model_bridge", "TransformerBridge"),
                               reason="transformer-lens with TransformerBridge.boot_native (4.x) is not installed")(
         _quiet(test))
 
