@@ -45,17 +45,22 @@ def _submission(executor: str, slurm: Optional[List[str]], slurm_config: Optiona
     return {"executor": sub.executor, "slurm": sub.slurm, "wait": sub.wait}
 
 
-def _report_pending(pending, out: Path, as_json: bool) -> None:
-    """What a sweep submitted without waiting has running, and what to do next (exit 0)."""
-    st = pending.status
+def _report_pending(pending: list[tuple[Path, "cluster.Pending"]], as_json: bool) -> None:
+    """What sweeps submitted without waiting have running, and what to do next (exit 0)."""
     if as_json:
-        typer.echo(json.dumps(rundir.to_jsonable({"sweep_dir": str(out), "status": "pending", **st})))
+        sweeps = {str(out): p.status for out, p in pending}
+        body = {"sweep_dir": next(iter(sweeps)), **next(iter(sweeps.values()))} if len(sweeps) == 1 else {"sweeps": sweeps}
+        typer.echo(json.dumps(rundir.to_jsonable({"status": "pending", **body})))
         return
-    typer.echo(f"sweep: {out}: {st['finished']} ensemble(s) finished, {len(st['running'])} still running or queued, "
-               f"{len(st['submitted'])} submitted now ({len(st['resubmitted'])} of them resubmitted after failing)")
-    for r in st["running"] + st["submitted"]:
-        typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']})")
-    typer.echo(f"jobs: {st['jobs_file']}. Run the same command again to check, resubmit failed jobs and collect.")
+    for out, p in pending:
+        st = p.status
+        typer.echo(f"sweep: {out}: {st['finished']} ensemble(s) finished, {len(st['running'])} still running or "
+                   f"queued, {len(st['submitted'])} submitted now ({len(st['resubmitted'])} of them resubmitted "
+                   "after failing)")
+        for r in st["running"] + st["submitted"]:
+            typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']})")
+        typer.echo(f"jobs: {st['jobs_file']}")
+    typer.echo("Run the same command again to check, resubmit failed jobs and collect.")
 
 
 def _placement(device: str, allow_device_change: bool, executor: str = "local") -> dict:
@@ -238,7 +243,7 @@ def ungrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the R
     try:
         summary = ungrok_mod.run(pre, names, out, progress=not as_json, **submission, **place)
     except cluster.Pending as pending:
-        return _report_pending(pending, out, as_json)
+        return _report_pending([(out, pending)], as_json)
     wall = time.perf_counter() - t0
     figures = ungrok_fig.render_all(ungrok_fig.load(out), wd=1.0 if 1.0 in pre.wds else pre.wds[0])
     paths = [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figures.items()]
@@ -294,7 +299,7 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
     try:
         summary = eff_mod.run(pre, out, task, progress=not as_json, **submission, **place)
     except cluster.Pending as pending:
-        return _report_pending(pending, out, as_json)
+        return _report_pending([(out, pending)], as_json)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig3(eff_fig.load(out)), out / "fig3.png")[0])
     if as_json:
@@ -330,7 +335,8 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
                                                    "efficiency sweeps, then compares."),
             task: str = typer.Option("add", help="add or sub."),
             out: Optional[Path] = typer.Option(None, help="Output directory (default runs/neural/compare-<preset>-<task>)."),
-            device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
+            executor: str = EXECUTOR, slurm: Optional[List[str]] = SLURM, slurm_config: Optional[Path] = SLURM_CONFIG,
+            no_wait: bool = NO_WAIT, device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
             as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Theory against measurement: D_crit and o_t/o_m predicted from the measured efficiencies and kappa
     (Theorem D.4, theory.efficiency) against the ungrokking sweep's D_crit per weight decay and o_t/o_m per
@@ -343,15 +349,24 @@ def compare(preset: str = typer.Option("cpu", help="demo, cpu or paper: runs (or
     eff_pre, ungrok_pre = eff_mod.preset(preset), ungrok_mod.preset(preset)
     eff_mod.check(eff_pre, task)
     ungrok_mod.check(ungrok_pre, [task])
-    place = _placement(device, allow_device_change)
+    submission = _submission(executor, slurm, slurm_config, no_wait)
+    place = _placement(device, allow_device_change, executor)
     root = Path("runs/neural")
     eff_dir, ungrok_dir = root / f"efficiency-{preset}-{task}", root / f"ungrok-{preset}-{task}"
     out = out or root / f"compare-{preset}-{task}"
     t0 = time.perf_counter()
-    if not rundir.is_finished(ungrok_dir):  # a finished sweep is read as it is (its summary keeps its own command)
-        ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json, **place)
-    if not rundir.is_finished(eff_dir):
-        eff_mod.run(eff_pre, eff_dir, task, progress=not as_json, **place)
+    pending = []  # with --no-wait both missing sweeps are submitted by one command
+    sweeps = ((ungrok_dir, lambda: ungrok_mod.run(ungrok_pre, [task], ungrok_dir, progress=not as_json, **submission,
+                                                  **place)),
+              (eff_dir, lambda: eff_mod.run(eff_pre, eff_dir, task, progress=not as_json, **submission, **place)))
+    for sweep_dir, start in sweeps:
+        if not rundir.is_finished(sweep_dir):  # a finished sweep is read as it is (its summary keeps its own command)
+            try:
+                start()
+            except cluster.Pending as p:
+                pending.append((sweep_dir, p))
+    if pending:
+        return _report_pending(pending, as_json)
     summary = cmp_mod.run(eff_dir, ungrok_dir, out, task)
     wall = time.perf_counter() - t0
     path = str(style.save(eff_fig.render_fig12(eff_fig.load(out, "compare.csv")), out / "fig12.png")[0])

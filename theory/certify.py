@@ -197,9 +197,9 @@ def _center(box: Box, variables: tuple[Var, ...]) -> tuple[Fraction, ...]:
 
 def _split_point(lo: Fraction, hi: Fraction, log: bool) -> Fraction:
     if log and lo > 0:
-        mid = Fraction(math.sqrt(float(lo)) * math.sqrt(float(hi)))
+        mid = Fraction(math.sqrt(float(lo)) * math.sqrt(float(hi)))  # the geometric mean, as an exact dyadic
         if lo < mid < hi:
-            return mid.limit_denominator(2**62) if lo < mid.limit_denominator(2**62) < hi else mid
+            return mid
     return (lo + hi) / 2
 
 

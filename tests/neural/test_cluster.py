@@ -152,7 +152,7 @@ def test_no_wait_local_jobs_interrupted_and_rerun_give_the_in_process_table(tmp_
     (["--slurm", "time=5"], "apply only to --executor slurm or submitit-local"),
     (["--slurm-config", "/nonexistent.toml", "--executor", "submitit-local"], "cannot be read"),
 ])
-@pytest.mark.parametrize("command", ["ungrok", "efficiency"])
+@pytest.mark.parametrize("command", ["ungrok", "efficiency", "compare"])
 def test_sweep_commands_refuse_bad_cluster_options_before_anything_runs(command, args, words, tmp_path):
     r = cli.invoke(app, [command, "--preset", "demo", "--out", str(tmp_path / "s"), *args])
     assert r.exit_code == 2, r.output
