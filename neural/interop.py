@@ -121,7 +121,7 @@ def from_bridge(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
     as a 1-member ensemble. The head count is not in a state dict: it comes from the file's bridge_config
     (`state_dict_of` passes it along as "n_heads")."""
     _refuse_what_this_model_lacks(sd, BRIDGE_ZERO_BIASES)
-    if not isinstance(sd.get("n_heads"), int) or sd["n_heads"] < 1:
+    if isinstance(sd.get("n_heads"), bool) or not isinstance(sd.get("n_heads"), int) or sd["n_heads"] < 1:
         raise ValueError("is a TransformerLens 4 bridge state dict without its head count: save it as "
                          "{'bridge_state_dict': bridge.state_dict(), 'bridge_config': {..., 'n_heads': N}}")
     n_heads = sd["n_heads"]

@@ -178,6 +178,7 @@ LEMMA_D3 = Claim(
 )
 
 _u_var = Var(u, 0, 1, open_lo=True, open_hi=True)
+R_ABOVE_1 = ("r", Q(1) + Q(1, 10**12), Q(10**6))  # the interval pieces' case; r = 1 is the symbolic fact's
 LEMMA_D3_CORRECTED = Claim(
     name="Lemma D.3 (corrected)",
     statement="For any x > 0, c > 0, r >= 1 there exists delta in (0, x] such that for every eps in (0, delta): "
@@ -186,10 +187,10 @@ LEMMA_D3_CORRECTED = Claim(
         piece("gamma < 1 (delta < x): log secant(u s, r) - log(1 - gamma)",
               sp.log(secant(u * S_OF_GAMMA, r)) - log1p(-gamma),
               (Var(gamma, D3_GAMMA_RANGE[0], 1, log=True), Var(r, *D3_R_RANGE), _u_var),
-              case=(("gamma", Q(0), Q(1)), ("r", Q(1), Q(10**6)))),
+              case=(("gamma", Q(0), Q(1)), R_ABOVE_1)),
         piece("gamma >= 1 (delta = x): secant(u, r) - (1 - gamma)", secant(u, r) - (1 - gamma),
               (Var(gamma, 1, D3_GAMMA_RANGE[1], log=True), Var(r, *D3_R_RANGE), _u_var),
-              case=(("gamma", Q(1), Q(10**6)), ("r", Q(1), Q(10**6)))),
+              case=(("gamma", Q(1), Q(10**6)), R_ABOVE_1)),
     ),
     facts=(
         Fact("scale-free form: at c = gamma r x^(r-1), eps = u delta, delta = x s the margin is "

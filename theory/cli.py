@@ -150,6 +150,9 @@ def _prove_table(results: list[dict]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
+        if r.get("skipped_pieces"):
+            lines.append(f"\n{r['name']}: on this box, outside their case and not certified: "
+                         f"{'; '.join(r['skipped_pieces'])}")
         if r["verdict"] == "refuted":
             lines.append(f"\n{r['name']} is refuted: {_cx(r['counterexample'])}")
         elif r["verdict"] == "undecided":

@@ -86,11 +86,12 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
                 seconds: float = DEFAULT_SECONDS) -> dict:
     facts = [f.prove() for f in claim.facts]
     refutation = claim.refutation.prove() if claim.refutation else None
-    pieces = []
+    pieces, skipped = [], []
     for p in claim.pieces:
         narrowed = p.with_ranges(ranges)
         if narrowed is None:
-            continue  # the box misses this piece's case
+            skipped.append(p.label)  # the box misses this piece's case
+            continue
         cert = certify(narrowed, max_depth=depth, seconds=max(deadline - time.perf_counter(), 0.5))
         pieces.append(cert.to_json())
     citations = [_check_citation(c, ranges, depth, deadline, seconds) for c in claim.citations]
@@ -111,8 +112,8 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
             "certified_share": 1.0 if verdict == "proved" else (0.0 if verdict == "refuted" else share),
             "counterexample": counterexample, "undecided_boxes": undecided, "methods": _methods(pieces, facts, citations,
                                                                                               refutation),
-            "reduction": claim.reduction, "pieces": pieces, "facts": facts, "citations": citations,
-            "refutation": refutation}
+            "reduction": claim.reduction, "pieces": pieces, "skipped_pieces": skipped, "facts": facts,
+            "citations": citations, "refutation": refutation}
 
 
 def prove_chain(chain: claims.Chain, ranges: Ranges, depth: int, deadline: float,
