@@ -9,7 +9,6 @@ bound stop), and the median enclosure width relative to iv's. The prover's own c
 Run: .venv/bin/python benchmarks/bench_intervals.py   (arb needs: pip install python-flint)
 """
 import time
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp

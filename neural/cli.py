@@ -288,7 +288,7 @@ def efficiency(preset: str = typer.Option("cpu", help="demo, cpu or paper (see t
     import time
 
     from figures import efficiency as eff_fig, style
-    from neural.experiments import efficiency as eff_mod, runner
+    from neural.experiments import efficiency as eff_mod
 
     pre = eff_mod.preset(preset)
     eff_mod.check(pre, task)

@@ -11,7 +11,6 @@ import os
 import signal
 import stat
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
