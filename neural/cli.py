@@ -420,7 +420,8 @@ def semigrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the
              out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/neural/semigrok-<preset>)."),
              ungrok: Optional[Path] = typer.Option(None, help="An ungrokking sweep to draw beside (default "
                                                               "runs/neural/ungrok-<preset>-add if it exists)."),
-             device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
+             executor: str = EXECUTOR, slurm: Optional[List[str]] = SLURM, slurm_config: Optional[Path] = SLURM_CONFIG,
+             no_wait: bool = NO_WAIT, device: str = DEVICE, allow_device_change: bool = ALLOW_DEVICE_CHANGE,
              as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """P4: many seeds from random initialisation a little above D_crit, run long; every run classified
     (memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and the
@@ -434,11 +435,15 @@ def semigrok(preset: str = typer.Option("cpu", help="demo, cpu or paper (see the
     if steps is not None:
         pre = dataclasses.replace(pre, base=pre.base.with_(steps=steps))
     semi_mod.check(pre)
-    place = _placement(device, allow_device_change)
+    submission = _submission(executor, slurm, slurm_config, no_wait)
+    place = _placement(device, allow_device_change, executor)
     out = out or Path("runs/neural") / f"semigrok-{preset}"
     ungrok = ungrok or Path("runs/neural") / f"ungrok-{preset}-add"
     t0 = time.perf_counter()
-    summary = semi_mod.run(pre, out, progress=not as_json, **place)
+    try:
+        summary = semi_mod.run(pre, out, progress=not as_json, **submission, **place)
+    except cluster.Pending as pending:
+        return _report_pending([(out, pending)], as_json)
     wall = time.perf_counter() - t0
     ungrok_rows = rundir.read_rows(ungrok / "results.csv") if (ungrok / "results.csv").is_file() else None
     figs = semi_fig.render_all(semi_fig.load(out), ungrok_rows)

@@ -201,6 +201,17 @@ def resolve_threads(cfg: TrainConfig, out: Path | None) -> TrainConfig:
     return cfg.with_(threads=cores.available())
 
 
+def _at_cap(summary: dict, cfg: TrainConfig) -> bool:
+    """A finished run is done for `cfg` when it ran to cfg's step cap (more steps extend it)."""
+    return summary.get("steps") == cfg.steps
+
+
+def is_done(cfg: TrainConfig, out: Path) -> bool:
+    """Whether train(cfg, out) would return a finished run as it is (it would not extend or resume it)."""
+    path = Path(out) / "summary.json"
+    return path.is_file() and _at_cap(rundir.read_json(path), cfg)
+
+
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
           stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False) -> dict:
     """Train every member of `cfg` together. With `out`, own the run directory (rundir.RunDir: locked, its
@@ -217,7 +228,7 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
     with rundir.RunDir.open(out, cfg.to_dict(), overwrite=overwrite, extendable=("steps",)) as d:
         if d.state == "finished":
             summary = rundir.read_json(d.path / "summary.json")
-            if summary.get("steps") == cfg.steps:
+            if _at_cap(summary, cfg):
                 return {"summary": summary, "reused": True}
         if d.state == "new":
             d.write_config({"package": "neural", "config": cfg.to_dict(), "model": model_config(cfg).to_dict(),

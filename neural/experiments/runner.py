@@ -89,65 +89,77 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
     rows, one per spec, in order. With a submitit executor `slurm` holds validated options
     (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
+    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members, max_size_ratio)]
+    train_all(todo, sweep_dir, executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
+              allow_device_change=allow_device_change)
+    return collect(specs, sweep_dir, max_members, max_size_ratio)
+
+
+def _finished(cfg: TrainConfig, run_dir: Path) -> bool:
+    return rundir.is_finished(run_dir)
+
+
+def train_all(todo: list[tuple[TrainConfig, Path, int]], sweep_dir: Path, *, executor: str = "local",
+              slurm: dict | None = None, wait: bool = True, progress: bool = True, device: str = "auto",
+              allow_device_change: bool = False, done=_finished) -> None:
+    """Train each (config, run directory, member count) not yet `done(config, run_dir)`: here one after another,
+    or as submitit jobs (options, job tracking and --no-wait in `cluster`)."""
     submission = cluster.Submission(executor, dict(slurm or {}), wait)
     submission.check()
     try:
         Path(sweep_dir).mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ValueError(f"out={str(sweep_dir)!r} cannot be used as a sweep directory: {e.strerror or e}") from None
-    ensembles = pack(specs, max_members, max_size_ratio)
-    todo = [(cfg, ensemble_dir(sweep_dir, cfg), idx) for cfg, idx in ensembles]
-    pending = [(cfg, d, idx) for cfg, d, idx in todo if not rundir.is_finished(d)]
+    pending = [(cfg, d, n) for cfg, d, n in todo if not done(cfg, d)]
     bar = None
     if progress:
-        bar = progress_bar(len(specs), initial=len(specs) - sum(len(i) for _, _, i in pending), unit="member",
-                           desc=f"sweep {Path(sweep_dir).name}")
+        bar = progress_bar(sum(n for _, _, n in todo), initial=sum(n for _, _, n in todo) - sum(n for _, _, n in pending),
+                           unit="member", desc=f"sweep {Path(sweep_dir).name}")
     if executor == "local":
-        for cfg, d, idx in pending:
+        for cfg, d, n in pending:
             run_ensemble(cfg.to_dict(), str(d), progress, device, allow_device_change)
             if bar is not None:
-                bar.update(len(idx))
+                bar.update(n)
     elif pending:
-        _submit(pending, [d.name for _, d, _ in todo if rundir.is_finished(d)], Path(sweep_dir), submission, bar,
-                (device, allow_device_change))
+        _submit(pending, [d.name for cfg, d, _ in todo if done(cfg, d)], Path(sweep_dir), submission, bar,
+                (device, allow_device_change), done)
     if bar is not None:
         bar.close()
-    return collect(specs, sweep_dir, max_members, max_size_ratio)
 
 
 def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.Submission, bar,
-            placement: tuple[str, bool]) -> None:
+            placement: tuple[str, bool], done) -> None:
     """Submit the pending ensembles whose job is not alive (one job array), record them, then wait for every
     pending ensemble, or raise cluster.Pending when not waiting."""
     import submitit
 
     table = cluster.JobTable(sweep_dir)
     alive = {d.name: table.alive(d.name) for _, d, _ in pending}
-    running = [(cfg, d, idx) for cfg, d, idx in pending if alive[d.name]]
-    fresh = [(cfg, d, idx) for cfg, d, idx in pending if not alive[d.name]]
+    running = [(cfg, d, n) for cfg, d, n in pending if alive[d.name]]
+    fresh = [(cfg, d, n) for cfg, d, n in pending if not alive[d.name]]
     jobs = []
     if fresh:
         ex = submitit.AutoExecutor(folder=table.folder,
                                    cluster="local" if submission.executor == "submitit-local" else "slurm")
         ex.update_parameters(**cluster.executor_parameters(submission.slurm))
-        n = len(fresh)
+        k = len(fresh)
         jobs = ex.map_array(run_ensemble, [cfg.to_dict() for cfg, _, _ in fresh], [str(d) for _, d, _ in fresh],
-                            [False] * n, [placement[0]] * n, [placement[1]] * n)
+                            [False] * k, [placement[0]] * k, [placement[1]] * k)
         table.record([d.name for _, d, _ in fresh], jobs, submission.executor)
     if not submission.wait:
         raise cluster.Pending(table.status(finished, [d.name for _, d, _ in running], [d.name for _, d, _ in fresh]))
-    for job, (_, _, idx) in zip(jobs, fresh):
+    for job, (_, _, n) in zip(jobs, fresh):
         job.result()  # raises if the job failed, with its stderr
         if bar is not None:
-            bar.update(len(idx))
-    for _, d, idx in running:  # submitted by an earlier command: its job handle is gone, so watch the directory
-        while not rundir.is_finished(d):
+            bar.update(n)
+    for cfg, d, n in running:  # submitted by an earlier command: its job handle is gone, so watch the directory
+        while not done(cfg, d):
             if not table.alive(d.name):
                 raise ValueError(f"ensemble {d.name}'s job {table.jobs[d.name]['job_id']} ended without finishing "
                                  f"(its log is under {table.folder}): run the same command again to resubmit it")
             time.sleep(cluster.POLL_SECONDS)
         if bar is not None:
-            bar.update(len(idx))
+            bar.update(n)
 
 
 def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32, max_size_ratio: float = 2.0) -> list[dict]:

@@ -13,7 +13,6 @@ must span two weight-decay time scales, 2/(lr wd) steps, and so must the final o
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import rundir
 from neural import train
 from neural.config import TrainConfig
-from neural.experiments import phases
+from neural.experiments import phases, runner
 
 METRIC = "test/acc_no_mirror"
 
@@ -75,15 +74,16 @@ def check(pre: Preset) -> None:
 
 
 def run(pre: Preset, sweep_dir: Path, *, progress: bool = True, device: str = "auto",
-        allow_device_change: bool = False) -> dict:
-    """Train (or resume, or extend) one ensemble per size, classify every member, write classes.csv and
-    summary.json; returns the summary."""
+        allow_device_change: bool = False, executor: str = "local", slurm: dict | None = None,
+        wait: bool = True) -> dict:
+    """Train (or resume, or extend) one ensemble per size, here or as submitit jobs (runner.train_all; without
+    waiting cluster.Pending is raised while jobs run), classify every member, write classes.csv and summary.json;
+    returns the summary."""
     sweep_dir = Path(sweep_dir)
     todo = configs(pre)
-    for k, (D, cfg) in enumerate(todo.items()):
-        if progress:
-            print(f"semigrok: ensemble {k + 1}/{len(todo)}, D = {D}, {len(cfg.members())} members", file=sys.stderr)
-        train.train(cfg, sweep_dir / f"D{D}", progress=progress, device=device, allow_device_change=allow_device_change)
+    runner.train_all([(cfg, sweep_dir / f"D{D}", len(cfg.members())) for D, cfg in todo.items()], sweep_dir,
+                     executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
+                     allow_device_change=allow_device_change, done=train.is_done)
     rows = classify_sweep(sweep_dir, todo)
     cols = [c for c in rows[0] if c != "plateaus"]
     rundir.write_csv(sweep_dir / "classes.csv", cols, ([r[c] for c in cols] for r in rows))
@@ -91,7 +91,8 @@ def run(pre: Preset, sweep_dir: Path, *, progress: bool = True, device: str = "a
     summary.update({"preset": pre.description, "metric": METRIC,
                     "thresholds": {"fit": phases.FIT, "high": phases.HIGH, "low": phases.LOW, "band": phases.BAND,
                                    "min_plateau_steps": "2 / (lr wd)", "settle_steps": "2 / (lr wd)"},
-                    "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows}})
+                    "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows},
+                    "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}})
     return rundir.write_sweep_summary(sweep_dir, summary)
 
 

@@ -151,7 +151,7 @@ def test_no_wait_local_jobs_interrupted_and_rerun_give_the_in_process_table(tmp_
     (["--slurm", "time=5"], "apply only to --executor slurm or submitit-local"),
     (["--slurm-config", "/nonexistent.toml", "--executor", "submitit-local"], "cannot be read"),
 ])
-@pytest.mark.parametrize("command", ["ungrok", "efficiency", "compare"])
+@pytest.mark.parametrize("command", ["ungrok", "efficiency", "compare", "semigrok"])
 def test_sweep_commands_refuse_bad_cluster_options_before_anything_runs(command, args, words, tmp_path):
     r = cli.invoke(app, [command, "--preset", "demo", "--out", str(tmp_path / "s"), *args])
     assert r.exit_code == 2, r.output
@@ -171,3 +171,24 @@ def test_a_sweeps_summary_records_its_cluster_options(tmp_path):
     summary = efficiency.run(pre, tmp_path, progress=False, executor="submitit-local", slurm=opts)
     assert summary["cluster"] == {"executor": "submitit-local", "slurm": {"time": 5, "cpus_per_task": 1}, "wait": True}
     assert json.loads((tmp_path / "summary.json").read_text())["cluster"]["slurm"] == {"time": 5, "cpus_per_task": 1}
+
+
+def test_semigrok_through_submitit_gives_the_in_process_classes_and_extends(tmp_path):
+    """semigrok's per-size ensembles (its own D<size> layout) run as jobs like any sweep's; a larger step cap
+    sends the finished ensembles again, to be extended."""
+    from neural.experiments import semigrok
+
+    tiny = TrainConfig(p=17, frac=None, train_size=60, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=20,
+                       wds=(3.0,), seeds=(0, 1), eval_every=5, eval_points=6, checkpoint_every=20, threads=1)
+    pre = semigrok.Preset(tiny, sizes=(40, 60), description="tiny")
+    here = semigrok.run(pre, tmp_path / "here", progress=False)
+    there = semigrok.run(pre, tmp_path / "there", progress=False, executor="submitit-local",
+                         slurm=cluster.parse_options(["time=5"]))
+    assert (tmp_path / "here" / "classes.csv").read_text() == (tmp_path / "there" / "classes.csv").read_text()
+    assert here["by_size"] == there["by_size"] and there["cluster"]["slurm"] == {"time": 5}
+    longer = semigrok.Preset(tiny.with_(steps=30), sizes=(40, 60), description="tiny, longer")
+    semigrok.run(longer, tmp_path / "there", progress=False, executor="submitit-local")
+    jobs = json.loads((tmp_path / "there" / "jobs.json").read_text())
+    assert sorted(jobs) == ["D40", "D60"] and all(j["attempts"] == 2 for j in jobs.values())
+    assert all(json.loads((tmp_path / "there" / d / "summary.json").read_text())["steps_run"] == 30
+               for d in ("D40", "D60"))
