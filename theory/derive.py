@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from theory import mixture
-from theory.symbols import alpha, kappa, q
+from theory.symbols import kappa, q
 
 G = sp.Symbol("G", positive=True)  # -L_train'(W) > 0 at an interior optimum (the loss still falls with W)
 
