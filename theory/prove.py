@@ -15,7 +15,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import claims, optimality
-from theory.certify import Piece, Var, certify
+from theory.certify import certify
 
 Ranges = dict[str, tuple[Fraction, Fraction]]
 NAMES = ("Theorem D.1", "Lemma D.2", "Lemma D.3", "Lemma D.3 (corrected)", "Theorem D.4",
@@ -72,8 +72,7 @@ def _check_citation(cit: claims.Citation, ranges: Ranges, depth: int, deadline: 
         if bound.hi != float("inf"):
             sides.append((sp.Rational(bound.hi) - bound.expr, bound.open_hi, f"<{'' if bound.open_hi else '='} {float(bound.hi):g}"))
         for margin, strict, text in sides:
-            p = Piece(f"{sp.sstr(bound.expr)} {text}", margin,
-                      claims._used(cit.variables, margin) or cit.variables[:1], strict).with_ranges(ranges)
+            p = claims.piece(f"{sp.sstr(bound.expr)} {text}", margin, cit.variables, strict).with_ranges(ranges)
             cert = certify(p, max_depth=depth, seconds=max(deadline - time.perf_counter(), 1.0))
             conditions.append({"condition": p.label, "verdict": cert.verdict,
                                "certified_share": cert.certified_share})
@@ -189,4 +188,4 @@ def check_ranges(names: list[str], ranges: Ranges) -> None:
                          f"choose from {', '.join(sorted(known)) or 'none'}")
 
 
-__all__ = ["NAMES", "prove", "parse_box", "check_ranges", "variables_of", "Var"]
+__all__ = ["NAMES", "prove", "parse_box", "check_ranges", "variables_of"]
