@@ -13,6 +13,8 @@ from figures import source, style
 
 
 def load(run_dir: Path, member: int = 0) -> dict:
+    """One member's curves: each metric with its own steps (the Fourier and Gini measures are taken at the
+    log-spaced evaluations only, so their blank cells are dropped rather than drawn as gaps)."""
     d = Path(run_dir)
     _, table = source.run_record(d, "run_dir", "neural")
     if "member" not in table:
@@ -24,14 +26,29 @@ def load(run_dir: Path, member: int = 0) -> dict:
             "summary": rundir.read_json(d / "summary.json") if (d / "summary.json").exists() else None}
 
 
+class _Curves:
+    """A member's metrics; xy(key) gives the steps where `key` was measured and its values there."""
+
+    def __init__(self, metrics: dict[str, np.ndarray]):
+        self.metrics = metrics
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.metrics and bool(np.isfinite(self.metrics[key]).any())
+
+    def xy(self, key: str, f=lambda y: y) -> tuple[np.ndarray, np.ndarray]:
+        y = self.metrics[key]
+        ok = np.isfinite(y)
+        return np.maximum(self.metrics["step"][ok], 1), f(y[ok])
+
+
 def render(data: dict):
     style.apply()
-    m = data["metrics"]
-    step = np.maximum(m["step"], 1)
+    metrics = data["metrics"]
+    m = _Curves(metrics)
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     ax = axes[0, 0]
-    ax.plot(step, m["train/loss"], color=style.COLORS["train"], label="train loss")
-    ax.plot(step, m["test/loss"], color=style.COLORS["test"], label="test loss")
+    ax.plot(*m.xy("train/loss"), color=style.COLORS["train"], label="train loss")
+    ax.plot(*m.xy("test/loss"), color=style.COLORS["test"], label="test loss")
     ax.set_yscale("log")
     ax.set_title("loss")
     ax = axes[0, 1]
@@ -39,27 +56,27 @@ def render(data: dict):
                               ("excluded_loss", "#8c564b", "excluded (key freqs removed, train)"),
                               ("test/loss", style.COLORS["test"], "test loss")):
         if key in m:
-            ax.plot(step, m[key], color=color, label=label)
+            ax.plot(*m.xy(key), color=color, label=label)
     ax.set_yscale("log")
     ax.set_title("restricted and excluded loss")
     ax = axes[0, 2]
-    ax.plot(step, m["train/acc"], color=style.COLORS["train"], label="train")
-    ax.plot(step, m["test/acc"], color=style.COLORS["test"], label="test")
+    ax.plot(*m.xy("train/acc"), color=style.COLORS["train"], label="train")
+    ax.plot(*m.xy("test/acc"), color=style.COLORS["test"], label="test")
     ax.set_title("accuracy")
     ax = axes[1, 0]
     for key, color in (("gini/W_E", "#17becf"), ("gini/W_L", "#bcbd22")):
         if key in m:
-            ax.plot(step, m[key], color=color, label=key)
+            ax.plot(*m.xy(key), color=color, label=key)
     ax.set_title("Gini of Fourier norms")
     ax = axes[1, 1]
-    ax.plot(step, m["norm/total"] ** 2, color=style.COLORS["total"], label="sum of squared weights")
+    ax.plot(*m.xy("norm/total", lambda y: y ** 2), color=style.COLORS["total"], label="sum of squared weights")
     ax.set_title("parameter norm")
     ax = axes[1, 2]
     for key, color, label in (("train/o_t", style.COLORS["G"], "$o_t$ (trigonometric)"),
                               ("train/o_m", style.COLORS["M"], "$o_m$ (memorisation, train)"),
                               ("test/o_m", "#e377c2", "$o_m$ (memorisation, test)")):
         if key in m:
-            ax.plot(step, m[key], color=color, label=label)
+            ax.plot(*m.xy(key), color=color, label=label)
     ax.set_title("correct-class logit split (Appendix C)")
     for ax in axes.flat:
         ax.set_xscale("log")

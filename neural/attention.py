@@ -3,15 +3,23 @@
 The last position's query is the same for every example and keys/values depend only on (position, token),
 so attention reduces to gathering table rows per example and mixing them with softmax weights. Written with
 autograd over an (E, N, P, H, d_head) layout, its broadcast products ran 4-5x slower than the same products
-on contiguous operands (under 10^9 elements/s on the 2-core CPU). Here each member and each varying
-position is a contiguous 2-D gather, product and scatter-add, and positions whose token is the same in every
-sequence (the op and '=' tokens) are handled once instead of per example. Checked against autograd of the
-plain model in tests/neural/test_model.py.
+on contiguous operands (under 10^9 elements/s on the 2-core CPU). Here every member's tables are one flat
+table, each varying position is one contiguous 2-D gather (rows e * P * V + j * V + token) and one scatter-add
+for the whole ensemble, and positions whose token is the same in every sequence (the op and '=' tokens) are
+handled once per member instead of per example. Checked against autograd of the plain model in
+tests/neural/test_model.py.
+
+What a token layout implies (its constant positions and gather rows) is computed once per token tensor and
+cached: reading tokens on the host every step would stall a GPU.
 """
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch.autograd.function import once_differentiable
+
+_LAYOUTS: dict[int, tuple] = {}  # id(tokens) -> (weak reference, version, n_tok, layout); dropped with the tensor
 
 
 def constant_positions(tokens: torch.Tensor) -> list[int | None]:
@@ -21,73 +29,77 @@ def constant_positions(tokens: torch.Tensor) -> list[int | None]:
     return [int(first[0, 0, j]) if s else None for j, s in enumerate(same)]
 
 
+def layout(tokens: torch.Tensor, n_tok: int) -> tuple[list[tuple[int, torch.Tensor]], list[tuple[int, int]]]:
+    """`tokens` (E, N, P) as gather rows of the flat (E * P * n_tok)-row table: for each varying position j,
+    (j, rows (E * N,)); for each constant one, (j, token). Cached per tensor (and its in-place version)."""
+    hit = _LAYOUTS.get(id(tokens))
+    if hit is not None and hit[0]() is tokens and hit[1:3] == (tokens._version, n_tok):
+        return hit[3]
+    E, N, P = tokens.shape
+    const = constant_positions(tokens)
+    offset = torch.arange(E, device=tokens.device)[:, None] * (P * n_tok)  # (E, 1)
+    var = [(j, (tokens[:, :, j] + offset + j * n_tok).reshape(E * N)) for j in range(P) if const[j] is None]
+    fixed = [(j, t) for j, t in enumerate(const) if t is not None]
+    if id(tokens) not in _LAYOUTS:
+        weakref.finalize(tokens, _LAYOUTS.pop, id(tokens), None)
+    _LAYOUTS[id(tokens)] = (weakref.ref(tokens), tokens._version, n_tok, (var, fixed))
+    return var, fixed
+
+
 class AttentionMix(torch.autograd.Function):
     """z[e, n, h] = sum_j softmax_j(S[e, j, tok_j, h]) V[e, j, tok_j, h] over the positions j of each sequence.
 
     S: (E, P, V, H) attention scores of the last position's query against every (position, token) key;
-    V: (E, P, V, H, dh) values of every (position, token); tokens: (E, N, P). Returns z: (E, N, H, dh).
-    Each member and each varying position is handled with contiguous 2-D gathers, products and scatter-adds."""
+    V: (E, P, V, H, dh) values of every (position, token); tokens: (E, N, P). Returns z: (E, N, H, dh)."""
 
     @staticmethod
     def forward(ctx, S, Vt, tokens):
-        const = constant_positions(tokens)
-        out, saved = [], []
-        for e in range(S.shape[0]):
-            z, keep = _mix_member(S[e], Vt[e], tokens[e], const)
-            out.append(z)
-            saved.append(keep)
-        ctx.saved, ctx.shapes = saved, (S.shape, Vt.shape, S.dtype, S.device)
-        return torch.stack(out) if len(out) > 1 else out[0][None]
+        E, P, n_tok, H, dh = Vt.shape
+        N = tokens.shape[1]
+        var, fixed = layout(tokens, n_tok)
+        S_rows, V_rows = S.reshape(E * P * n_tok, H), Vt.reshape(E * P * n_tok, H * dh)
+        v_var = [V_rows.index_select(0, rows).view(E, N, H, dh) for _, rows in var]
+        s = [S_rows.index_select(0, rows).view(E, N, H) for _, rows in var]
+        s += [S[:, j, t, None, :].expand(E, N, H) for j, t in fixed]
+        a = torch.softmax(torch.stack(s, 2), dim=2).to(Vt.dtype)  # (E, N, J+K, H); float32 out of bf16 autocast
+        J = len(var)
+        v_fix = torch.stack([Vt[:, j, t] for j, t in fixed], 1) if fixed else None  # (E, K, H, dh)
+        if fixed:
+            z = torch.einsum("enkh,ekhd->enhd", a[:, :, J:], v_fix).contiguous()
+        else:
+            z = torch.zeros(E, N, H, dh, dtype=Vt.dtype, device=Vt.device)
+        for i, v_i in enumerate(v_var):
+            z.addcmul_(v_i, a[:, :, i, :, None])
+        ctx.save_for_backward(a, v_fix, *v_var)
+        ctx.layout, ctx.J, ctx.shapes = (var, fixed), J, (S.shape, Vt.shape)
+        return z
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dz):  # dz: (E, N, H, dh)
-        S_shape, V_shape, dtype, dev = ctx.shapes
-        dS, dV = torch.zeros(S_shape, dtype=dtype, device=dev), torch.zeros(V_shape, dtype=dtype, device=dev)
-        for e, keep in enumerate(ctx.saved):
-            _mix_member_backward(dz[e], keep, dS[e], dV[e])
+        a, v_fix, *v_var = ctx.saved_tensors
+        (var, fixed), J = ctx.layout, ctx.J
+        S_shape, V_shape = ctx.shapes
+        E, P, n_tok, H, dh = V_shape
+        N = dz.shape[1]
+        da = [torch.linalg.vecdot(dz, v_i) for v_i in v_var]  # each (E, N, H)
+        if fixed:
+            da += list(torch.einsum("enhd,ekhd->kenh", dz, v_fix))
+        da = torch.stack(da, 2)  # (E, N, J+K, H), positions in the order of `a`
+        ds = a * (da - (a * da).sum(2, keepdim=True))  # softmax backward
+        dS = torch.zeros(S_shape, dtype=dz.dtype, device=dz.device)
+        dV = torch.zeros(V_shape, dtype=dz.dtype, device=dz.device)
+        dS_rows, dV_rows = dS.view(E * P * n_tok, H), dV.view(E * P * n_tok, H * dh)
+        for i, (_, rows) in enumerate(var):
+            dS_rows.index_add_(0, rows, ds[:, :, i].reshape(E * N, H))
+            dV_rows.index_add_(0, rows, (dz * a[:, :, i, :, None]).reshape(E * N, H * dh))
+        if fixed:
+            ds_fix = ds[:, :, J:].sum(1)  # (E, K, H)
+            dv_fix = torch.einsum("enkh,enhd->ekhd", a[:, :, J:], dz)
+            for i, (j, t) in enumerate(fixed):
+                dS[:, j, t] += ds_fix[:, i]
+                dV[:, j, t] += dv_fix[:, i]
         return dS, dV, None
-
-
-def _mix_member(S, Vt, tokens, const):
-    """One member: S (P, V, H), Vt (P, V, H, dh), tokens (N, P) -> z (N, H, dh) and what backward needs."""
-    P, n_tok, H, dh = Vt.shape
-    var = [(j, tokens[:, j].contiguous()) for j in range(P) if const[j] is None]  # varying: (position, tokens)
-    fixed = [(j, t) for j, t in enumerate(const) if t is not None]  # the same token in every sequence
-    v_var = [Vt[j].view(n_tok, H * dh).index_select(0, idx).view(-1, H, dh) for j, idx in var]  # each (N, H, dh)
-    s = [S[j].index_select(0, idx) for j, idx in var]  # each (N, H)
-    N = tokens.shape[0]
-    s += [S[j, t].expand(N, H) for j, t in fixed]
-    a = torch.softmax(torch.stack(s, 1), dim=1).to(Vt.dtype)  # (N, J+K, H); float32 out of bf16 autocast
-    a_var = [a[:, i].contiguous() for i in range(len(var))]
-    v_fix = torch.stack([Vt[j, t] for j, t in fixed]) if fixed else None  # (K, H, dh)
-    if fixed:
-        z = torch.einsum("nkh,khd->nhd", a[:, len(var):], v_fix)
-    else:
-        z = torch.zeros(N, H, dh, dtype=Vt.dtype, device=Vt.device)
-    for a_i, v_i in zip(a_var, v_var):
-        z.addcmul_(v_i, a_i[:, :, None])
-    return z, (a, a_var, v_var, v_fix, var, fixed)
-
-
-def _mix_member_backward(dz, keep, dS, dV):
-    """Accumulate one member's gradients into dS (P, V, H) and dV (P, V, H, dh), given dz (N, H, dh)."""
-    a, a_var, v_var, v_fix, var, fixed = keep
-    _, n_tok, H, dh = dV.shape
-    da = [torch.linalg.vecdot(dz, v_i)[:, None] for v_i in v_var]  # each (N, 1, H)
-    if fixed:
-        da.append(torch.einsum("nhd,khd->nkh", dz, v_fix))
-    da = torch.cat(da, 1)  # (N, J+K, H), positions in the order of `a`
-    ds = a * (da - (a * da).sum(1, keepdim=True))  # softmax backward, (N, J+K, H)
-    for i, (j, idx) in enumerate(var):
-        dS[j].index_add_(0, idx, ds[:, i])
-        dV[j].view(n_tok, H * dh).index_add_(0, idx, (dz * a_var[i][:, :, None]).view(-1, H * dh))
-    if fixed:
-        ds_fix = ds[:, len(var):].sum(0)  # (K, H)
-        dv_fix = torch.einsum("nkh,nhd->khd", a[:, len(var):], dz)
-        for i, (j, t) in enumerate(fixed):
-            dS[j, t] += ds_fix[i]
-            dV[j, t] += dv_fix[i]
 
 
 def attention_mix(S: torch.Tensor, Vt: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:

@@ -135,8 +135,8 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
     out = out or Path("runs/neural") / f"{preset}-{cfg.task}-p{cfg.p}"
     result = train_mod.train(cfg, out, overwrite=overwrite, progress=True,
                              **_placement(device, allow_device_change))
-    summary = result["summary"]
-    if result.get("reused"):
+    summary = result.summary
+    if result.reused:
         typer.echo(f"{out} already holds this finished run (pass --overwrite to redo it, or more --steps to extend "
                    f"it); its summary:", err=True)
     if as_json:

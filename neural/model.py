@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from neural.attention import attention_mix
+from neural import attention
 
 PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U")
 
@@ -91,8 +91,11 @@ def last_residual(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: tor
     if tokens.dim() == 2:
         tokens = tokens.expand(E, *tokens.shape)
     H, dh = cfg.n_heads, cfg.d_head
-    scores, values, x_last = _tables(params, cfg, int(tokens[0, 0, -1]))
-    z = attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H, dh),
+    last = dict(attention.layout(tokens, cfg.d_vocab)[1]).get(tokens.shape[-1] - 1)
+    if last is None:
+        raise ValueError("tokens: every sequence must end with the same token (the '=' token)")
+    scores, values, x_last = _tables(params, cfg, last)
+    z = attention.attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H, dh),
                       tokens)  # (E, N, n_heads, d_head)
     return torch.baddbmm(x_last[:, None, :], z.reshape(E, -1, H * dh), params["W_O"].reshape(E, H * dh, cfg.d_model))
 

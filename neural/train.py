@@ -1,11 +1,13 @@
 """Full-batch AdamW training of an ensemble, with metrics, checkpoints, exact resume and a progress bar.
 
 A run directory holds config.json, metrics.csv (one row per evaluated step and member, columns
-"split/metric"), checkpoint.pt (weights, optimiser state, step, metric rows: tensors and plain values only,
-enough to resume exactly) and, when finished, summary.json. An interrupted run, killed at any moment,
-resumes from its checkpoint and ends bit-identical to an uninterrupted one on CPU (its thread count is part
-of its configuration). A member whose loss or update becomes NaN/inf is frozen at its last finite state (its
-later rows are absent) and reported; the run stops if every member has.
+"split/metric"; the Fourier and Gini columns are filled at the log-spaced steps and each member's last row,
+blank at the frequent evaluations that only feed the convergence test), checkpoint.pt (weights, optimiser
+state, step, metric rows: tensors and plain values only, enough to resume exactly) and, when finished,
+summary.json. An interrupted run, killed at any moment, resumes from its checkpoint and ends bit-identical to
+an uninterrupted one on CPU (its thread count is part of its configuration). A member whose loss or update
+becomes NaN/inf is frozen at its last finite state (its later rows are absent) and reported; a member that
+converges or freezes leaves the batch (neural.state), and the run stops when none is left.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pickle
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
+from neural.state import Layout, TrainState
 
 
 def tune_process() -> None:
@@ -86,6 +90,21 @@ class Data:
         self.train_tokens = self.tokens[self.train_idx]  # (E, D, n_ctx)
         self.train_labels = self.labels.gather(1, self.train_idx)  # (E, D)
 
+    PER_MEMBER = ("train_idx", "train_weight", "train_mask", "seen_mask", "mirror_trained", "labels", "train_tokens",
+                  "train_labels")
+
+    def select(self, members: list[int]) -> "Data":
+        """The same data for members `members` only (in that order), padded to their own largest D'."""
+        out = object.__new__(Data)
+        out.__dict__.update(self.__dict__)
+        out.sizes = [self.sizes[e] for e in members]
+        D = max(out.sizes, default=0)
+        idx = torch.tensor(members, dtype=torch.long, device=self.tokens.device)
+        for name in self.PER_MEMBER:
+            value = getattr(self, name).index_select(0, idx)
+            setattr(out, name, value[:, :D] if name.startswith("train_") and name != "train_mask" else value)
+        return out
+
 
 def model_config(cfg: TrainConfig) -> model.ModelConfig:
     n = tasks.n_elements(cfg.task, cfg.p)
@@ -93,15 +112,21 @@ def model_config(cfg: TrainConfig) -> model.ModelConfig:
                              d_model=cfg.d_model, n_heads=cfg.n_heads, d_head=cfg.d_head, d_mlp=cfg.d_mlp)
 
 
+def full_eval_steps(cfg: TrainConfig) -> set[int]:
+    """Where every metric is measured: about `eval_points` log-spaced steps, the first and the last."""
+    logs = np.unique(np.round(np.geomspace(1, cfg.steps, cfg.eval_points)).astype(int))
+    return set(int(s) for s in logs) | {0, cfg.steps}
+
+
 def eval_steps(cfg: TrainConfig) -> set[int]:
-    """Log-spaced steps, every `eval_every` (default steps/50) and, for converging runs, at least five
-    evaluations per convergence window."""
+    """Every evaluated step: the full ones, and every `eval_every` (default steps/50) and, for converging runs,
+    at least five evaluations per convergence window, where the cheap metrics (losses, accuracies, norms) are
+    enough for the convergence test and the curves."""
     every = cfg.eval_every or max(cfg.steps // 50, 1)
     if cfg.converge:
         shortest = min(convergence.window_steps(m["lr"], m["wd"], cfg.steps) for m in cfg.members())
         every = min(every, max(int(shortest // 5), 1))
-    logs = np.unique(np.round(np.geomspace(1, cfg.steps, cfg.eval_points)).astype(int))
-    return set(int(s) for s in logs) | set(range(0, cfg.steps + 1, every)) | {0, cfg.steps}
+    return full_eval_steps(cfg) | set(range(0, cfg.steps + 1, every))
 
 
 def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
@@ -114,8 +139,9 @@ def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tensor]:
-    """Every metric for every member on all pairs: dict of (E,) tensors."""
+def evaluate(params, mcfg, data: Data, cfg: TrainConfig, full: bool = True) -> dict[str, torch.Tensor]:
+    """Metrics of every member on all pairs: dict of (E,) tensors. The cheap ones (losses, accuracies, the label
+    logit, norms) always; with `full` also the Gini, Fourier and restricted/excluded measures."""
     Z = model.forward(params, mcfg, data.tokens).float()  # (E, N, C)
     E, N, C = Z.shape
     ce = F.cross_entropy(Z.double().reshape(E * N, C), data.labels.reshape(-1), reduction="none").reshape(E, N)
@@ -133,9 +159,9 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
     for name, p in params.items():
         out[f"norm/{name}"] = p.reshape(E, -1).norm(dim=1)
     task = tasks.get_task(cfg.task)
-    if cfg.task != "s5":
+    if full and cfg.task != "s5":
         out.update(analysis.gini_measures(params, data.n))
-    if task.fourier:
+    if full and task.fourier:
         o_t, o_m = analysis.trig_split(Z, data.answer, data.n)
         for split, m in (("train", tr), ("test", te)):
             out[f"{split}/o_t"] = o_t
@@ -144,14 +170,6 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig) -> dict[str, torch.Tens
         out.update(analysis.restricted_excluded(Z, data.answer, data.n, keys, data.train_mask))
         out["n_key_freqs"] = torch.tensor([len(k) for k in keys], dtype=torch.float64, device=Z.device)
     return {k: v.detach().double().cpu() for k, v in out.items()}
-
-
-def descend(params: dict[str, torch.Tensor], loss_E: torch.Tensor, opt: dict, lr_E: torch.Tensor,
-            wd_E: torch.Tensor, betas: tuple[float, float]) -> None:
-    """Gradients of the summed per-member losses (E,), then one AdamW step. Non-finite gradients count as 0
-    (a frozen member's, whose learning rate is 0)."""
-    grads = torch.autograd.grad(loss_E.sum(), list(params.values()))
-    optim.step(params, {k: torch.nan_to_num(g) for k, g in zip(params, grads)}, opt, lr_E, wd_E, betas)
 
 
 CHECKPOINT_KEYS = ("config", "step", "params", "opt", "rows", "active", "diverged")
@@ -213,10 +231,10 @@ def is_done(cfg: TrainConfig, out: Path) -> bool:
 
 
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
-          stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False) -> dict:
+          stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False) -> "TrainResult":
     """Train every member of `cfg` together. With `out`, own the run directory (rundir.RunDir: locked, its
     configuration checked) and resume from its checkpoint if one is there; a run killed at any moment is
-    finished by the same call. A finished run of the same configuration is returned as it is ("reused": True);
+    finished by the same call. A finished run of the same configuration is returned as it is (reused=True);
     more `steps` extend it. `stop_after` ends the process early at that step (for tests of resume). `device` is
     neural.device's spec; a run is resumed or extended only on the device it started on, unless
     `allow_device_change` (then config.json records the change)."""
@@ -229,7 +247,9 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
         if d.state == "finished":
             summary = rundir.read_json(d.path / "summary.json")
             if _at_cap(summary, cfg):
-                return {"summary": summary, "reused": True}
+                saved = load_checkpoint(d.path / "checkpoint.pt", dev)
+                return TrainResult(summary=summary, params=saved["params"], rows=saved["rows"],
+                                   model=model_config(cfg), reused=True)
         if d.state == "new":
             d.write_config({"package": "neural", "config": cfg.to_dict(), "model": model_config(cfg).to_dict(),
                             "members": cfg.members(), "device": devices.describe(dev),
@@ -243,7 +263,7 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
         return _run_on_cores(cfg, dev, d, progress, stop_after)
 
 
-def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> dict:
+def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> "TrainResult":
     """Hold cfg.threads cores of this machine (on CPU) and run torch on exactly that many threads."""
     before = torch.get_num_threads()
     wait = lambda: print(f"waiting for {cfg.threads} free core(s): other grok-neural runs hold them "  # noqa: E731
@@ -264,13 +284,13 @@ def _converged(cfg: TrainConfig, member: dict, history: list[tuple]) -> bool:
                                      span=cfg.converge_windows)
 
 
-def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, params: dict, opt: dict) -> None:
+def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState) -> None:
     """Members with a `parent` start from member `parent_member` of that finished run's final weights (nanoGPT's
     init_from). `cfg.reset_on_init` says what is reset: "optimizer" (AdamW's moments start at zero, as for a
     fresh run) and "step" (the step counter, so bias correction starts again); what is not reset is copied."""
-    members = cfg.members()
+    params, moments = st.layout.views(st.w), {"m": st.layout.views(st.m), "v": st.layout.views(st.v)}
     steps = set()
-    for e, m in enumerate(members):
+    for e, m in enumerate(cfg.members()):
         if m["parent"] is None:
             continue
         parent = Path(m["parent"])
@@ -278,130 +298,189 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, params: dict, o
         if record.get("model") != mcfg.to_dict():
             raise ValueError(f"parent={str(parent)!r} has model {record.get('model')}, not {mcfg.to_dict()}: a member "
                              f"can start only from weights of the same shape")
-        state = load_checkpoint(parent / "checkpoint.pt")
+        saved = load_checkpoint(parent / "checkpoint.pt")
         k = m["parent_member"]
-        if not k < state["params"]["W_E"].shape[0]:
-            raise ValueError(f"parent_member={k} is not allowed: {parent} has {state['params']['W_E'].shape[0]} members")
+        if not k < saved["params"]["W_E"].shape[0]:
+            raise ValueError(f"parent_member={k} is not allowed: {parent} has {saved['params']['W_E'].shape[0]} members")
         with torch.no_grad():
-            for name, value in state["params"].items():
-                params[name][e] = value[k].to(params[name].device)
+            for name, value in saved["params"].items():
+                params[name][e] = value[k].to(st.w.device)
             if "optimizer" not in cfg.reset_on_init:
                 for part in ("m", "v"):
-                    for name, value in state["opt"][part].items():
-                        opt[part][name][e] = value[k].to(params[name].device)
-        steps.add(int(state["opt"]["step"]))
+                    for name, value in saved["opt"][part].items():
+                        moments[part][name][e] = value[k].to(st.w.device)
+        steps.add(int(saved["opt"]["step"]))
     if steps and "step" not in cfg.reset_on_init:
         if len(steps) > 1:
             raise ValueError(f"reset_on_init={cfg.reset_on_init} keeps the step counter, but the parents are at "
                              f"different optimiser steps {sorted(steps)}: one ensemble shares one counter")
-        opt["step"] = steps.pop()
+        st.t = steps.pop()
 
 
-def _finite_members(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """(E,) True where every entry of a member's slice of every tensor is finite."""
-    return torch.stack([torch.isfinite(t.reshape(t.shape[0], -1)).all(1) for t in tensors]).all(0)
+def gradients(params: dict[str, torch.Tensor], loss_E: torch.Tensor) -> torch.Tensor:
+    """(E, P) gradients of the summed per-member losses, flat in the order of `params`. Non-finite entries
+    count as 0 (a member whose loss is not finite contributes 0 and is not updated)."""
+    grads = torch.autograd.grad(loss_E.sum(), list(params.values()))
+    E = loss_E.shape[0]
+    return torch.cat([g.reshape(E, -1) for g in grads], 1).nan_to_num_()
 
 
-def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> dict:
-    tune_process()
-    mcfg = model_config(cfg)
-    members = cfg.members()
-    E = len(members)
-    data = Data(cfg, dev)
-    lr_E = torch.tensor([m["lr"] for m in members], dtype=torch.float32, device=dev)
-    wd_E = torch.tensor([m["wd"] for m in members], dtype=torch.float32, device=dev)
-    ckpt_path = d.path / "checkpoint.pt" if d is not None else None
-    resume = None
+def _start(cfg: TrainConfig, mcfg: model.ModelConfig, dev: torch.device, ckpt_path: Path | None) -> TrainState:
+    """The state to train from: the run directory's checkpoint, or fresh weights (and parents' where named)."""
+    layout = Layout.of(mcfg)
     if ckpt_path is not None and ckpt_path.exists():
-        resume = load_checkpoint(ckpt_path, dev)
-        if {**resume["config"], "steps": cfg.steps} != {**cfg.to_dict(), "steps": cfg.steps}:
+        saved = load_checkpoint(ckpt_path, dev)
+        if {**saved["config"], "steps": cfg.steps} != {**cfg.to_dict(), "steps": cfg.steps}:
             raise ValueError(f"checkpoint={str(ckpt_path)!r} was written by a different configuration than its "
                              f"config.json; pass --overwrite to start again")
-        if resume["step"] > cfg.steps:
-            raise ValueError(f"steps={cfg.steps} is not allowed for {d.path}: it already holds step {resume['step']}; "
-                             f"pass at least that many --steps, or --overwrite to replace it")
-    if resume:
-        params = {k: v.to(dev) for k, v in resume["params"].items()}
-        opt = {"step": resume["opt"]["step"], "m": resume["opt"]["m"], "v": resume["opt"]["v"]}
-        rows, start, active, diverged = resume["rows"], resume["step"], resume["active"].to(dev), resume["diverged"]
-    else:
-        params = {k: v.to(dev) for k, v in model.init_params(mcfg, [m["seed"] for m in members]).items()}
-        opt = optim.init_state(params)
-        init_from_parents(cfg, mcfg, params, opt)
-        rows, start, active, diverged = [], 0, torch.ones(E, dtype=torch.bool, device=dev), [None] * E
-    converged = list(resume.get("converged", [None] * E)) if resume else [None] * E
-    history = {e: [(r["step"], r["train/loss"], r["test/acc"]) for r in rows if r["member"] == e] for e in range(E)}
-    for p in params.values():
-        p.requires_grad_(True)
-    todo = eval_steps(cfg)
-    bar = None
-    if progress:
-        bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {E} member(s)")
-    t0 = time.perf_counter()
+        if saved["step"] > cfg.steps:
+            raise ValueError(f"steps={cfg.steps} is not allowed for {ckpt_path.parent}: it already holds step "
+                             f"{saved['step']}; pass at least that many --steps, or --overwrite to replace it")
+        return TrainState.from_checkpoint(layout, saved, dev)
+    params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
+    st = TrainState.fresh(layout, {k: v.to(dev) for k, v in params.items()})
+    init_from_parents(cfg, mcfg, st)
+    return st
 
-    def checkpoint(step: int) -> None:
-        if ckpt_path is None:
+
+@dataclass
+class TrainResult:
+    """What train() returns. A finished run: its summary, final weights of every member (named, (E, ...)),
+    metric rows and model; `reused` when it was already finished. A run stopped early (stop_after): only
+    `stopped_at`."""
+    summary: dict | None = None
+    params: dict[str, torch.Tensor] | None = None
+    rows: list[dict] = field(default_factory=list)
+    model: model.ModelConfig | None = None
+    reused: bool = False
+    stopped_at: int | None = None
+
+
+class _Run:
+    """One ensemble's training loop. Between synchronisation points (evaluations and checkpoints) nothing is
+    read back to the host: which members are live, diverged and why stays on the device until then."""
+
+    def __init__(self, cfg: TrainConfig, dev: torch.device, d, st: TrainState):
+        self.cfg, self.dev, self.d, self.st = cfg, dev, d, st
+        self.mcfg, self.members = model_config(cfg), cfg.members()
+        self.data_all = Data(cfg, dev)
+        self.evals, self.full_evals = eval_steps(cfg), full_eval_steps(cfg)
+        self.history = {e: [(r["step"], r["train/loss"], r["test/acc"]) for r in st.rows if r["member"] == e]
+                        for e in range(len(self.members))}
+        self.eval_seconds = 0.0
+        self._batch()
+
+    def _batch(self) -> None:
+        """Tensors of the live members: their data (padded to their largest D'), lr, wd and device flags."""
+        live = self.st.live
+        self.data = self.data_all.select(live)
+        self.lr_E = torch.tensor([self.members[e]["lr"] for e in live], dtype=torch.float32, device=self.dev)
+        self.wd_E = torch.tensor([self.members[e]["wd"] for e in live], dtype=torch.float32, device=self.dev)
+        self.ok_E = torch.ones(len(live), dtype=torch.bool, device=self.dev)  # not diverged since the last sync
+        self.failed_at = torch.full((len(live),), -1, dtype=torch.long, device=self.dev)
+        self.why = torch.zeros(len(live), dtype=torch.long, device=self.dev)  # 1: loss not finite, 2: update overflow
+
+    def train_step(self) -> None:
+        st = self.st
+        params = {k: v.requires_grad_(True) for k, v in st.params().items()}
+        loss_E = losses(params, self.mcfg, self.data, self.cfg.precision)
+        finite = torch.isfinite(loss_E.detach())
+        allowed = self.ok_E & finite
+        g = gradients(params, torch.where(allowed, loss_E, 0.0))
+        st.t += 1
+        updated = optim.step(st.w, g, st.m, st.v, st.t, self.lr_E, self.wd_E, allowed, self.cfg.betas)
+        newly = self.ok_E & ~updated
+        self.failed_at = torch.where(newly, st.step, self.failed_at)
+        self.why = torch.where(newly, torch.where(finite, 2, 1), self.why)
+        self.ok_E = updated
+        st.step += 1
+
+    def sync(self) -> None:
+        """Read the divergence flags, report the members that diverged, and drop every finished member from the
+        batch (the run's cost follows its live members)."""
+        st = self.st
+        failed, why = self.failed_at.tolist(), self.why.tolist()
+        for i, e in enumerate(st.live):
+            if failed[i] >= 0:
+                st.diverged[e] = failed[i]
+                reason = "its loss became non-finite" if why[i] == 1 else "an update overflowed float32"
+                print(f"member {e} ({self.members[e]}): {reason} at step {failed[i]}; frozen at its last finite "
+                      f"state", file=sys.stderr)
+        keep = [i for i, e in enumerate(st.live) if st.diverged[e] is None and st.converged[e] is None]
+        if len(keep) < len(st.live):
+            st.keep(keep)
+            self._batch()
+
+    def evaluate(self, bar) -> None:
+        """Metrics of the live members at this step: the cheap ones at every evaluation, every metric at the
+        log-spaced ones and for a member whose training ends here; then the convergence test."""
+        st, t0 = self.st, time.perf_counter()
+        full = st.step in self.full_evals
+        metrics = evaluate(st.params(), self.mcfg, self.data, self.cfg, full=full)
+        new_rows = {}
+        for i, e in enumerate(st.live):
+            new_rows[e] = {"step": st.step, "member": e, **{k: float(v[i]) for k, v in metrics.items()}}
+            self.history[e].append((st.step, new_rows[e]["train/loss"], new_rows[e]["test/acc"]))
+            if self.cfg.converge and _converged(self.cfg, self.members[e], self.history[e]):
+                st.converged[e] = st.step
+        ending = [i for i, e in enumerate(st.live) if st.converged[e] is not None]
+        if not full and ending:  # a member's last row carries every metric
+            idx = torch.tensor(ending, dtype=torch.long, device=self.dev)
+            ended = {k: v.contiguous() for k, v in st.layout.views(st.w.index_select(0, idx)).items()}
+            more = evaluate(ended, self.mcfg, self.data.select(ending), self.cfg, full=True)
+            for j, i in enumerate(ending):
+                new_rows[st.live[i]].update({k: float(v[j]) for k, v in more.items()})
+        st.rows += [new_rows[e] for e in st.live]
+        self.eval_seconds += time.perf_counter() - t0
+        if bar is not None and st.live:
+            bar.set_postfix({"train": f"{float(metrics['train/loss'][0]):.3g}",
+                             "test": f"{float(metrics['test/loss'][0]):.3g}",
+                             "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
+
+    def checkpoint(self) -> None:
+        if self.d is None:
             return
-        _save_checkpoint(ckpt_path, {"config": cfg.to_dict(), "step": step, "params": {k: v.detach() for k, v in params.items()},
-                                     "opt": opt, "rows": rows, "active": active.cpu(), "diverged": diverged,
-                                     "converged": converged})
-        _write_metrics(d.path, rows)
+        _save_checkpoint(self.d.path / "checkpoint.pt", self.st.to_checkpoint(self.cfg.to_dict()))
+        _write_metrics(self.d.path, self.st.rows)
 
-    def freeze(members_E: torch.Tensor, step: int, why: str) -> None:
-        for e in torch.nonzero(members_E).flatten().tolist():
-            diverged[e] = step
-            print(f"member {e} ({members[e]}): {why} at step {step}; frozen at its last finite state", file=sys.stderr)
-        active.copy_(active & ~members_E)
 
-    step = start
+def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> TrainResult:
+    tune_process()
+    st = _start(cfg, model_config(cfg), dev, d.path / "checkpoint.pt" if d is not None else None)
+    run = _Run(cfg, dev, d, st)
+    start = st.step
+    bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {st.n_members} member(s)") if progress else None
+    t0 = time.perf_counter()
     while True:
-        if step in todo and not (rows and rows[-1]["step"] == step):  # a resumed step may be evaluated already
-            metrics = evaluate(params, mcfg, data, cfg)
-            for e in range(E):
-                if bool(active[e]):
-                    rows.append({"step": step, "member": e, **{k: float(v[e]) for k, v in metrics.items()}})
-                    history[e].append((step, rows[-1]["train/loss"], rows[-1]["test/acc"]))
-                    if cfg.converge and _converged(cfg, members[e], history[e]):
-                        converged[e] = step
-                        active[e] = False
-            if bar is not None:
-                bar.set_postfix({"train": f"{float(metrics['train/loss'][0]):.3g}",
-                                 "test": f"{float(metrics['test/loss'][0]):.3g}",
-                                 "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
-        if step >= cfg.steps or not bool(active.any()):
+        if st.step in run.evals and not (st.rows and st.rows[-1]["step"] == st.step):  # resumed: may be done
+            run.evaluate(bar)
+            run.sync()
+        if st.step >= cfg.steps or not st.live:
             break
-        if stop_after is not None and step >= stop_after:
-            checkpoint(step)
-            return {"stopped_at": step}
-        loss_E = losses(params, mcfg, data, cfg.precision)
-        bad = ~torch.isfinite(loss_E.detach()) & active
-        if bool(bad.any()):
-            freeze(bad, step, f"loss became {[float(x) for x in loss_E.detach()[bad]]}")
-        state = list(params.values()) + list(opt["m"].values()) + list(opt["v"].values())
-        last_finite = [t.detach().clone() for t in state]
-        descend(params, torch.where(active, loss_E, 0.0), opt, lr_E * active, wd_E * active, cfg.betas)
-        broken = ~_finite_members(state) & active
-        if bool(broken.any()):  # restore the members whose update overflowed, then freeze them
-            with torch.no_grad():
-                for t, old in zip(state, last_finite):
-                    t[broken] = old[broken]
-            freeze(broken, step, "an update overflowed float32")
-        step += 1
+        if stop_after is not None and st.step >= stop_after:
+            run.sync()
+            run.checkpoint()
+            return TrainResult(stopped_at=st.step)
+        run.train_step()
         if bar is not None:
             bar.update(1)
-        if step % cfg.checkpoint_every == 0 and step < cfg.steps:
-            checkpoint(step)
+        if st.step % cfg.checkpoint_every == 0 and st.step < cfg.steps:
+            run.sync()
+            run.checkpoint()
     if bar is not None:
         bar.close()
-    checkpoint(step)
-    summary = _summary(cfg, dev, members, rows, diverged, time.perf_counter() - t0, step - start)
-    summary["steps_run"] = step
+    run.sync()
+    run.checkpoint()
+    summary = _summary(cfg, dev, run.members, st.rows, st.diverged, time.perf_counter() - t0, st.step - start)
+    summary["steps_run"] = st.step
+    summary["eval_seconds_this_session"] = run.eval_seconds
     for e, m in enumerate(summary["members"]):
-        m["converged_step"] = converged[e]
-        m["converged"] = converged[e] is not None or _converged(cfg, members[e], history[e])
+        m["converged_step"] = st.converged[e]
+        m["converged"] = st.converged[e] is not None or _converged(cfg, run.members[e], run.history[e])
     if d is not None:
         d.finish(summary)
-    return {"params": {k: v.detach() for k, v in params.items()}, "rows": rows, "summary": summary, "model": mcfg}
+    params = st.layout.views(st.whole(0))
+    return TrainResult(summary=summary, params=params, rows=st.rows, model=run.mcfg)
 
 
 METRIC_ORDER = ("step", "member", "train/loss", "test/loss", "train/acc", "test/acc", "norm/total")
@@ -410,7 +489,10 @@ METRIC_ORDER = ("step", "member", "train/loss", "test/loss", "train/acc", "test/
 def _write_metrics(out: Path, rows: list[dict]) -> None:
     if not rows:
         return
-    cols = list(METRIC_ORDER) + sorted(k for k in rows[0] if k not in METRIC_ORDER)
+    cols = list(METRIC_ORDER)
+    for r in rows:
+        cols += [c for c in r if c not in cols]
+    cols = cols[:len(METRIC_ORDER)] + sorted(cols[len(METRIC_ORDER):])
     rundir.write_csv(out / "metrics.csv", cols, ([r.get(c) for c in cols] for r in rows))
 
 

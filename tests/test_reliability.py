@@ -158,14 +158,14 @@ def test_refused_command_leaves_no_directory(tmp_path):
 @pytest.mark.skipif(cores.available() < 2, reason="needs 2 cores")
 def test_thread_count_is_part_of_the_run(tmp_path):
     cfg = TINY.with_(threads=None)
-    assert train.train(cfg, tmp_path / "r", progress=False, stop_after=10) == {"stopped_at": 10}
+    assert train.train(cfg, tmp_path / "r", progress=False, stop_after=10).stopped_at == 10
     recorded = rundir.read_json(tmp_path / "r" / "config.json")["config"]["threads"]
     assert recorded == cores.available()
     with pytest.raises(ValueError, match="threads: recorded"):
         train.train(cfg.with_(threads=1), tmp_path / "r", progress=False)
     resumed = train.train(cfg, tmp_path / "r", progress=False)  # no thread count given: the recorded one
     straight = train.train(cfg.with_(threads=recorded), None, progress=False)
-    assert all(torch.equal(resumed["params"][k], straight["params"][k]) for k in straight["params"])
+    assert all(torch.equal(resumed.params[k], straight.params[k]) for k in straight.params)
 
 
 def test_files_follow_the_umask(tmp_path):

@@ -80,7 +80,7 @@ def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "
     """One ensemble to a finished run directory (the unit a submitit job runs, resolving `device` where it
     runs); returns its summary."""
     return train.train(TrainConfig.from_dict(config), Path(out), progress=progress, device=device,
-                       allow_device_change=allow_device_change)["summary"]
+                       allow_device_change=allow_device_change).summary
 
 
 def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32,

@@ -59,7 +59,7 @@ def test_bad_devices_are_one_line_errors_before_anything_trains(args, no_gpu, tm
 
 def test_resume_on_another_device_is_refused_unless_asked(tmp_path):
     out = tmp_path / "run"
-    assert train.train(TINY, out, progress=False, stop_after=10) == {"stopped_at": 10}
+    assert train.train(TINY, out, progress=False, stop_after=10).stopped_at == 10
     record = rundir.read_json(out / "config.json")
     assert record["device"] == "cpu"
     # as if it had started on a GPU
@@ -69,7 +69,7 @@ def test_resume_on_another_device_is_refused_unless_asked(tmp_path):
         train.train(TINY, out, progress=False)
     assert not rundir.is_finished(out)
     r = train.train(TINY, out, progress=False, allow_device_change=True)
-    assert r["summary"]["device_this_session"] == "cpu"
+    assert r.summary["device_this_session"] == "cpu"
     changes = rundir.read_json(out / "config.json")["device_changes"]
     assert [c["to"] for c in changes] == ["cpu"] and TrainConfig.from_dict(rundir.read_json(out / "config.json")["config"]) == TINY
 

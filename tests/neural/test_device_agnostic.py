@@ -24,7 +24,7 @@ def meta_default():
 
 def test_training_and_resume_name_their_device(meta_default, tmp_path):
     out = tmp_path / "run"
-    assert train.train(TINY, out, progress=False, stop_after=10) == {"stopped_at": 10}
+    assert train.train(TINY, out, progress=False, stop_after=10).stopped_at == 10
     train.train(TINY, out, progress=False)  # resumed from its checkpoint
     assert inspect_run.analyze_run(out)["p"] == TINY.p
 

@@ -81,10 +81,12 @@ def test_adamw_matches_torch_per_member():
     ref = [torch.nn.Parameter(params["w"][e].clone()) for e in range(2)]
     opts = [torch.optim.AdamW([ref[e]], lr=lr, betas=(0.9, 0.98), weight_decay=wd)
             for e, (lr, wd) in enumerate([(1e-2, 1.0), (3e-3, 0.1)])]
-    state = optim.init_state(params)
-    for _ in range(5):
+    w, m, v = params["w"].reshape(2, 15), torch.zeros(2, 15), torch.zeros(2, 15)
+    for t in range(1, 6):
         g = torch.randn(2, 5, 3)
-        optim.step(params, {"w": g}, state, torch.tensor([1e-2, 3e-3]), torch.tensor([1.0, 0.1]))
+        ok = optim.step(w, g.reshape(2, 15), m, v, t, torch.tensor([1e-2, 3e-3]), torch.tensor([1.0, 0.1]),
+                        torch.tensor([True, True]))
+        assert ok.all()
         for e in range(2):
             ref[e].grad = g[e].clone()
             opts[e].step()
@@ -125,3 +127,18 @@ def test_analyze_cli_on_real_checkpoint():
     assert 3 <= len(m["key_frequencies"]) <= 8  # a handful of key frequencies
     assert m["restricted_loss"] < 0.01 < 1.0 < m["excluded_loss"]  # generalising circuit lives in them
     assert abs(m["all_acc"] - 0.99945) < 5e-5 and m["gini_W_L"] > 0.5
+
+
+def test_adamw_commits_only_allowed_finite_members():
+    """The guard: a member not allowed to move, and one whose update overflows (a huge gradient makes Adam's
+    second moment inf), keep their weights and moments bit for bit; the others take the plain AdamW step."""
+    g0 = torch.Generator().manual_seed(2)
+    w, m, v = (torch.randn(3, 40, generator=g0) for _ in range(3))
+    v = v.abs()
+    g = torch.randn(3, 40, generator=g0)
+    g[2, 7] = 1e30
+    before = [x.clone() for x in (w, m, v)]
+    ok = optim.step(w, g, m, v, 4, torch.full((3,), 1e-3), torch.ones(3), torch.tensor([True, False, True]))
+    assert ok.tolist() == [True, False, False]
+    for x, old in zip((w, m, v), before):
+        assert torch.equal(x[1:], old[1:]) and not torch.equal(x[0], old[0])

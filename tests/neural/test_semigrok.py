@@ -44,7 +44,7 @@ def test_an_interrupted_semigrok_sweep_resumes_to_the_same_results(tmp_path):
 
     semigrok.run(TINY, tmp_path / "whole", progress=False)
     cfg = semigrok.configs(TINY)[60]
-    assert train.train(cfg, tmp_path / "cut" / "D60", progress=False, stop_after=20) == {"stopped_at": 20}
+    assert train.train(cfg, tmp_path / "cut" / "D60", progress=False, stop_after=20).stopped_at == 20
     semigrok.run(TINY, tmp_path / "cut", progress=False)
     assert rundir.read_rows(tmp_path / "cut" / "classes.csv") == rundir.read_rows(tmp_path / "whole" / "classes.csv")
     for D in TINY.sizes:

@@ -57,18 +57,17 @@ def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
     child = BASE.with_(member_specs=({"seed": 7, "wd": 0.3, "lr": 1e-3, "subset": 25, "split_seed": 1,
                                       "parent": str(parent), "parent_member": 1},))
     mcfg = train.model_config(child)
-    params = model.init_params(mcfg, [7])
-    opt = train.optim.init_state(params)
-    train.init_from_parents(child, mcfg, params, opt)
+    st = train.TrainState.fresh(train.Layout.of(mcfg), model.init_params(mcfg, [7]))
+    train.init_from_parents(child, mcfg, st)
     tokens = train.Data(child, torch.device("cpu")).tokens
     with torch.no_grad():
-        assert torch.equal(model.forward(params, mcfg, tokens)[0],  # on the CPU, wherever the parent trained
-                           model.forward({k: v[1:2].cpu() for k, v in done["params"].items()}, mcfg, tokens)[0])
-    assert opt["step"] == 0 and all(float(v.abs().sum()) == 0 for v in opt["m"].values())  # reset, as recorded
+        assert torch.equal(model.forward(st.params(), mcfg, tokens)[0],  # on the CPU, wherever the parent trained
+                           model.forward({k: v[1:2].cpu() for k, v in done.params.items()}, mcfg, tokens)[0])
+    assert st.t == 0 and float(st.m.abs().sum()) == 0  # reset, as recorded
     r = train.train(child, tmp_path / "child", progress=False)
     assert rundir.read_json(tmp_path / "child" / "config.json")["config"]["reset_on_init"] == ["optimizer", "step"]
-    assert r["rows"][0]["test/acc"] == pytest.approx(
-        train.evaluate({k: v[1:2] for k, v in done["params"].items()}, mcfg, train.Data(child, torch.device("cpu")),
+    assert r.rows[0]["test/acc"] == pytest.approx(
+        train.evaluate({k: v[1:2] for k, v in done.params.items()}, mcfg, train.Data(child, torch.device("cpu")),
                        child)["test/acc"][0].item())
 
 

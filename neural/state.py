@@ -1,0 +1,120 @@
+"""A run's training state: weights and AdamW's moments as flat (E, P) buffers, the named weights as views.
+
+With one contiguous buffer per quantity, AdamW, the finiteness guard and compaction are a handful of
+whole-ensemble operations instead of a few per weight tensor. The batch holds only the live members (still
+training); a member that converges or diverges leaves it at the next synchronisation point and its final rows
+are kept aside, so an ensemble's cost follows its live members. A checkpoint holds the whole ensemble in the
+named layout (tensors and plain values only), as before this layout existed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from neural import model
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each named weight lives in a member's flat row of P numbers."""
+    shapes: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, mcfg: model.ModelConfig) -> "Layout":
+        return cls({name: mcfg.shapes()[name] for name in model.PARAM_NAMES})
+
+    @property
+    def sizes(self) -> list[int]:
+        return [math.prod(s) for s in self.shapes.values()]
+
+    @property
+    def P(self) -> int:
+        return sum(self.sizes)
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named (E, *shape) views of a flat (E, P) buffer (writes to a view write the buffer)."""
+        out, start = {}, 0
+        for (name, shape), size in zip(self.shapes.items(), self.sizes):
+            out[name] = flat[:, start:start + size].view(flat.shape[0], *shape)
+            start += size
+        return out
+
+    def flatten(self, named: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The (E, P) buffer of named (E, *shape) tensors (a new tensor)."""
+        E = next(iter(named.values())).shape[0]
+        return torch.cat([named[name].reshape(E, -1) for name in self.shapes], 1)
+
+
+@dataclass
+class TrainState:
+    """Everything a run resumes from. w, m, v: (E_live, P) rows of the live members `live` (indices into the
+    configuration's members, ascending); `parked`: member -> its final (w, m, v) rows, (3, P), once it left the
+    batch. t: AdamW's step counter (shared: bias correction); step: training steps taken."""
+    layout: Layout
+    w: torch.Tensor
+    m: torch.Tensor
+    v: torch.Tensor
+    live: list[int]
+    t: int = 0
+    step: int = 0
+    rows: list[dict] = field(default_factory=list)
+    diverged: list[int | None] = field(default_factory=list)
+    converged: list[int | None] = field(default_factory=list)
+    parked: dict[int, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.diverged)
+
+    def params(self) -> dict[str, torch.Tensor]:
+        """The live members' named weights, contiguous copies (batched products over strided views of w would
+        take other kernel paths, with other rounding)."""
+        return {k: v.contiguous() for k, v in self.layout.views(self.w).items()}
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep batch rows `rows` (positions in `live`) and park the others with their final state."""
+        gone = [i for i in range(len(self.live)) if i not in set(rows)]
+        for i in gone:
+            self.parked[self.live[i]] = torch.stack([self.w[i], self.m[i], self.v[i]]).clone()
+        idx = torch.tensor(rows, dtype=torch.long, device=self.w.device)
+        self.w, self.m, self.v = (x.index_select(0, idx) for x in (self.w, self.m, self.v))
+        self.live = [self.live[i] for i in rows]
+
+    def whole(self, k: int) -> torch.Tensor:
+        """Buffer k (0: w, 1: m, 2: v) for every member, (E, P), live rows and parked rows together."""
+        live = (self.w, self.m, self.v)[k]
+        out = torch.empty(self.n_members, self.layout.P, dtype=live.dtype, device=live.device)
+        if self.live:
+            out[torch.tensor(self.live, dtype=torch.long, device=live.device)] = live
+        for e, rows in self.parked.items():
+            out[e] = rows[k]
+        return out
+
+    def to_checkpoint(self, config: dict) -> dict:
+        """The checkpoint dict: named weights and moments of every member (tensors and plain values only)."""
+        views = [self.layout.views(self.whole(k)) for k in range(3)]
+        active = torch.zeros(self.n_members, dtype=torch.bool, device="cpu")
+        active[self.live] = True
+        return {"config": config, "step": self.step, "params": views[0],
+                "opt": {"step": self.t, "m": views[1], "v": views[2]}, "rows": self.rows, "active": active,
+                "diverged": self.diverged, "converged": self.converged}
+
+    @classmethod
+    def from_checkpoint(cls, layout: Layout, saved: dict, dev: torch.device) -> "TrainState":
+        E = saved["active"].shape[0]
+        w, m, v = (layout.flatten({k: t.to(dev) for k, t in part.items()})
+                   for part in (saved["params"], saved["opt"]["m"], saved["opt"]["v"]))
+        state = cls(layout, w, m, v, live=list(range(E)), t=int(saved["opt"]["step"]), step=int(saved["step"]),
+                    rows=saved["rows"], diverged=list(saved["diverged"]),
+                    converged=list(saved.get("converged", [None] * E)))
+        state.keep([e for e in range(E) if bool(saved["active"][e])])
+        return state
+
+    @classmethod
+    def fresh(cls, layout: Layout, params: dict[str, torch.Tensor]) -> "TrainState":
+        w = layout.flatten(params)
+        E = w.shape[0]
+        return cls(layout, w, torch.zeros_like(w), torch.zeros_like(w), live=list(range(E)),
+                   diverged=[None] * E, converged=[None] * E)
