@@ -59,7 +59,7 @@ class Data:
 
     Member e trains on `subset` pairs nested in its base split (`frac`/`train_size` of all pairs, drawn with
     its `split_seed`), or on the whole base split. Training sets are padded to the largest (padding has weight
-    0), so a step costs E x max D': the sweep runner packs members of similar D' together."""
+    0), so a step costs E x max D': the sweep runner packs members of similar D' together (runner.pack)."""
 
     def __init__(self, cfg: TrainConfig, dev: torch.device):
         x, y, answer = tasks.all_pairs(cfg.task, cfg.p)
@@ -118,15 +118,20 @@ def full_eval_steps(cfg: TrainConfig) -> set[int]:
     return set(int(s) for s in logs) | {0, cfg.steps}
 
 
-def eval_steps(cfg: TrainConfig) -> set[int]:
-    """Every evaluated step: the full ones, and every `eval_every` (default steps/50) and, for converging runs,
-    at least five evaluations per convergence window, where the cheap metrics (losses, accuracies, norms) are
-    enough for the convergence test and the curves."""
+def eval_every(cfg: TrainConfig, member: dict) -> int:
+    """A member's frequent evaluations: every `eval_every` steps (default steps/50) and, for converging runs, at
+    least five per convergence window 1/(lr wd) of its own. Only the cheap metrics (losses, accuracies, norms)
+    are taken there: enough for the convergence test and the curves."""
     every = cfg.eval_every or max(cfg.steps // 50, 1)
     if cfg.converge:
-        shortest = min(convergence.window_steps(m["lr"], m["wd"], cfg.steps) for m in cfg.members())
-        every = min(every, max(int(shortest // 5), 1))
-    return full_eval_steps(cfg) | set(range(0, cfg.steps + 1, every))
+        every = min(every, max(int(convergence.window_steps(member["lr"], member["wd"], cfg.steps) // 5), 1))
+    return every
+
+
+def eval_steps(cfg: TrainConfig) -> set[int]:
+    """Every step where some member is evaluated: the full evaluations and each member's frequent ones."""
+    everies = {eval_every(cfg, m) for m in cfg.members()}
+    return full_eval_steps(cfg).union(*(range(0, cfg.steps + 1, k) for k in everies))
 
 
 def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
@@ -365,6 +370,7 @@ class _Run:
         self.mcfg, self.members = model_config(cfg), cfg.members()
         self.data_all = Data(cfg, dev)
         self.evals, self.full_evals = eval_steps(cfg), full_eval_steps(cfg)
+        self.every = [eval_every(cfg, m) for m in self.members]
         self.history = {e: [(r["step"], r["train/loss"], r["test/acc"]) for r in st.rows if r["member"] == e]
                         for e in range(len(self.members))}
         self.eval_seconds = 0.0
@@ -416,26 +422,37 @@ class _Run:
         log-spaced ones and for a member whose training ends here; then the convergence test."""
         st, t0 = self.st, time.perf_counter()
         full = st.step in self.full_evals
-        metrics = evaluate(st.params(), self.mcfg, self.data, self.cfg, full=full)
+        due = [i for i, e in enumerate(st.live) if full or st.step % self.every[e] == 0]
+        if not due:
+            return
+        metrics = self._measure(due, full)
         new_rows = {}
-        for i, e in enumerate(st.live):
-            new_rows[e] = {"step": st.step, "member": e, **{k: float(v[i]) for k, v in metrics.items()}}
+        for j, i in enumerate(due):
+            e = st.live[i]
+            new_rows[e] = {"step": st.step, "member": e, **{k: float(v[j]) for k, v in metrics.items()}}
             self.history[e].append((st.step, new_rows[e]["train/loss"], new_rows[e]["test/acc"]))
             if self.cfg.converge and _converged(self.cfg, self.members[e], self.history[e]):
                 st.converged[e] = st.step
-        ending = [i for i, e in enumerate(st.live) if st.converged[e] is not None]
+        ending = [i for i in due if st.converged[st.live[i]] is not None]
         if not full and ending:  # a member's last row carries every metric
-            idx = torch.tensor(ending, dtype=torch.long, device=self.dev)
-            ended = {k: v.contiguous() for k, v in st.layout.views(st.w.index_select(0, idx)).items()}
-            more = evaluate(ended, self.mcfg, self.data.select(ending), self.cfg, full=True)
+            more = self._measure(ending, True)
             for j, i in enumerate(ending):
                 new_rows[st.live[i]].update({k: float(v[j]) for k, v in more.items()})
-        st.rows += [new_rows[e] for e in st.live]
+        st.rows += list(new_rows.values())
         self.eval_seconds += time.perf_counter() - t0
-        if bar is not None and st.live:
+        if bar is not None:
             bar.set_postfix({"train": f"{float(metrics['train/loss'][0]):.3g}",
                              "test": f"{float(metrics['test/loss'][0]):.3g}",
                              "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
+
+    def _measure(self, rows: list[int], full: bool) -> dict[str, torch.Tensor]:
+        """evaluate() on batch rows `rows` (all of the batch without copying it)."""
+        st = self.st
+        if len(rows) == len(st.live):
+            return evaluate(st.params(), self.mcfg, self.data, self.cfg, full=full)
+        idx = torch.tensor(rows, dtype=torch.long, device=self.dev)
+        params = {k: v.contiguous() for k, v in st.layout.views(st.w.index_select(0, idx)).items()}
+        return evaluate(params, self.mcfg, self.data.select(rows), self.cfg, full=full)
 
     def checkpoint(self) -> None:
         if self.d is None:

@@ -3,9 +3,8 @@
 A spec is one member's coordinates: the shared settings (a TrainConfig whose per-member fields are ignored),
 the member (seed, wd, lr, split_seed, subset D', parent run and member) and free-form tags (stage, d_prime, ...)
 that become columns of the results table. `pack` groups specs that can share an ensemble (same shared
-settings and weight decay, D' within a factor `max_size_ratio`: a step costs E x max D', so packing by D' keeps
-the cost near the sum of the members' D'; one weight decay per ensemble, because members stop at convergence
-but a stopped member still rides along until its whole ensemble is done). Each ensemble is a run directory
+settings; weight decays and learning rates mixed) and cuts each group, sorted by D', where the estimated cost
+is least (a step costs about E x max D' plus a per-member and a per-ensemble overhead). Each ensemble is a run directory
 named by a hash of its configuration, so re-running a sweep skips what is finished and resumes what is not; the
 results table is rebuilt from the finished ensembles each time (nothing duplicated, written atomically).
 
@@ -51,22 +50,41 @@ def _shared(cfg: TrainConfig) -> str:
                       sort_keys=True)
 
 
-def pack(specs: list[Spec], max_members: int = 32, max_size_ratio: float = 2.0) -> list[tuple[TrainConfig, list[int]]]:
-    """Ensembles as (config, indices of their specs): same shared settings and wd, D' within max_size_ratio."""
-    groups: dict[tuple, list[int]] = {}
+# A step's cost on this 2-core CPU, fitted to c0 + c1 E + c2 E D (E members padded to D pairs, cpu-size model):
+# c0 = 1.5 ms, c1 = 0.29 ms, c2 = 1.7 us. In units of c2: a step of its own costs 880 pairs of padding, a member
+# 170. benchmarks/bench_sweep.py measures them again.
+ENSEMBLE_COST, MEMBER_COST = 880.0, 170.0
+
+
+def step_cost(sizes: list[int]) -> float:
+    """Estimated cost of one step of an ensemble of members with training sets of `sizes` pairs (padded to the
+    largest), in units of one member-pair."""
+    return ENSEMBLE_COST + len(sizes) * (MEMBER_COST + max(sizes))
+
+
+def pack(specs: list[Spec], max_members: int = 32) -> list[tuple[TrainConfig, list[int]]]:
+    """Ensembles as (config, indices of their specs). Specs with the same shared settings may share an ensemble
+    whatever their weight decay and learning rate (both per member; a member that converges leaves the batch).
+    Within a group, sorted by D', the cut into ensembles of at most `max_members` minimises the summed
+    step_cost (dynamic programming): padding a small D' to a large one costs, and so does each extra ensemble."""
+    groups: dict[str, list[int]] = {}
     for i, s in enumerate(specs):
-        groups.setdefault((_shared(s.base), s.member["wd"]), []).append(i)
+        groups.setdefault(_shared(s.base), []).append(i)
     out = []
     for idx in groups.values():
         idx = sorted(idx, key=lambda i: (specs[i].size(), json.dumps(specs[i].member, sort_keys=True)))
-        chunk: list[int] = []
-        for i in idx:
-            if chunk and (len(chunk) == max_members or specs[i].size() > max_size_ratio * specs[chunk[0]].size()):
-                out.append(chunk)
-                chunk = []
-            chunk.append(i)
-        if chunk:
-            out.append(chunk)
+        sizes = [specs[i].size() for i in idx]
+        best, cut = [0.0] + [float("inf")] * len(idx), [0] * (len(idx) + 1)  # best cost of the first j specs
+        for j in range(1, len(idx) + 1):
+            for i in range(max(0, j - max_members), j):
+                c = best[i] + step_cost(sizes[i:j])
+                if c < best[j]:
+                    best[j], cut[j] = c, i
+        j, chunks = len(idx), []
+        while j > 0:
+            chunks.append(idx[cut[j]:j])
+            j = cut[j]
+        out += chunks[::-1]
     return [(specs[c[0]].base.with_(member_specs=tuple(specs[i].member for i in c)), c) for c in out]
 
 
@@ -83,16 +101,15 @@ def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "
                        allow_device_change=allow_device_change).summary
 
 
-def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32,
-        max_size_ratio: float = 2.0, progress: bool = True, slurm: dict | None = None, wait: bool = True,
+def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32, progress: bool = True, slurm: dict | None = None, wait: bool = True,
         device: str = "auto", allow_device_change: bool = False) -> list[dict]:
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
     rows, one per spec, in order. With a submitit executor `slurm` holds validated options
     (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
-    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members, max_size_ratio)]
+    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members)]
     train_all(todo, sweep_dir, executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
               allow_device_change=allow_device_change)
-    return collect(specs, sweep_dir, max_members, max_size_ratio)
+    return collect(specs, sweep_dir, max_members)
 
 
 def _finished(cfg: TrainConfig, run_dir: Path) -> bool:
@@ -162,10 +179,10 @@ def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.S
             bar.update(n)
 
 
-def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32, max_size_ratio: float = 2.0) -> list[dict]:
+def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32) -> list[dict]:
     """One row per spec from its ensemble's summary: tags, member coordinates, final metrics, converged."""
     rows: list[dict[str, Any]] = [{} for _ in specs]
-    for cfg, idx in pack(specs, max_members, max_size_ratio):
+    for cfg, idx in pack(specs, max_members):
         d = ensemble_dir(sweep_dir, cfg)
         if not rundir.is_finished(d):
             continue

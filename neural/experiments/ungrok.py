@@ -40,7 +40,6 @@ class Preset:
     seeds: tuple[int, ...]
     d_prime: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric)
     description: str
-    max_size_ratio: float = 2.0  # runner.pack: largest / smallest D' in one ensemble
 
 
 PRESETS = {
@@ -138,7 +137,7 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
                              f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
             continue
         rows += runner.run(child_specs(pre, task, sweep_dir, parents), sweep_dir, executor=executor,
-                           max_size_ratio=pre.max_size_ratio, progress=progress, **place)
+                           progress=progress, **place)
     runner.write_table(rows, sweep_dir / "results.csv")
     summary = {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
                          for t in task_names},

@@ -22,8 +22,8 @@ from neural.experiments import cluster, runner
 pytest.importorskip("submitit")
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
                    checkpoint_every=4, threads=1)
-SPECS = [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": 20}, {"d_prime": 20})
-         for s in (0, 1) for wd in (1.0, 3.0)]  # two ensembles (one per weight decay), two members each
+SPECS = [runner.Spec(BASE.with_(steps=steps), {"seed": s, "wd": 1.0, "lr": 1e-3, "subset": 20}, {"d_prime": 20})
+         for s in (0, 1) for steps in (12, 10)]  # two ensembles (one per step cap), two members each
 OPTIONS = ["partition=gpu", "time=120", "gpus_per_node=1", "cpus_per_task=4", "mem_gb=16", "account=lab",
            "qos=high", "array_parallelism=2", "constraint=a100"]
 cli = CliRunner()

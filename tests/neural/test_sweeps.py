@@ -85,11 +85,36 @@ def _specs(tmp: Path) -> list[runner.Spec]:
             for s in (0, 1) for wd in (1.0, 3.0) for D in (20, 60)]
 
 
-def test_pack_groups_by_weight_decay_and_size():
-    ensembles = runner.pack(_specs(Path(".")), max_members=32, max_size_ratio=2.0)
-    assert len(ensembles) == 4  # 2 weight decays x 2 sizes (60 > 2 x 20)
-    for cfg, idx in ensembles:
-        assert len({m["wd"] for m in cfg.members()}) == 1 and len({m["subset"] for m in cfg.members()}) == 1
+def test_pack_mixes_weight_decays_and_cuts_where_cost_is_least():
+    ensembles = runner.pack(_specs(Path(".")), max_members=32)
+    assert len(ensembles) == 1 and {m["wd"] for m in ensembles[0][0].members()} == {1.0, 3.0}
+    capped = runner.pack(_specs(Path(".")), max_members=3)
+    assert sorted(len(idx) for _, idx in capped) == [2, 3, 3]
+    parents = [runner.Spec(BASE.with_(steps=5), {"seed": 0, "wd": 1.0, "lr": 1e-3})]  # other shared settings
+    assert len(runner.pack(_specs(Path(".")) + parents)) == 2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pack_is_the_cheapest_partition(seed):
+    """Against every partition of the specs into ensembles (not only cuts of the sorted order): none is cheaper."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(x) for x in rng.choice([5, 20, 40, 80, 150, 280], size=7)]
+    specs = [runner.Spec(BASE, {"seed": k, "wd": 1.0, "lr": 1e-3, "subset": D}) for k, D in enumerate(sizes)]
+    got = sum(runner.step_cost([sizes[i] for i in idx]) for _, idx in runner.pack(specs, max_members=3))
+
+    def partitions(items):
+        if not items:
+            yield []
+            return
+        first, rest = items[0], items[1:]
+        for part in partitions(rest):
+            yield [[first]] + part
+            for k in range(len(part)):
+                yield part[:k] + [[first] + part[k]] + part[k + 1:]
+
+    best = min(sum(runner.step_cost([sizes[i] for i in block]) for block in part)
+               for part in partitions(list(range(7))) if all(len(b) <= 3 for b in part))
+    assert got == pytest.approx(best)
 
 
 def test_submitit_local_executor_gives_the_in_process_results(tmp_path):
@@ -109,7 +134,8 @@ BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, st
                    checkpoint_every=4, threads=1)
 specs = [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": D}, {"d_prime": D})
          for s in (0, 1) for wd in (1.0, 3.0) for D in (20, 60)]
-runner.write_table(runner.run(specs, Path(sys.argv[1]), progress=False), Path(sys.argv[1]) / "results.csv")
+rows = runner.run(specs, Path(sys.argv[1]), max_members=2, progress=False)  # 4 ensembles
+runner.write_table(rows, Path(sys.argv[1]) / "results.csv")
 """
 
 

@@ -123,3 +123,48 @@ def test_extend_finished_run_equals_longer_run(tmp_path):
     for k in straight.params:
         assert torch.equal(straight.params[k], extended.params[k]), k
     assert rundir.read_json(tmp_path / "ext" / "summary.json")["steps"] == 40
+
+
+CONVERGING = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=200, eval_points=20,
+                         checkpoint_every=25, threads=1, converge=True, lrs=(0.01,), wds=(1.0, 5.0, 20.0), seeds=(0, 1))
+
+
+def test_members_leave_the_batch_when_they_converge_and_keep_their_final_state(tmp_path):
+    """Converged members leave the batch at different steps (the ensemble shrinks); each keeps the weights it had
+    when it converged (those of a run capped at that step), its last row carries every metric, and a run cut
+    between the departures resumes bit-identical."""
+    full = train.train(CONVERGING, tmp_path / "full", progress=False)
+    steps = [m["converged_step"] for m in full.summary["members"]]
+    ended = sorted({s for s in steps if s is not None})
+    assert len(ended) >= 2 and None in steps  # members left at different steps; some trained to the cap
+    first = ended[0]
+    capped = train.train(CONVERGING.with_(steps=first), None, progress=False)
+    for e, s in enumerate(steps):
+        if s == first:
+            for k in full.params:
+                assert torch.equal(full.params[k][e], capped.params[k][e]), (e, k)
+        last = [r for r in full.rows if r["member"] == e][-1]
+        assert last["step"] == (s if s is not None else CONVERGING.steps)
+        assert last.get("train/o_t") is not None and last.get("gini/W_E") is not None
+    cut_at = (ended[0] + ended[1]) // 2
+    assert train.train(CONVERGING, tmp_path / "cut", progress=False, stop_after=cut_at).stopped_at == cut_at
+    resumed = train.train(CONVERGING, tmp_path / "cut", progress=False)
+    for k in full.params:
+        assert torch.equal(full.params[k], resumed.params[k]), k
+    assert full.rows == resumed.rows
+
+
+def test_cheap_evaluations_between_the_full_ones():
+    """The frequent evaluations carry the convergence test's metrics only; the log-spaced ones carry all; the
+    cheap metrics are the full evaluation's own values."""
+    cfg = CONVERGING.with_(converge=False, steps=60, eval_points=4, eval_every=10, wds=(1.0,), seeds=(0,))
+    r = train.train(cfg, None, progress=False)
+    full = train.full_eval_steps(cfg)
+    assert {row["step"] for row in r.rows} == train.eval_steps(cfg) and full < train.eval_steps(cfg)
+    for row in r.rows:
+        assert ("train/o_t" in row) == (row["step"] in full), row["step"]
+    mcfg = train.model_config(cfg)
+    data = train.Data(cfg, torch.device("cpu"))
+    params = train.model.init_params(mcfg, [3])
+    cheap, every = (train.evaluate(params, mcfg, data, cfg, full=f) for f in (False, True))
+    assert set(cheap) < set(every) and all(torch.equal(cheap[k], every[k]) for k in cheap)
