@@ -1,14 +1,19 @@
-"""Training-step speed at the paper size (p=113, train fraction 0.3, d_model 128), measured side by side.
+"""The trainer's step as it trains against the plain reference path, measured side by side in one run.
 
-Prints: the float32 matmul rate; FLOPs of one step; ms per training step (loss, gradients, AdamW) of the fast
-path and of the plain reference (same weights, losses shown equal); the cost of an evaluation; ms per
-model-step for ensembles of 1, 4 and 16, in float32 and bf16.
-Targets (ratios from this one run): fast >= 4x the reference; fast achieves >= 60% of the matmul rate.
+Two cases:
+- paper size (p=113, train fraction 0.3, d_model 128), one member;
+- cpu size (p=59, D=600, d_model 64), 8 members: the trainer's one ensemble step against the reference trained one
+  member at a time, as a user with a loop would.
+The trainer's step is neural.train's own (`_Run.train_step`: loss, gradients, the guarded AdamW on flat buffers,
+divergence flags). The reference is the plain model over all positions (model.reference_forward), float64
+cross-entropy and torch.optim.AdamW, one model per member. Each is shown with its share of the float32 matmul
+rate (FLOPs of the fast path's step / time / rate of a 1024x1024 matmul burst timed in the same round). Then the
+cost of evaluation: a full evaluation against a cheap one, and evaluation's share of a run of the demo's
+ungrokking children before (every evaluation full) and now.
+Targets (ratios from this one run): >= 5.5x at the paper size; >= 6x at the cpu size with 8 members.
 
-This shared 2-core machine's speed drifts by tens of percent within a minute, so every ratio is taken from
-paired measurements made alternately (a matmul burst, then a step, round after round) and the median over
-rounds is reported, with the spread (10th-90th percentile) beside it. As a ceiling it also times the step's
-large matrix products alone: no step can beat that rate.
+This shared 2-core machine's speed drifts by tens of percent within a minute, so the functions are called in
+turn, round after round, and medians of same-round ratios are reported with the 10th-90th percentile.
 Run: .venv/bin/python benchmarks/bench_train.py [--quick]
 """
 import argparse
@@ -18,59 +23,54 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neural import model, optim, train
+from neural import model, train
 from neural.config import preset
+from neural.experiments import ungrok
 
 
-def step_flops(cfg, N: int, all_positions: bool) -> float:
-    """2 x multiply-adds of one forward pass, x 3 for forward + backward. The fast path computes attention
-    inputs once per (position, token) table row, the reference once per example and position."""
+def step_flops(cfg, N: int) -> float:
+    """FLOPs of one fast training step of one member: 2 x multiply-adds of the forward pass, x 3 for forward and
+    backward. Attention inputs are computed once per (position, token) table row, the MLP and unembed once per
+    example (last position only)."""
     m = train.model_config(cfg)
-    rows = N * (m.n_ctx if all_positions else 1)  # positions that go through attention output, MLP
     hd = m.n_heads * m.d_head
-    per_row = 2 * (hd * m.d_model + 2 * m.d_model * m.d_mlp)  # W_O, W_in, W_out
-    unembed = 2 * N * m.d_model * m.d_vocab_out
-    if all_positions:
-        qkv = 3 * 2 * N * m.n_ctx * m.d_model * hd
-        mix = 2 * 2 * N * m.n_heads * m.n_ctx * m.n_ctx * m.d_head
-    else:
-        qkv = 2 * m.n_ctx * m.d_vocab * m.d_model * (hd + m.n_heads)  # value and score tables
-        mix = 2 * N * m.n_heads * m.n_ctx * m.d_head
-    return 3.0 * (rows * per_row + unembed + qkv + mix)
+    per_row = 2 * (hd * m.d_model + 2 * m.d_model * m.d_mlp + m.d_model * m.d_vocab_out)  # W_O, W_in, W_out, W_U
+    tables = 2 * m.n_ctx * m.d_vocab * m.d_model * (hd + m.n_heads)  # value and score tables
+    mix = 2 * N * m.n_heads * m.n_ctx * m.d_head
+    return 3.0 * (N * per_row + tables + mix)
 
 
-def step_products(m, N: int):
-    """A function running the 12 large matrix products of a fast training step (forward and backward of W_O,
-    W_in, W_out, W_U over N rows) on random data, with their FLOPs: the speed a step could reach if nothing
-    but its matrix products took time."""
-    d, hd, dm, C = m.d_model, m.n_heads * m.d_head, m.d_mlp, m.d_vocab_out
-    z, r, h, g_logit = torch.randn(N, hd), torch.randn(N, d), torch.randn(N, dm), torch.randn(N, C)
-    g_r, g_h = torch.randn(N, d), torch.randn(N, dm)
-    W_O, W_in, W_out, W_U = torch.randn(hd, d), torch.randn(d, dm), torch.randn(dm, d), torch.randn(d, C)
-
-    def run():
-        z @ W_O, r @ W_in, h @ W_out, r @ W_U  # forward
-        r.T @ g_logit, g_logit @ W_U.T, h.T @ g_r, g_r @ W_out.T, r.T @ g_h, g_h @ W_in.T, z.T @ g_r, g_r @ W_O.T
-    return run, 3 * 2 * N * (hd * d + 2 * d * dm + d * C)
+def trainer(cfg):
+    """One training step as train() takes it, on a fresh ensemble of cfg's members."""
+    st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
+    run = train._Run(cfg, torch.device("cpu"), None, st)
+    return run.train_step
 
 
-def trainer_step(loss_fn, params):
-    """A function doing one training step as the trainer takes it (loss, gradients, AdamW) on a copy of
-    `params`; it returns the loss summed over members."""
-    params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    E = params["W_E"].shape[0]
-    opt, lr, wd = optim.init_state(params), torch.full((E,), 1e-3), torch.ones(E)
+def reference(cfg):
+    """One training step of every member in turn, each its own plain model and torch.optim.AdamW."""
+    mcfg = train.model_config(cfg)
+    data = train.Data(cfg, torch.device("cpu"))
+    models = []
+    for e, m in enumerate(cfg.members()):
+        params = {k: torch.nn.Parameter(v) for k, v in model.init_params(mcfg, [m["seed"]]).items()}
+        opt = torch.optim.AdamW(params.values(), lr=m["lr"], weight_decay=m["wd"], betas=cfg.betas)
+        models.append((params, opt, data.train_tokens[e:e + 1], data.train_labels[e]))
 
-    def once() -> float:
-        loss = loss_fn(params)
-        train.descend(params, loss, opt, lr, wd, (0.9, 0.98))
-        return float(loss.detach().sum())
-    return once
+    def step():
+        for params, opt, tokens, labels in models:
+            logits = model.reference_forward(params, mcfg, tokens)[0]
+            loss = F.cross_entropy(logits.double(), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return step
 
 
 def alternate(fns: dict, rounds: int) -> dict[str, np.ndarray]:
-    """Seconds per call of each function, called in turn, round after round (after one warm-up call each)."""
+    """Seconds per call of each function, called in turn, round after round (after two warm-up calls each)."""
     for f in fns.values():
+        f()
         f()
     times = {k: [] for k in fns}
     for _ in range(rounds):
@@ -85,66 +85,59 @@ def spread(x: np.ndarray) -> str:
     return f"{np.median(x):.2f} ({np.percentile(x, 10):.2f}-{np.percentile(x, 90):.2f})"
 
 
-def reference_loss(mcfg, data):
-    """The plain model over all positions, with float64 cross-entropy."""
-    def loss(params):
-        logits = model.reference_forward(params, mcfg, data.train_tokens)
-        E, D, C = logits.shape
-        ce = F.cross_entropy(logits.double().reshape(E * D, C), data.train_labels.reshape(-1), reduction="none")
-        return ce.reshape(E, D).mean(1)
-    return loss
+def compare(name: str, cfg, rounds: int, target: float) -> None:
+    n = 1024
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    burst = 4
+    E, N = len(cfg.members()), train.Data(cfg, torch.device("cpu")).sizes[0]
+    t = alternate({"matmul": lambda: [a @ b for _ in range(burst)], "trainer": trainer(cfg),
+                   "reference": reference(cfg)}, rounds)
+    rate = 2 * n**3 * burst / t["matmul"]
+    flops = E * step_flops(cfg, N)
+    print(f"{name}: {E} member(s), D={N}; one step of every member, ms (median, 10th-90th percentile)")
+    print(f"  trainer as it trains {spread(1e3 * t['trainer'])}  ({flops / 1e9:.2f} GFLOP: "
+          f"{spread(100 * flops / t['trainer'] / rate)} % of the matmul rate {spread(rate / 1e9)} GFLOP/s)")
+    print(f"  plain reference{' one member at a time' if E > 1 else ''} {spread(1e3 * t['reference'])}  "
+          f"({spread(100 * flops / t['reference'] / rate)} % of the matmul rate, counting the fast path's FLOPs)")
+    print(f"  speed-up, same round: {spread(t['reference'] / t['trainer'])}x   (target >= {target}x)")
+
+
+def evaluation_share(rounds: int) -> None:
+    """A full and a cheap evaluation at the cpu size, and evaluation's share of the demo's ungrokking children."""
+    pre = ungrok.preset("demo")
+    D = ungrok.d_prime_sizes(pre, "add")
+    members = tuple({"seed": 0, "wd": wd, "lr": pre.base.lrs[0], "subset": d} for wd in pre.wds for d in D)
+    cfg = pre.base.with_(steps=pre.child_cap, converge=True, member_specs=members, threads=None)
+    cfg = train.resolve_threads(cfg, None)
+    st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
+    run = train._Run(cfg, torch.device("cpu"), None, st)
+    params, mcfg, data = st.params(), run.mcfg, run.data
+    t = alternate({"full": lambda: train.evaluate(params, mcfg, data, cfg, full=True),
+                   "cheap": lambda: train.evaluate(params, mcfg, data, cfg, full=False),
+                   "step": run.train_step}, rounds)
+    full, cheap, step = (float(np.median(t[k])) for k in ("full", "cheap", "step"))
+    n_full = len(train.full_eval_steps(cfg))
+    n_all = len(train.eval_steps(cfg))
+    before = n_all * full / (cfg.steps * step)
+    now = (n_full * full + (n_all - n_full) * cheap) / (cfg.steps * step)
+    print(f"evaluation, {len(members)} members on all {len(data.answer)} pairs: full {1e3 * full:.1f} ms, cheap "
+          f"{1e3 * cheap:.1f} ms ({full / cheap:.1f}x), a training step {1e3 * step:.1f} ms")
+    print(f"  share of the demo children's {cfg.steps}-step run ({n_all} evaluations, {n_full} of them full, if no "
+          f"member stopped): {100 * before:.0f}% of the training time when every evaluation was full, "
+          f"{100 * now:.0f}% now")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer rounds, ensembles of 1 and 4 only")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds")
     args = ap.parse_args()
-    rounds = 8 if args.quick else 30
-    cfg = preset("paper")
+    rounds = 6 if args.quick else 20
     train.tune_process()  # flush denormals, keep freed memory: as the trainer does
-    data = train.Data(cfg, torch.device("cpu"))
-    mcfg = train.model_config(cfg)
-    N = data.train_tokens.shape[1]
-    f_fast, f_ref = step_flops(cfg, N, False), step_flops(cfg, N, True)
-    params = model.init_params(mcfg, [0])
-    fast = trainer_step(lambda p: train.losses(p, mcfg, data, "float32"), params)
-    ref = trainer_step(reference_loss(mcfg, data), params)
-    loss_fast, loss_ref = fast(), ref()  # first steps, from the same weights
-    n = 1024
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    burst = 8  # matmuls per burst: about as long as a fast step
-    products, f_products = step_products(mcfg, N)
-    t = alternate({"matmul": lambda: [a @ b for _ in range(burst)], "products": products, "fast": fast,
-                   "reference": ref}, rounds)
-    rate = 2 * n**3 * burst / t["matmul"]  # FLOP/s per round
-    achieved = f_fast / t["fast"]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {rounds} alternating rounds; "
-          f"median (10th-90th percentile)")
-    print(f"float32 matmul ({n}x{n}): {spread(rate / 1e9)} GFLOP/s")
-    print(f"one training step (loss, gradients, AdamW), N={N}: fast {spread(1e3 * t['fast'])} ms "
-          f"({f_fast / 1e9:.2f} GFLOP, {spread(achieved / 1e9)} GFLOP/s); reference {spread(1e3 * t['reference'])} ms "
-          f"({f_ref / 1e9:.2f} GFLOP); losses {loss_fast:.6f} vs {loss_ref:.6f}")
-    print(f"fast achieved / matmul rate, same round: {spread(100 * achieved / rate)} %   (target >= 60%)")
-    print(f"  ceiling: the step's 12 big matrix products alone, back to back ({f_products / 1e9:.2f} GFLOP): "
-          f"{spread(1e3 * t['products'])} ms = {spread(100 * f_products / t['products'] / rate)} % of matmul rate")
-    print(f"fast / reference speed-up, same round: {spread(t['reference'] / t['fast'])}x   (target >= 4x)")
-    t0 = time.perf_counter()
-    for _ in range(3):
-        train.evaluate(params, mcfg, data, cfg)
-    ev = (time.perf_counter() - t0) / 3
-    step = float(np.median(t["fast"]))
-    n_evals = len(train.eval_steps(cfg))
-    print(f"one evaluation (all {len(data.answer)} pairs, every metric): {1e3 * ev:.0f} ms = {ev / step:.1f} steps; "
-          f"{n_evals} evaluations in a {cfg.steps}-step run add {100 * n_evals * ev / (cfg.steps * step):.0f}%")
-    print(f"{'members':>8} {'float32 ms/model-step':>22} {'bf16 ms/model-step':>20} {'bf16 speed-up':>14}")
-    for E in ([1, 4] if args.quick else [1, 4, 16]):
-        ens = train.Data(cfg.with_(seeds=tuple(range(E))), torch.device("cpu"))
-        p = model.init_params(mcfg, list(range(E)))
-        t = alternate({"f32": trainer_step(lambda q: train.losses(q, mcfg, ens, "float32"), p),
-                       "bf16": trainer_step(lambda q: train.losses(q, mcfg, ens, "bf16"), p)},
-                      max(3, rounds // E))
-        t32, t16 = np.median(t["f32"]), np.median(t["bf16"])
-        print(f"{E:>8} {1e3 * t32 / E:>22.1f} {1e3 * t16 / E:>20.1f} {np.median(t['f32'] / t['bf16']):>13.2f}x")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {rounds} alternating rounds")
+    compare("paper size", preset("paper").with_(threads=torch.get_num_threads()), rounds, 5.5)
+    cpu = preset("cpu").with_(frac=None, train_size=600, seeds=tuple(range(8)), threads=torch.get_num_threads())
+    compare("cpu size", cpu, rounds, 6.0)
+    evaluation_share(rounds)
 
 
 if __name__ == "__main__":

@@ -323,11 +323,11 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState)
 
 
 def gradients(params: dict[str, torch.Tensor], loss_E: torch.Tensor) -> torch.Tensor:
-    """(E, P) gradients of the summed per-member losses, flat in the order of `params`. Non-finite entries
-    count as 0 (a member whose loss is not finite contributes 0 and is not updated)."""
+    """(E, P) gradients of the summed per-member losses, flat in the order of `params` (a member's row depends
+    on its own loss only)."""
     grads = torch.autograd.grad(loss_E.sum(), list(params.values()))
     E = loss_E.shape[0]
-    return torch.cat([g.reshape(E, -1) for g in grads], 1).nan_to_num_()
+    return torch.cat([g.reshape(E, -1) for g in grads], 1)
 
 
 def _start(cfg: TrainConfig, mcfg: model.ModelConfig, dev: torch.device, ckpt_path: Path | None) -> TrainState:
@@ -380,11 +380,10 @@ class _Run:
         """Tensors of the live members: their data (padded to their largest D'), lr, wd and device flags."""
         live = self.st.live
         self.data = self.data_all.select(live)
-        self.lr_E = torch.tensor([self.members[e]["lr"] for e in live], dtype=torch.float32, device=self.dev)
-        self.wd_E = torch.tensor([self.members[e]["wd"] for e in live], dtype=torch.float32, device=self.dev)
+        self.lr_E, self.wd_E = [self.members[e]["lr"] for e in live], [self.members[e]["wd"] for e in live]
         self.ok_E = torch.ones(len(live), dtype=torch.bool, device=self.dev)  # not diverged since the last sync
         self.failed_at = torch.full((len(live),), -1, dtype=torch.long, device=self.dev)
-        self.why = torch.zeros(len(live), dtype=torch.long, device=self.dev)  # 1: loss not finite, 2: update overflow
+        self.why = torch.zeros(len(live), dtype=torch.long, device=self.dev)  # 1: loss, 2: gradient not finite
 
     def train_step(self) -> None:
         st = self.st
@@ -409,7 +408,8 @@ class _Run:
         for i, e in enumerate(st.live):
             if failed[i] >= 0:
                 st.diverged[e] = failed[i]
-                reason = "its loss became non-finite" if why[i] == 1 else "an update overflowed float32"
+                reason = ("its loss became non-finite" if why[i] == 1 else
+                          f"its gradient became non-finite or above {optim.GRAD_LIMIT:.0e} (the update would overflow float32)")
                 print(f"member {e} ({self.members[e]}): {reason} at step {failed[i]}; frozen at its last finite "
                       f"state", file=sys.stderr)
         keep = [i for i, e in enumerate(st.live) if st.diverged[e] is None and st.converged[e] is None]
