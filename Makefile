@@ -85,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_concurrency.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_vs_commit.py
 
 clean:
 	rm -rf $(VENV) .venv-tl-* runs .pytest_cache .hypothesis

@@ -1,8 +1,8 @@
 """Refuse a training configuration whose memory would not fit, before anything is allocated.
 
 The estimate counts the tensors that dominate a run (bytes per element calibrated against the peak resident
-memory of real runs: it over-estimates them by 1.3-1.8x; tests/neural/test_budget.py keeps it within [1x, 3x]): parameters with AdamW's moments, gradients and the
-last-finite-state copy; per training step the MLP activations and logits of every member's training pairs;
+memory of real runs: it over-estimates them by 1.3-1.8x; tests/neural/test_budget.py keeps it within [1x, 3x]): parameters with AdamW's moments, gradients and
+copies; per training step the MLP activations and logits of every member's training pairs;
 per evaluation the logits over all pairs, their float64 cross-entropy and the Fourier split. The ceiling is 3/4
 of the machine's physical memory on CPU and 9/10 of the GPU's memory on CUDA.
 """
@@ -14,7 +14,7 @@ import torch
 
 from neural import tasks
 
-PARAM_COPIES = 10  # weights, grads, m, v, the last-finite-state copies of the three, temporaries
+PARAM_COPIES = 10  # weights, their contiguous copies, named and flat grads, m, v, temporaries (an over-count)
 TRAIN_BYTES_PER_MLP_UNIT = 4 * 5  # float32 pre-activation, ReLU output, its mask and gradients
 TRAIN_BYTES_PER_LOGIT = 4 * 5  # float32 logits, softmax, gradient, temporaries
 EVAL_BYTES_PER_LOGIT = 4 * 14  # float32 logits, float64 cross-entropy input, argmax and Fourier-split temporaries

@@ -306,7 +306,8 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState)
         saved = load_checkpoint(parent / "checkpoint.pt")
         k = m["parent_member"]
         if not k < saved["params"]["W_E"].shape[0]:
-            raise ValueError(f"parent_member={k} is not allowed: {parent} has {saved['params']['W_E'].shape[0]} members")
+            raise ValueError(f"parent_member={k} is not allowed: {parent} has {saved['params']['W_E'].shape[0]} "
+                             f"members")
         with torch.no_grad():
             for name, value in saved["params"].items():
                 params[name][e] = value[k].to(st.w.device)
@@ -408,8 +409,8 @@ class _Run:
         for i, e in enumerate(st.live):
             if failed[i] >= 0:
                 st.diverged[e] = failed[i]
-                reason = ("its loss became non-finite" if why[i] == 1 else
-                          f"its gradient became non-finite or above {optim.GRAD_LIMIT:.0e} (the update would overflow float32)")
+                reason = ("its loss became non-finite" if why[i] == 1 else f"its gradient became non-finite or above "
+                          f"{optim.GRAD_LIMIT:.0e} (the update would overflow float32)")
                 print(f"member {e} ({self.members[e]}): {reason} at step {failed[i]}; frozen at its last finite "
                       f"state", file=sys.stderr)
         keep = [i for i, e in enumerate(st.live) if st.diverged[e] is None and st.converged[e] is None]
@@ -466,7 +467,9 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     st = _start(cfg, model_config(cfg), dev, d.path / "checkpoint.pt" if d is not None else None)
     run = _Run(cfg, dev, d, st)
     start = st.step
-    bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {st.n_members} member(s)") if progress else None
+    bar = None
+    if progress:
+        bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {st.n_members} member(s)")
     t0 = time.perf_counter()
     while True:
         if st.step in run.evals and not (st.rows and st.rows[-1]["step"] == st.step):  # resumed: may be done

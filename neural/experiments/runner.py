@@ -50,10 +50,10 @@ def _shared(cfg: TrainConfig) -> str:
                       sort_keys=True)
 
 
-# A step's cost on this 2-core CPU, fitted to c0 + c1 E + c2 E D (E members padded to D pairs, cpu-size model):
-# c0 = 1.5 ms, c1 = 0.29 ms, c2 = 1.7 us. In units of c2: a step of its own costs 880 pairs of padding, a member
-# 170. benchmarks/bench_sweep.py measures them again.
-ENSEMBLE_COST, MEMBER_COST = 880.0, 170.0
+# A step's cost on this 2-core CPU, fitted to c0 + c1 E + c2 E D (E members padded to D pairs, cpu-size model) by
+# benchmarks/bench_sweep.py: c0 = 1.65 ms, c1 = 0.073 ms, c2 = 1.71 us. In units of c2: a step of its own costs
+# about 970 pairs of padding, a member 43.
+ENSEMBLE_COST, MEMBER_COST = 970.0, 43.0
 
 
 def step_cost(sizes: list[int]) -> float:
@@ -101,8 +101,9 @@ def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "
                        allow_device_change=allow_device_change).summary
 
 
-def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32, progress: bool = True, slurm: dict | None = None, wait: bool = True,
-        device: str = "auto", allow_device_change: bool = False) -> list[dict]:
+def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32, progress: bool = True,
+        slurm: dict | None = None, wait: bool = True, device: str = "auto",
+        allow_device_change: bool = False) -> list[dict]:
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
     rows, one per spec, in order. With a submitit executor `slurm` holds validated options
     (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
