@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import tasks, train
+from neural import budget, tasks, train
 from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
@@ -62,11 +62,25 @@ def step_cost(sizes: list[int]) -> float:
     return ENSEMBLE_COST + len(sizes) * (MEMBER_COST + max(sizes))
 
 
+ENSEMBLE_BYTES = 4 << 30  # budget.estimate_bytes of one ensemble at most: fixed, so packing is the same everywhere
+
+
+def members_within(base: TrainConfig, max_members: int) -> int:
+    """The most members (at least 1, at most max_members) an ensemble of `base`'s settings may have within
+    ENSEMBLE_BYTES of estimated peak memory (neural.budget, which counts every member at the base split's size)."""
+    E = max_members
+    while E > 1 and budget.estimate_bytes(base.with_(seeds=tuple(range(E)), wds=(1.0,), lrs=(1e-3,),
+                                                     member_specs=())) > ENSEMBLE_BYTES:
+        E -= 1
+    return E
+
+
 def pack(specs: list[Spec], max_members: int = 32) -> list[tuple[TrainConfig, list[int]]]:
     """Ensembles as (config, indices of their specs). Specs with the same shared settings may share an ensemble
     whatever their weight decay and learning rate (both per member; a member that converges leaves the batch).
-    Within a group, sorted by D', the cut into ensembles of at most `max_members` minimises the summed
-    step_cost (dynamic programming): padding a small D' to a large one costs, and so does each extra ensemble."""
+    Within a group, sorted by D', the cut into ensembles of at most `max_members` (fewer where the memory
+    estimate of one would pass ENSEMBLE_BYTES) minimises the summed step_cost (dynamic programming): padding a
+    small D' to a large one costs, and so does each extra ensemble."""
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(specs):
         groups.setdefault(_shared(s.base), []).append(i)
@@ -74,9 +88,10 @@ def pack(specs: list[Spec], max_members: int = 32) -> list[tuple[TrainConfig, li
     for idx in groups.values():
         idx = sorted(idx, key=lambda i: (specs[i].size(), json.dumps(specs[i].member, sort_keys=True)))
         sizes = [specs[i].size() for i in idx]
+        cap = members_within(specs[idx[0]].base, max_members)
         best, cut = [0.0] + [float("inf")] * len(idx), [0] * (len(idx) + 1)  # best cost of the first j specs
         for j in range(1, len(idx) + 1):
-            for i in range(max(0, j - max_members), j):
+            for i in range(max(0, j - cap), j):
                 c = best[i] + step_cost(sizes[i:j])
                 if c < best[j]:
                     best[j], cut[j] = c, i

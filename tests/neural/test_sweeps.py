@@ -94,6 +94,18 @@ def test_pack_mixes_weight_decays_and_cuts_where_cost_is_least():
     assert len(runner.pack(_specs(Path(".")) + parents)) == 2
 
 
+def test_pack_keeps_an_ensemble_within_the_memory_budget(monkeypatch):
+    """Where the memory estimate of a large ensemble passes the budget, the cut makes smaller ones."""
+    one = runner.budget.estimate_bytes(BASE)
+    three = runner.budget.estimate_bytes(BASE.with_(seeds=(0, 1, 2)))
+    assert len(runner.pack(_specs(Path(".")))) == 1  # 8 members fit the default budget
+    monkeypatch.setattr(runner, "ENSEMBLE_BYTES", (one + three) // 2)  # room for 1 or 2 members, not 3
+    cap = runner.members_within(BASE, 32)
+    assert 1 <= cap < 3
+    ensembles = runner.pack(_specs(Path(".")))
+    assert all(len(idx) <= cap for _, idx in ensembles) and sum(len(idx) for _, idx in ensembles) == 8
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_pack_is_the_cheapest_partition(seed):
     """Against every partition of the specs into ensembles (not only cuts of the sorted order): none is cheaper."""
