@@ -146,8 +146,9 @@ def train_all(todo: list[tuple[TrainConfig, Path, int]], sweep_dir: Path, *, exe
     pending = [(cfg, d, n) for cfg, d, n in todo if not done(cfg, d)]
     bar = None
     if progress:
-        bar = progress_bar(sum(n for _, _, n in todo), initial=sum(n for _, _, n in todo) - sum(n for _, _, n in pending),
-                           unit="member", desc=f"sweep {Path(sweep_dir).name}")
+        total = sum(n for _, _, n in todo)
+        bar = progress_bar(total, initial=total - sum(n for _, _, n in pending), unit="member",
+                           desc=f"sweep {Path(sweep_dir).name}")
     if executor == "local":
         for cfg, d, n in pending:
             run_ensemble(cfg.to_dict(), str(d), progress, device, allow_device_change)
