@@ -108,6 +108,39 @@ def ensemble_dir(sweep_dir: Path, cfg: TrainConfig) -> Path:
     return Path(sweep_dir) / "ensembles" / digest
 
 
+def _member_key(base: TrainConfig, member: dict) -> str:
+    """What identifies a member's training, whatever ensemble it shares: the shared settings but the thread
+    count, and the member with its defaults filled in."""
+    cfg = base.with_(member_specs=(member,), threads=None)
+    return json.dumps([_shared(cfg), rundir.to_jsonable(cfg.members()[0])], sort_keys=True)
+
+
+def finished_members(sweep_dir: Path) -> dict[str, list[tuple[Path, int, int | None]]]:
+    """Every member of the finished ensembles under sweep_dir, read from their config.json:
+    _member_key -> [(ensemble directory, member index, thread count)]. So a sweep's results do not depend on
+    how its specs would be packed today."""
+    out: dict[str, list[tuple[Path, int, int | None]]] = {}
+    root = Path(sweep_dir) / "ensembles"
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not rundir.is_finished(d):
+            continue
+        record = rundir.read_json(d / "config.json")
+        try:
+            cfg = TrainConfig.from_dict(record["config"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{d / 'config.json'} is not an ensemble's configuration ({e})") from None
+        for k, m in enumerate(cfg.members()):
+            out.setdefault(_member_key(cfg, m), []).append((d, k, cfg.threads))
+    return out
+
+
+def _found(found: dict, spec: Spec) -> list[tuple[Path, int]]:
+    """The finished ensembles (directory, member index) holding this spec's member (at its thread count, if the
+    spec names one)."""
+    return [(d, k) for d, k, threads in found.get(_member_key(spec.base, spec.member), [])
+            if spec.base.threads is None or threads == spec.base.threads]
+
+
 def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "auto",
                  allow_device_change: bool = False) -> dict:
     """One ensemble to a finished run directory (the unit a submitit job runs, resolving `device` where it
@@ -122,7 +155,9 @@ def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_memb
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
     rows, one per spec, in order. With a submitit executor `slurm` holds validated options
     (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
-    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members)]
+    found = finished_members(sweep_dir)  # members already trained, whatever ensemble holds them
+    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members)
+            if not all(_found(found, specs[i]) for i in idx)]
     train_all(todo, sweep_dir, executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
               allow_device_change=allow_device_change)
     return collect(specs, sweep_dir, max_members)
@@ -197,22 +232,28 @@ def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.S
 
 
 def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32) -> list[dict]:
-    """One row per spec from its ensemble's summary: tags, member coordinates, final metrics, converged."""
+    """One row per spec from the summary of a finished ensemble holding its member (read from the ensembles'
+    config.json; the one today's packing names first, where there are several): tags, member coordinates,
+    final metrics, converged. A spec not trained yet gets an empty row."""
+    found = finished_members(sweep_dir)
+    packed = {i: (ensemble_dir(sweep_dir, cfg), k) for cfg, idx in pack(specs, max_members) for k, i in enumerate(idx)}
+    summaries: dict[Path, dict] = {}
     rows: list[dict[str, Any]] = [{} for _ in specs]
-    for cfg, idx in pack(specs, max_members):
-        d = ensemble_dir(sweep_dir, cfg)
-        if not rundir.is_finished(d):
+    for i, spec in enumerate(specs):
+        hits = _found(found, spec)
+        if not hits:
             continue
-        summary = rundir.read_json(d / "summary.json")
-        for k, i in enumerate(idx):
-            m = summary["members"][k]
-            spec = specs[i]
-            rows[i] = {**spec.tags, "task": spec.base.task, "p": spec.base.p, "seed": spec.member["seed"],
-                       "wd": spec.member["wd"], "lr": spec.member["lr"], "train_size": spec.size(),
-                       "parent": spec.member.get("parent"), "ensemble": d.name, "member": k,
-                       **{key: m["final"].get(key) for key in SUMMARY_KEYS},
-                       "converged": m.get("converged"), "converged_step": m.get("converged_step"),
-                       "diverged_step": m.get("diverged_step"), "steps_run": summary.get("steps_run")}
+        d, k = packed[i] if packed[i] in hits else hits[0]
+        if d not in summaries:
+            summaries[d] = rundir.read_json(d / "summary.json")
+        summary = summaries[d]
+        m = summary["members"][k]
+        rows[i] = {**spec.tags, "task": spec.base.task, "p": spec.base.p, "seed": spec.member["seed"],
+                   "wd": spec.member["wd"], "lr": spec.member["lr"], "train_size": spec.size(),
+                   "parent": spec.member.get("parent"), "ensemble": d.name, "member": k,
+                   **{key: m["final"].get(key) for key in SUMMARY_KEYS},
+                   "converged": m.get("converged"), "converged_step": m.get("converged_step"),
+                   "diverged_step": m.get("diverged_step"), "steps_run": summary.get("steps_run")}
     return rows
 
 

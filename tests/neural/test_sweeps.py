@@ -181,3 +181,17 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     rows = rundir.read_rows(tmp_path / "results.csv")
     assert [r["stage"] for r in rows] == [1]
     assert list(ungrok_fig.render_all(ungrok_fig.load(tmp_path))) == ["fig4"]
+
+
+def test_a_finished_sweep_is_read_from_its_ensembles_when_the_packing_changes(tmp_path, monkeypatch):
+    """Results come from what each finished ensemble's config.json says it holds: after the cost model changes
+    (so today's packing would cut other ensembles) the same sweep retrains nothing and gives the same rows."""
+    specs = _specs(tmp_path)
+    first = runner.run(specs, tmp_path / "s", progress=False)
+    stamps = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (tmp_path / "s" / "ensembles").iterdir()}
+    monkeypatch.setattr(runner, "ENSEMBLE_COST", 0.0)  # ensembles now free: one per D'
+    assert len(runner.pack(specs)) != len(stamps)
+    again = runner.run(specs, tmp_path / "s", progress=False)
+    assert again == first
+    after = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (tmp_path / "s" / "ensembles").iterdir()}
+    assert after == stamps  # no new ensemble, none rewritten
