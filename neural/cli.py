@@ -182,11 +182,16 @@ def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory
 def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory."),
            member: int = typer.Option(0, help="Which ensemble member (0-based)."),
            to: str = typer.Option(..., help="transformer-lens or progress-measures."),
-           out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only).")):
+           out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only)."),
+           overwrite: bool = typer.Option(False, help="Replace an existing file at --out (never a run's own files).")):
     """One member as a torch file for another tool: {"state_dict", "meta"} (+ "config": HookedTransformerConfig
     keyword arguments for transformer-lens; + "model" for progress-measures code)."""
     if to not in interop.LAYOUTS:
         raise ValueError(f"to={to!r} is unknown: choose from {', '.join(interop.LAYOUTS)}")
+    if out.name in rundir.OWNED_FILES and (out.parent / "config.json").is_file():
+        raise ValueError(f"out={str(out)!r} is a run directory's own {out.name}: export elsewhere")
+    if out.exists() and not overwrite:
+        raise ValueError(f"out={str(out)!r} already exists: pass --overwrite to replace it")
     content = inspect_run.export_run(run_dir, member, to)
     buf = io.BytesIO()
     torch.save(content, buf)

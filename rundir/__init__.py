@@ -227,4 +227,4 @@ def log_spaced_steps(total: int, dense_until: int = 1000, n_log: int = 500) -> n
     return np.unique(np.concatenate([dense, late]))
 
 
-from rundir.owner import RunDir  # noqa: E402  (owner.py uses the helpers above)
+from rundir.owner import OWNED_FILES, RunDir  # noqa: E402, F401  (owner.py uses the helpers above)

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import rundir
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
+OWNED_FILES = RESULT_FILES + ("config.json", ".lock")  # a run directory's own: nothing else may write them
 
 
 class RunDir:

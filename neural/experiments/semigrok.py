@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import rundir
-from neural import train
+from neural import convergence, train
 from neural.config import TrainConfig
 from neural.experiments import phases, runner
 
@@ -108,7 +108,7 @@ def classify_sweep(sweep_dir: Path, todo: dict[int, TrainConfig]) -> list[dict]:
         curves = member_curves(Path(sweep_dir) / f"D{D}")
         for e, m in enumerate(cfg.members()):
             c = curves[e]
-            window = 2.0 / (m["lr"] * m["wd"])
+            window = 2.0 * convergence.window_steps(m["lr"], m["wd"], cfg.steps)  # finite at wd 0 too
             verdict = phases.classify(c["step"], c["train/acc"], c[METRIC], min_steps=window)
             rows.append({"D": D, "member": e, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"],
                          "class": verdict["class"], "final_level": verdict["final_level"],

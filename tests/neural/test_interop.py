@@ -126,6 +126,20 @@ def test_export_refuses_bad_member_and_target(trained, tmp_path):
     assert not (tmp_path / "x.pt").exists()
 
 
+def test_export_never_replaces_a_runs_own_files_and_asks_before_replacing_others(trained, tmp_path):
+    own = (trained / "checkpoint.pt").read_bytes()
+    result = runner.invoke(app, ["export", str(trained), "--to", "transformer-lens", "--overwrite",
+                                 "--out", str(trained / "checkpoint.pt")])
+    assert result.exit_code == 2 and "own checkpoint.pt" in result.output
+    assert (trained / "checkpoint.pt").read_bytes() == own
+    (tmp_path / "x.pt").write_bytes(b"keep me")
+    result = runner.invoke(app, ["export", str(trained), "--to", "transformer-lens", "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and "--overwrite" in result.output and (tmp_path / "x.pt").read_bytes() == b"keep me"
+    result = runner.invoke(app, ["export", str(trained), "--to", "transformer-lens", "--overwrite",
+                                 "--out", str(tmp_path / "x.pt")])
+    assert result.exit_code == 0 and (tmp_path / "x.pt").read_bytes() != b"keep me"
+
+
 @pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
 def test_progress_measures_split_from_seed_and_fraction(tmp_path):
     """A progress-measures file that records (seed, frac_train) gets Nanda's own split back: with seed 1 the

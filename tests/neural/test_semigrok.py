@@ -50,3 +50,12 @@ def test_an_interrupted_semigrok_sweep_resumes_to_the_same_results(tmp_path):
     for D in TINY.sizes:
         assert (tmp_path / "cut" / f"D{D}" / "metrics.csv").read_bytes() == \
                (tmp_path / "whole" / f"D{D}" / "metrics.csv").read_bytes()
+
+
+def test_a_sweep_without_weight_decay_is_classified(tmp_path):
+    """wd 0: the classifier's minimum span comes from convergence.window_steps (a quarter of the run), not from
+    2 / (lr wd), which divides by zero."""
+    pre = semigrok.Preset(TINY.base.with_(wds=(0.0,), seeds=(0,)), (60,), "no decay")
+    summary = semigrok.run(pre, tmp_path, progress=False)
+    assert summary["members"] == 1
+    assert rundir.read_rows(tmp_path / "classes.csv")[0]["class"] in phases.CLASSES
