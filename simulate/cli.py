@@ -81,8 +81,11 @@ def run(preset: Optional[str] = typer.Option(None, help="Start from a preset (se
                f"delay: {summary['grokking_delay']}   ungrok step: {summary['ungrok_step']}")
     typer.echo(f"final   w_G = {f['w_G']:.5g}  w_M = {f['w_M']:.5g}  test perf = {f['test/perf']:.3f}  "
                f"loss = {f['loss/total']:.6g}")
-    typer.echo(f"theory  w_G = {th['w_G']:.5g}  w_M = {th['w_M']:.5g}  test perf = {th['test_perf']:.3f}  "
-               f"loss = {th['loss']:.6g}  (case {th['case']})")
+    if th is None:
+        typer.echo("theory  no optimum: without weight decay (alpha = 0) the loss has no minimiser")
+    else:
+        typer.echo(f"theory  w_G = {th['w_G']:.5g}  w_M = {th['w_M']:.5g}  test perf = {th['test_perf']:.3f}  "
+                   f"loss = {th['loss']:.6g}  (case {th['case']})")
     if plot:
         typer.echo(f"figure: {out / 'figure.png'}")
 

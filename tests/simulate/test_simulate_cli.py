@@ -34,6 +34,17 @@ def test_run_writes_run_directory_and_plot(tmp_path):
     assert (out / "metrics.csv").read_bytes() == before
 
 
+def test_run_without_weight_decay_says_theory_has_no_optimum(tmp_path):
+    """alpha = 0 simulates (nothing decays) and reports that the theory has no optimum to compare with, where it
+    used to fail after the whole simulation (allocate refuses alpha = 0)."""
+    out = tmp_path / "nodecay"
+    r = runner.invoke(app, ["run", "--preset", "fig2a", "--alpha", "0", "--steps", "200", "--out", str(out), "--plot"])
+    assert r.exit_code == 0, r.output
+    assert "no optimum: without weight decay" in r.stdout
+    summary = rundir.read_json(out / "summary.json")
+    assert summary["theory"] is None and summary["final_vs_theory"] is None and summary["final"]["w_G"] > 0
+
+
 def test_sweep_and_phase_figure(tmp_path):
     out = tmp_path / "sw"
     r = runner.invoke(app, ["sweep", "--x", "P_M", "--x-values", "0.5,2,4", "--y", "wG2_0", "--y-values",
