@@ -100,14 +100,16 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
           p: Optional[int] = typer.Option(None, "--p", help="Modulus (prime where the task needs a field)."),
           frac: Optional[float] = typer.Option(None, help="Training fraction of all pairs, in (0, 1]."),
           train_size: Optional[int] = typer.Option(None, help="Exact training-set size D (instead of --frac)."),
-          seeds: str = typer.Option("0", help="Comma-separated seeds, e.g. 0,1,2."),
+          seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1,2 (default: the preset's)."),
           wd: Optional[str] = typer.Option(None, help="Comma-separated weight decays (>= 0), e.g. 1.0,0.3."),
           lr: Optional[str] = typer.Option(None, help="Comma-separated learning rates (> 0)."),
           steps: Optional[int] = typer.Option(None, help="Full-batch training steps."),
           checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints (default 1,000)."),
           precision: Optional[str] = typer.Option(None, help="float32 (default) or bf16 (autocast; faster, shifts dynamics)."),
           fmt: Optional[str] = typer.Option(None, help="paper: [x, op, y, =]; nanda: [x, y, =]."),
-          random_labels: bool = typer.Option(False, help="Random labels: a memorisation-only run."),
+          random_labels: Optional[bool] = typer.Option(None, "--random-labels/--no-random-labels",
+                                                       help="Random labels: a memorisation-only run (default: the "
+                                                            "preset's)."),
           threads: Optional[int] = typer.Option(None, help="torch CPU threads (results depend on it; default: all "
                                                 "cores, or what the run in --out recorded). Runs share cores: one "
                                                 "that cannot get its threads' cores waits."),
@@ -126,7 +128,10 @@ def train(preset: str = typer.Option("cpu", help="cpu or paper (see `presets`)."
         cfg = cfg.with_(frac=None, train_size=train_size)
     elif frac is not None:
         cfg = cfg.with_(frac=frac)
-    cfg = cfg.with_(seeds=_numbers("seeds", seeds, int), random_labels=random_labels or cfg.random_labels)
+    if seeds is not None:
+        cfg = cfg.with_(seeds=_numbers("seeds", seeds, int))
+    if random_labels is not None:
+        cfg = cfg.with_(random_labels=random_labels)
     if wd is not None:
         cfg = cfg.with_(wds=_numbers("wd", wd))
     if lr is not None:

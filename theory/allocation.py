@@ -133,7 +133,7 @@ def global_minimise(P_I: np.ndarray, *, kappa: float, q: float, alpha: float, n_
 
     Eq. 5 is evaluated (vectorised) at `n_random` random points: Dirichlet(0.3) directions on random faces
     (each weight zeroed with probability 1/2), every vertex and the equal split, with totals log-uniform up to the
-    proven bound. The `n_polish` best points, the best point where each circuit dominates (one per vertex basin) and the
+    proven bound, and every vertex at 64 log-spaced totals. The `n_polish` best points, the best point where each circuit dominates (one per vertex basin) and the
     origin are polished by bounded L-BFGS-B; the
     best end point wins. The penalty is concave when kappa > q, so local minima sit at vertices: the vertex
     points at every scale make sure each basin is tried.
@@ -150,6 +150,11 @@ def global_minimise(P_I: np.ndarray, *, kappa: float, q: float, alpha: float, n_
     dirs[: n + 1] = np.vstack([np.eye(n), np.full((1, n), 1 / n)])
     dirs[n + 1: 2 * n + 2] = dirs[: n + 1]
     points_RI = dirs * totals[:, None]
+    # and every vertex along a log grid of totals: with a concave penalty a vertex's basin can start beyond a
+    # barrier, and two random totals per vertex may both fall short of it (P = [2, 1.1875, 3, 2], q = 1.5,
+    # kappa = 3, alpha = 0.4375, n = 2 was stuck at the origin, 5% above the optimum)
+    grid = np.exp(np.linspace(np.log(min(1e-8, bound * 1e-12)), np.log(bound), 64))
+    points_RI = np.vstack([points_RI, (np.eye(n)[:, None, :] * grid[None, :, None]).reshape(-1, n)])
     losses = numeric.mixture_loss_batch(points_RI.T, P_I, alpha, kappa, q, n_classes)
     order = np.argsort(losses)
     dominant = np.argmax(points_RI[order], axis=1)

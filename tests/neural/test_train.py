@@ -6,7 +6,7 @@ import torch
 from typer.testing import CliRunner
 
 import rundir
-from neural import analysis, train
+from neural import analysis, config as cfgmod, train
 from neural.cli import app
 from neural.config import TrainConfig, preset
 
@@ -63,6 +63,19 @@ def test_random_label_run_memorises_without_trig_circuit():
     assert last["train/acc"] > 0.9 and last["test/acc"] < 0.2
     # memorised random labels: the true answers' trigonometric logit is small next to the fitted logits
     assert abs(last["train/o_t"]) < 1.0
+
+
+def test_cli_train_flags_change_only_what_they_name(tmp_path, monkeypatch):
+    """Seeds and random labels come from the preset unless given, and random labels can be switched either way."""
+    seen = []
+    monkeypatch.setattr(train, "train", lambda cfg, out, **kw: seen.append(cfg) or train.TrainResult(summary={
+        "members": [], "steps": cfg.steps}))
+    monkeypatch.setitem(cfgmod.PRESETS, "cpu", (cfgmod.PRESETS["cpu"][0].with_(seeds=(4, 5), random_labels=True), ""))
+    for args, seeds, random in (([], (4, 5), True), (["--seeds", "1"], (1,), True),
+                                (["--no-random-labels"], (4, 5), False)):
+        r = runner.invoke(app, ["train", "--preset", "cpu", "--out", str(tmp_path / "r"), "--json", *args])
+        assert r.exit_code == 0, r.output
+        assert (seen[-1].seeds, seen[-1].random_labels) == (seeds, random)
 
 
 def test_cli_train_json_and_errors(tmp_path):
