@@ -98,16 +98,13 @@ def _trig_dots(Z: torch.Tensor, answer_N: torch.Tensor, p: int) -> tuple[torch.T
     return dots, torch.where(2 * ks == p, float(N * C), N * C / 2.0)
 
 
-def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, *, center: bool = True
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def trig_split(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Appendix C: correct-class trigonometric logit o_t (E,) and memorisation logits o_m (E, N).
 
-    `center` first subtracts each input's mean logit (softmax ignores it). The paper's literal definition
-    (center=False) leaves that constant in Z_M, where it can dominate o_m (the fixture checkpoint's mean
-    logit is about -69)."""
+    Each input's mean logit is subtracted first (softmax ignores it). The paper's literal definition leaves
+    that constant in Z_M, where it can dominate o_m (the fixture checkpoint's mean logit is about -69)."""
     Z = Z_ENC.double()
-    if center:
-        Z = Z - Z.mean(-1, keepdim=True)
+    Z = Z - Z.mean(-1, keepdim=True)
     dots, norm2 = _trig_dots(Z, answer_N, p)
     o_t = (dots / norm2).sum(-1)  # value of Z_T at the correct class, the same for every input
     correct = Z.gather(2, answer_N.expand(Z.shape[0], Z.shape[1])[..., None]).squeeze(-1)

@@ -1,4 +1,4 @@
-"""Run directories on disk (DESIGN.md 'Results on disk'), shared by `simulate` and `neural`.
+"""Run directories on disk (the README's 'Results on disk'), shared by `simulate` and `neural`.
 
 runs/<package>/<experiment>/<run-name>/{config.json, metrics.csv, checkpoint.*, summary.json}. Every write
 is atomic (temporary file, then rename), so an interrupted process never leaves a half-written file; a run

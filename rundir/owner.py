@@ -1,4 +1,4 @@
-"""The one owner of a run directory (DESIGN.md 'Results on disk').
+"""The one owner of a run directory (the README's 'Results on disk').
 
 `RunDir.open(path, config, overwrite=...)` makes the directory, takes an exclusive lock on `<dir>/.lock`
 (`fcntl.flock`: released by the kernel when the process ends, however it ends), removes temporaries left by a
