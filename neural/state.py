@@ -68,16 +68,19 @@ class TrainState:
     def n_members(self) -> int:
         return len(self.diverged)
 
-    def params(self) -> dict[str, torch.Tensor]:
-        """The live members' named weights, contiguous copies (batched products over strided views of w would
-        take other kernel paths, with other rounding)."""
-        return {k: v.contiguous() for k, v in self.layout.views(self.w).items()}
+    def params(self, rows: list[int] | None = None) -> dict[str, torch.Tensor]:
+        """The named weights of the live members (or of batch rows `rows` only), contiguous copies (batched
+        products over strided views of w would take other kernel paths, with other rounding)."""
+        w = self.w if rows is None else self.w.index_select(0, torch.tensor(rows, dtype=torch.long,
+                                                                              device=self.w.device))
+        return {k: v.contiguous() for k, v in self.layout.views(w).items()}
 
     def keep(self, rows: list[int]) -> None:
         """Keep batch rows `rows` (positions in `live`) and park the others with their final state."""
-        gone = [i for i in range(len(self.live)) if i not in set(rows)]
-        for i in gone:
-            self.parked[self.live[i]] = torch.stack([self.w[i], self.m[i], self.v[i]]).clone()
+        kept = set(rows)
+        for i in range(len(self.live)):
+            if i not in kept:
+                self.parked[self.live[i]] = torch.stack([self.w[i], self.m[i], self.v[i]])
         idx = torch.tensor(rows, dtype=torch.long, device=self.w.device)
         self.w, self.m, self.v = (x.index_select(0, idx) for x in (self.w, self.m, self.v))
         self.live = [self.live[i] for i in rows]

@@ -90,8 +90,8 @@ class Data:
         self.train_tokens = self.tokens[self.train_idx]  # (E, D, n_ctx)
         self.train_labels = self.labels.gather(1, self.train_idx)  # (E, D)
 
-    PER_MEMBER = ("train_idx", "train_weight", "train_mask", "seen_mask", "mirror_trained", "labels", "train_tokens",
-                  "train_labels")
+    PADDED = ("train_idx", "train_weight", "train_tokens", "train_labels")  # (E, D, ...): padded to the largest D'
+    OVER_ALL_PAIRS = ("train_mask", "seen_mask", "mirror_trained", "labels")  # (E, N)
 
     def select(self, members: list[int]) -> "Data":
         """The same data for members `members` only (in that order), padded to their own largest D'."""
@@ -100,9 +100,10 @@ class Data:
         out.sizes = [self.sizes[e] for e in members]
         D = max(out.sizes, default=0)
         idx = torch.tensor(members, dtype=torch.long, device=self.tokens.device)
-        for name in self.PER_MEMBER:
-            value = getattr(self, name).index_select(0, idx)
-            setattr(out, name, value[:, :D] if name.startswith("train_") and name != "train_mask" else value)
+        for name in self.PADDED:
+            setattr(out, name, getattr(self, name).index_select(0, idx)[:, :D])
+        for name in self.OVER_ALL_PAIRS:
+            setattr(out, name, getattr(self, name).index_select(0, idx))
         return out
 
 
@@ -448,12 +449,9 @@ class _Run:
 
     def _measure(self, rows: list[int], full: bool) -> dict[str, torch.Tensor]:
         """evaluate() on batch rows `rows` (all of the batch without copying it)."""
-        st = self.st
-        if len(rows) == len(st.live):
-            return evaluate(st.params(), self.mcfg, self.data, self.cfg, full=full)
-        idx = torch.tensor(rows, dtype=torch.long, device=self.dev)
-        params = {k: v.contiguous() for k, v in st.layout.views(st.w.index_select(0, idx)).items()}
-        return evaluate(params, self.mcfg, self.data.select(rows), self.cfg, full=full)
+        if len(rows) == len(self.st.live):
+            return evaluate(self.st.params(), self.mcfg, self.data, self.cfg, full=full)
+        return evaluate(self.st.params(rows), self.mcfg, self.data.select(rows), self.cfg, full=full)
 
     def checkpoint(self) -> None:
         if self.d is None:

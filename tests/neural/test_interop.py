@@ -75,6 +75,18 @@ def _all_tokens(cfg: TrainConfig) -> torch.Tensor:
     return tasks.sequences(x, y, cfg.p, cfg.fmt)
 
 
+def _same_logits_and_analyzed(net, params, mcfg, path: Path, layout_words: str) -> None:
+    """A TransformerLens network and its import into this toolkit (nanda format) give the same answers, logits
+    within LOGIT_TOLERANCE, and `analyze` reads the saved file as that layout."""
+    tokens = _all_tokens(TINY.with_(fmt="nanda"))
+    with torch.no_grad():
+        theirs, ours = net(tokens)[:, -1], model.forward(params, mcfg, tokens)[0]
+    assert torch.equal(theirs.argmax(-1), ours.argmax(-1))
+    assert (theirs - ours).abs().max().item() <= LOGIT_TOLERANCE
+    result = runner.invoke(app, ["analyze", str(path)])
+    assert result.exit_code == 0 and layout_words in result.output, result.output
+
+
 @pytest.mark.parametrize("to", interop.LAYOUTS)
 def test_export_import_round_trip_is_exact(trained, to, tmp_path):
     params, cfg, mcfg = inspect_run.load_run(trained)
@@ -195,13 +207,7 @@ def test_hooked_transformer_state_dict_imports(tmp_path):
     torch.save(net.state_dict(), tmp_path / "hooked.pt")
     params, mcfg2, layout = interop.import_state_dict(torch.load(tmp_path / "hooked.pt", weights_only=True))
     assert layout == "transformer-lens" and mcfg2 == mcfg
-    tokens = _all_tokens(TINY.with_(fmt="nanda"))
-    with torch.no_grad():
-        theirs, ours = net(tokens)[:, -1], model.forward(params, mcfg2, tokens)[0]
-    assert torch.equal(theirs.argmax(-1), ours.argmax(-1))
-    assert (theirs - ours).abs().max().item() <= LOGIT_TOLERANCE
-    result = runner.invoke(app, ["analyze", str(tmp_path / "hooked.pt")])
-    assert result.exit_code == 0 and "transformer-lens layout, format nanda" in result.output, result.output
+    _same_logits_and_analyzed(net, params, mcfg2, tmp_path / "hooked.pt", "transformer-lens layout, format nanda")
 
 
 def test_bridge_layout_round_trip_is_exact(trained, tmp_path):
@@ -267,10 +273,4 @@ def test_transformer_bridge_state_dict_imports(tmp_path):
     params, mcfg2, layout = interop.import_state_dict(
         interop.state_dict_of(torch.load(tmp_path / "bridge.pt", weights_only=True)))
     assert layout == interop.BRIDGE and mcfg2 == mcfg
-    tokens = _all_tokens(TINY.with_(fmt="nanda"))
-    with torch.no_grad():
-        theirs, ours = net(tokens)[:, -1], model.forward(params, mcfg2, tokens)[0]
-    assert torch.equal(theirs.argmax(-1), ours.argmax(-1))
-    assert (theirs - ours).abs().max().item() <= LOGIT_TOLERANCE
-    result = runner.invoke(app, ["analyze", str(tmp_path / "bridge.pt")])
-    assert result.exit_code == 0 and "transformer-lens-4 layout" in result.output, result.output
+    _same_logits_and_analyzed(net, params, mcfg2, tmp_path / "bridge.pt", "transformer-lens-4 layout")
