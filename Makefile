@@ -21,7 +21,7 @@ DEMO ?= demo
 RUNS := runs
 NEURAL := $(RUNS)/neural
 DEMO_RUNS := $(RUNS)/theory/check/summary.json $(RUNS)/theory/prove/summary.json $(RUNS)/figures/fig2.png $(RUNS)/figures/progress-cpu.png \
-	$(NEURAL)/compare-$(DEMO)-add/summary.json $(NEURAL)/semigrok-$(DEMO)/summary.json
+	$(NEURAL)/demo-$(DEMO).json
 
 demo: $(DEMO_RUNS)
 	$(BIN)/grok-figures report $(RUNS) --out $(RUNS)/report/index.html
@@ -38,23 +38,13 @@ $(RUNS)/simulate/%/summary.json: | $(STAMP)
 $(RUNS)/figures/fig2.png: $(RUNS)/simulate/fig2a/summary.json $(RUNS)/simulate/fig2b/summary.json $(RUNS)/simulate/fig2c/summary.json
 	$(BIN)/grok-figures fig2 $(RUNS)/simulate/fig2a $(RUNS)/simulate/fig2b $(RUNS)/simulate/fig2c --out $@
 
-$(NEURAL)/cpu-add-p59/summary.json: | $(STAMP)
-	$(BIN)/grok-neural train --preset cpu --out $(NEURAL)/cpu-add-p59
+# Every neural experiment the registry marks for the demo (train, efficiency, ungrok, compare, semigrok), each
+# reusing what is finished: neural/experiments/protocol.py's registry, not a list here.
+$(NEURAL)/demo-$(DEMO).json: | $(STAMP)
+	$(BIN)/grok-neural demo --preset $(DEMO)
 
-$(RUNS)/figures/progress-cpu.png: $(NEURAL)/cpu-add-p59/summary.json
+$(RUNS)/figures/progress-cpu.png: $(NEURAL)/demo-$(DEMO).json
 	$(BIN)/grok-figures progress $(NEURAL)/cpu-add-p59 --out $@
-
-$(NEURAL)/ungrok-$(DEMO)-add/summary.json: | $(STAMP)
-	$(BIN)/grok-neural ungrok --preset $(DEMO)
-
-$(NEURAL)/efficiency-$(DEMO)-add/summary.json: | $(STAMP)
-	$(BIN)/grok-neural efficiency --preset $(DEMO)
-
-$(NEURAL)/compare-$(DEMO)-add/summary.json: $(NEURAL)/ungrok-$(DEMO)-add/summary.json $(NEURAL)/efficiency-$(DEMO)-add/summary.json
-	$(BIN)/grok-neural compare --preset $(DEMO)
-
-$(NEURAL)/semigrok-$(DEMO)/summary.json: $(NEURAL)/ungrok-$(DEMO)-add/summary.json
-	$(BIN)/grok-neural semigrok --preset $(DEMO)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

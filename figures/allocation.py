@@ -14,7 +14,7 @@ from theory import allocation
 RATIOS = (1.05, 1.25, 2.0)  # P_M / P_G: memorisation this much less efficient
 
 
-def render(q: float = 2.0, kappa_max: float = 3.0):
+def render(q: float = allocation.Q_L2, kappa_max: float = 3.0):
     style.apply()
     kappas = np.linspace(0.05, kappa_max, 300)
     fig, ax = plt.subplots(figsize=(6, 3.6))

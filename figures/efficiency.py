@@ -9,14 +9,14 @@ from matplotlib import cm
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullFormatter
 
-from figures import source, style
+from figures import source, style, verdicts
+from figures.sections import Section, figure_of, num, section_for, with_interval
 
 KIND_NAMES = {"mem": "memorisation (random labels)", "gen": "generalisation (trigonometric share >= 0.95)"}
 
 
-def load(sweep_dir: Path, table: str = "members.csv") -> dict:
-    maker = "grok-neural efficiency" if table == "members.csv" else "grok-neural compare"
-    return source.sweep_record(sweep_dir, table, maker)
+def load(sweep_dir: Path) -> dict:
+    return source.sweep_record(sweep_dir, "efficiency")
 
 
 def render_fig3(data: dict):
@@ -62,45 +62,43 @@ def render_fig3(data: dict):
     return fig
 
 
-def render_fig12(data: dict):
-    """(a) o_t / o_m at convergence against D' for every ungrokking member (o_m > 0), coloured by parameter-norm
-    bucket, with the theory's prediction; (b) test accuracy against D', same colours, predicted D_crit dotted."""
-    style.apply()
-    s = data["summary"]
-    rows = data["rows"]
-    norms = np.array([r["norm"] for r in rows], dtype=float)
-    edges = np.geomspace(norms.min(), norms.max() * (1 + 1e-9), 5) if len(rows) else np.array([1, 2])
-    colours = cm.viridis(np.linspace(0, 0.9, len(edges) - 1))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.2))
-    for k in range(len(edges) - 1):
-        mine = [r for r in rows if edges[k] <= r["norm"] < edges[k + 1]]
-        label = f"norm {edges[k]:.3g}-{edges[k + 1]:.3g}"
-        pos = [r for r in mine if r["measured_ratio"] is not None]
-        a.scatter([r["d_prime"] for r in pos], [r["measured_ratio"] for r in pos], s=14, color=colours[k], label=label)
-        b.scatter([r["d_prime"] for r in mine], [r["test_acc"] for r in mine], s=14, color=colours[k], label=label)
-    curve, pred = s["prediction"]["curve"], s["prediction"]
-    if pred["d4_case"] == 2:
-        a.plot(curve["D"], curve["ratio"], "k-", lw=1.2, label=f"theory (D.4 case 2, kappa {pred['kappa']:.2f})")
-    elif pred["d_crit"] is not None:  # case 1: one circuit only, o_t/o_m = 0 below D_crit and infinite above
-        a.axvline(pred["d_crit"], color="k", lw=1.2, label=f"theory (D.4 case 1, kappa {pred['kappa']:.2f}): o_m only "
-                                                           f"below D_crit {pred['d_crit']:.0f}, o_t only above")
-    skipped = sum(r["measured_ratio"] is None for r in rows)
-    a.set(xscale="log", yscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="o_t / o_m at convergence",
-          title=f"logit ratio ({skipped} members with o_m <= 0 not shown)")
-    style.plain_log(a.xaxis)
-    a.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left")
-    toy = s["prediction"].get("toy")
-    if toy:
-        b.plot(toy["D"], toy["test_perf"], "k--", lw=1, label="toy at the measured D_crit, beta, kappa\n"
-                                                             "(test correct-class probability)")
-    crit = s["prediction"]["d_crit"]
-    if crit is not None:
-        b.axvline(crit, color="k", ls=":", lw=1, label=f"predicted D_crit {crit:.0f}")
-    b.axhline(0.5, color="grey", lw=0.6)
-    b.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="test accuracy at convergence",
-          title="test accuracy", ylim=(-0.03, 1.03))
-    style.plain_log(b.xaxis)
-    b.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left",
-             bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    return fig
+def draw(out: Path, summary: dict) -> dict:
+    """The figures `grok-neural efficiency` writes into its directory, by file stem."""
+    return {"fig3": render_fig3(load(out))}
+
+
+def efficiency_section(found: dict) -> Section:
+    s, run = section_for("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
+                   "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the dataset "
+                   "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
+                   "grok-neural efficiency --preset demo", found.get("efficiency", []))
+    if run is None:
+        return s
+    kinds = run["summary"]["kinds"]
+    for kind, label in (("mem", "memorisation"), ("gen", "generalisation")):
+        k = kinds[kind]
+        law, kap = k["law"], k["kappa"]
+        s.rows.append((f"{label}: norm at fixed logit ∝ D^β",
+                       with_interval(law["beta"], law["beta_interval"], ".3f") + f" (95%, {law['n']} members)" if law else
+                       "no law (needs >= 4 converged members at >= 2 sizes)"))
+        s.rows.append((f"{label}: members kept / fitted",
+                       f"{k['kept']} of {k['members']} kept{' (' + k['dropped_reason'] + ')' if k['dropped'] else ''}; "
+                       f"{k['unconverged']} unconverged at the cap; {k['fitted']} fitted"))
+        s.rows.append((f"{label}: κ (logit homogeneity degree)",
+                       f"{num(kap['mean'], '.2f')} (sd {num(kap['sd'], '.2f')}); Theorem D.4 case {kap['d4_case_q2']} at q = 2"
+                       if kap["mean"] is not None else "n/a"))
+        if law and law.get("leave_one_out"):
+            betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
+            s.rows.append((f"{label}: β leaving one member out", f"{min(betas):.3f} to {max(betas):.3f} "
+                           f"({len(betas)} refits)" if betas else "n/a"))
+        if k.get("law_with_unconverged"):
+            w = k["law_with_unconverged"]
+            s.rows.append((f"{label}: β with the unconverged members", with_interval(w["beta"], w["beta_interval"], ".3f")))
+    laws = [{**k["law"], "with_unconverged": k.get("law_with_unconverged")} if k["law"] else None
+            for k in (kinds["mem"], kinds["gen"])]
+    s.judge(verdicts.p1(*laws))
+    s.figures.append(figure_of("Figure 3: parameter norm against D coloured by logit, and isologit curves",
+                             lambda: render_fig3(load(run["dir"]))))
+    return s
+
+SECTIONS = (efficiency_section,)

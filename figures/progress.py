@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rundir
-from figures import source, style
+from figures import source, style, verdicts
+from figures.sections import Section, figure_of, num, section_for
 
 
 def load(run_dir: Path, member: int = 0) -> dict:
@@ -85,3 +86,30 @@ def render(data: dict):
     fig.suptitle(f"{data['name']} member {data['member']}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def grokking_section(found: dict) -> Section:
+    s, run = section_for("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
+                   "A 1-layer transformer on modular addition fits its training set first and generalises much later; "
+                   "the Fourier progress measures move before test accuracy does.",
+                   "grok-neural train --preset cpu", found.get("train", []))
+    if run is None:
+        return s
+    cfg = run["config"].get("config", {})
+    m = run["summary"]["members"][0]
+    fin = m["final"]
+    s.config = (f"task {cfg.get('task')}, p = {cfg.get('p')}, train fraction {cfg.get('frac')}, d_model "
+                f"{cfg.get('d_model')}, lr {cfg.get('lrs')}, wd {cfg.get('wds')}, {cfg.get('steps')} steps, "
+                f"seed {m.get('seed')}")
+    s.rows = [("train fit step (train acc 1)", num(m["train_fit_step"], "d")),
+              ("grok step (test acc >= threshold)", num(m["grok_step"], "d")),
+              ("final train / test accuracy", f"{num(fin['train/acc'])} / {num(fin['test/acc'])}"),
+              ("final restricted / excluded loss", f"{num(fin.get('restricted_loss'))} / {num(fin.get('excluded_loss'))}"),
+              ("final o_t / o_m (train, correct class)", f"{num(fin.get('train/o_t'))} / {num(fin.get('train/o_m'))}")]
+    lr, wd = m.get("lr", (cfg.get("lrs") or [1e-3])[0]), m.get("wd", (cfg.get("wds") or [1.0])[0])
+    s.judge(verdicts.grokking(m["train_fit_step"], m["grok_step"], lr, wd))
+    s.figures.append(figure_of("Progress measures (Nanda et al. Figure 7) and the o_t/o_m logits (paper Figure 11)",
+                             lambda: render(load(run["dir"], 0))))
+    return s
+
+SECTIONS = (grokking_section,)

@@ -9,7 +9,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import source, style
+from figures import source, style, ungrok, verdicts
+from figures.sections import Section, figure_of, section_for
 
 COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:red",
            "transient semi-grokking": "tab:purple", "ungrokked": "tab:brown", "middling without delay": "tab:orange",
@@ -17,7 +18,7 @@ COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:
 
 
 def load(sweep_dir: Path) -> dict:
-    return source.sweep_record(sweep_dir, "classes.csv", "grok-neural semigrok")
+    return source.sweep_record(sweep_dir, "semigrok")
 
 
 def _curve(data: dict, row: dict) -> dict[str, np.ndarray]:
@@ -105,3 +106,37 @@ def render_routes(data: dict, ungrok_rows: list[dict] | None):
 def render_all(data: dict, ungrok_rows: list[dict] | None = None) -> dict:
     return {"fig5": render_fig5(data), "fig1c": render_detail(data, False), "fig6": render_detail(data, True),
             "routes": render_routes(data, ungrok_rows)}
+
+
+def draw(out: Path, summary: dict) -> dict:
+    """The figures `grok-neural semigrok` writes into its directory, beside the ungrokking sweep it names."""
+    beside = summary.get("beside")
+    rows = ungrok.load(Path(beside))["rows"] if beside else None
+    return render_all(load(out), rows)
+
+
+def semigrok_section(found: dict) -> Section:
+    s, run = section_for("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
+                   "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a delayed "
+                   "transition to middling test accuracy (paper Section 4.3, Figure 5).",
+                   "grok-neural semigrok --preset demo", found.get("semigrok", []))
+    if run is None:
+        return s
+    summ = run["summary"]
+    classes = [c for c, n in summ["total"].items() if n]
+    for D, counts in summ["by_size"].items():
+        s.rows.append((f"D = {D}", ", ".join(f"{counts[c]} {c}" for c in classes)))
+    clear = summ.get("clearest_semi_grokking")
+    if clear:
+        s.rows.append(("clearest semi-grokking run", f"D = {clear['D']}, seed {clear['seed']}, level {clear['final_level']:.2f}"))
+    s.judge(verdicts.p4(summ["total"].get("semi-grokked", 0), summ["members"]))
+    data = load(run["dir"])
+    ungrok_runs = found.get("ungrok", [])
+    rows = ungrok.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
+    s.figures.append(figure_of("Figure 5: test accuracy over training for every run, by dataset size",
+                             lambda: render_fig5(data)))
+    s.figures.append(figure_of("Two routes to middling accuracy: semi-grokking runs beside ungrokking children",
+                             lambda: render_routes(data, rows)))
+    return s
+
+SECTIONS = (semigrok_section,)

@@ -25,13 +25,13 @@ def run_record(path: Path, param: str, package: str, experiment: str | None = No
     return record, rundir.read_csv(d / table)
 
 
-def sweep_record(sweep_dir: Path, table: str, maker: str) -> dict:
-    """A sweep directory's results table (rows as dicts) and summary.json; ValueError naming `sweep_dir` and
-    the command that writes one when either is missing."""
-    d = Path(sweep_dir)
-    if not (d / table).is_file() or not (d / "summary.json").is_file():
-        raise ValueError(f"sweep_dir={str(d)!r} has no {table} and summary.json: pass a directory written by `{maker}`")
-    return {"dir": d, "rows": rundir.read_rows(d / table), "summary": rundir.read_json(d / "summary.json")}
+def sweep_record(sweep_dir: Path, experiment: str) -> dict:
+    """A finished experiment's directory, summary.json and results table (rows as dicts), validated by the
+    experiment's own declaration (neural.experiments.protocol.read_results): a one-line ValueError naming the
+    directory or file and what is missing."""
+    from neural.experiments import protocol
+
+    return protocol.read_results(sweep_dir, experiment)
 
 
 def member_curve(run_dir: Path, member: float) -> dict:

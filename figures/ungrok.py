@@ -11,11 +11,13 @@ import numpy as np
 from matplotlib import cm
 from matplotlib.colors import LogNorm
 
-from figures import source, style
+from figures import source, style, verdicts
+from figures.sections import Section, figure_of, num, section_for, with_interval
+from figures.verdicts import NOT_CONFIRMED
 
 
 def load(sweep_dir: Path) -> dict:
-    return source.sweep_record(sweep_dir, "results.csv", "grok-neural ungrok")
+    return source.sweep_record(sweep_dir, "ungrok")
 
 
 def _curve(data: dict, row: dict) -> dict[str, np.ndarray]:
@@ -131,3 +133,94 @@ def render_all(data: dict, wd: float = 1.0) -> dict:
         figs.update({"fig8": render_fig8(data, wd=wd), "fig1ab": render_fig1(data, wd=wd)})
     return figs
 
+
+def figure_wd(summary: dict) -> float:
+    """The weight decay Figures 1b and 8 show: 1 where the sweep has it, else its first."""
+    wds = sorted({float(w) for t in summary["tasks"].values() for w in t["by_wd"]}) or [1.0]
+    return 1.0 if 1.0 in wds else wds[0]
+
+
+def draw(out: Path, summary: dict) -> dict:
+    """The figures `grok-neural ungrok` writes into its directory, by file stem."""
+    return render_all(load(out), wd=figure_wd(summary))
+
+
+def _ungrok_task(run: dict) -> dict:
+    """The single task's summary of an ungrokking sweep."""
+    return next(iter(run["summary"]["tasks"].values()))
+
+def ungrokking_section(found: dict) -> Section:
+    s, run = section_for("p2", "P2 — ungrokking: a grokked network trained on D' < D_crit loses its test accuracy",
+                   "Continued training of a grokked network on a subset D' of its data ends, at convergence, with low test "
+                   "accuracy below a critical size D_crit and high above it — a sharp transition — while train accuracy "
+                   "stays high (paper Section 4.2, Figures 1b, 4, 8).",
+                   "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if run is None:
+        return s
+    t = _ungrok_task(run)
+    data = load(run["dir"])
+    if t.get("stage2_skipped") or not t["by_wd"]:
+        s.verdict = NOT_CONFIRMED
+        s.why = t.get("stage2_skipped") or "no stage-2 runs"
+        s.figures.append(figure_of("Figure 4 (no stage 2: it says why)", lambda: render_fig4(data)))
+        return s
+    s.rows.append(("parents' test accuracy", ", ".join(num(p["test_acc"]) for p in t["parents"])))
+    for wd, w in t["by_wd"].items():
+        s.rows.append((f"wd {float(wd):g}: test acc at D' = {', '.join(str(int(d)) for d in w['d_prime'])}",
+                       ", ".join(num(a, ".3f") for a in w["mean_test_acc"])))
+        s.rows.append((f"wd {float(wd):g}: D_crit [95%] / min train acc / unconverged",
+                       f"{with_interval(w['d_crit'], w['d_crit_interval'])} / {num(w['min_train_acc'], '.3f')} / "
+                       f"{len(w['unconverged'])}"))
+        if w.get("mean_test_acc_unseen"):
+            s.rows.append((f"wd {float(wd):g}: never-trained pairs' accuracy", ", ".join(
+                num(a, ".3f") for a in w["mean_test_acc_unseen"])))
+    s.judge(verdicts.p2(t["by_wd"]))
+    wd_fig = 1.0 if "1.0" in t["by_wd"] else float(next(iter(t["by_wd"])))
+    s.figures.append(figure_of("Figure 1a/1b: a network groks, then ungroks on a smaller D'",
+                             lambda: render_fig1(data, wd=wd_fig)))
+    s.figures.append(figure_of(f"Figure 8: test accuracy over training for every D' (wd {wd_fig:g})",
+                             lambda: render_fig8(data, wd=wd_fig)))
+    return s
+
+def weight_decay_section(found: dict) -> Section:
+    s, run = section_for("p3", "P3 — D_crit does not depend on weight decay",
+                   "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper Section "
+                   "4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
+    if run is None:
+        return s
+    t = _ungrok_task(run)
+    by_wd = t["by_wd"]
+    s.figures.append(figure_of("Figure 4: test accuracy at convergence against D', one curve per weight decay",
+                             lambda: render_fig4(load(run["dir"]))))
+    for wd, w in by_wd.items():
+        seeds = len(w.get("d_crit_by_seed") or {})
+        s.rows.append((f"wd {float(wd):g}: D_crit [95%]", f"{with_interval(w['d_crit'], w['d_crit_interval'])} ({seeds} seed(s))"))
+    spread = t.get("wd_spread") or {}
+    s.rows.append(("largest / mean gap between the wd curves",
+                   f"{num(spread.get('max_acc_gap'), '.3f')} / {num(spread.get('mean_acc_gap'), '.3f')}"))
+    s.judge(verdicts.p3(by_wd))
+    for pair in s.numbers["pairs"]:
+        if "interval" in pair:
+            s.rows.append((f"D_crit ratio wd {pair['wd'][0]:g} / {pair['wd'][1]:g} [{verdicts.P3_CONFIDENCE:.0%}]",
+                           f"{pair['ratio']:.2f} [{pair['interval'][0]:.2f}, {pair['interval'][1]:.2f}] "
+                           f"({pair['seeds']} seeds)"))
+    return s
+
+def multitask_section(found: dict) -> Section:
+    s, run = section_for("p2-tasks", "P2 on other tasks (Figure 9)",
+                   "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
+                   "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
+    if run is None:
+        return s
+    for task, t in run["summary"]["tasks"].items():
+        if t.get("stage2_skipped"):
+            s.rows.append((task, t["stage2_skipped"]))
+            continue
+        crits = {f"{float(wd):g}": w["d_crit"] for wd, w in t["by_wd"].items()}
+        s.rows.append((task, "D_crit " + ", ".join(f"wd {wd}: {num(c, '.0f')}" for wd, c in crits.items())))
+    s.judge(verdicts.multitask(run["summary"]["tasks"]))
+    s.figures.append(figure_of("Figure 9: test accuracy against D', one panel per task",
+                             lambda: render_fig4(load(run["dir"]))))
+    return s
+
+SECTIONS = (ungrokking_section, weight_decay_section, multitask_section)

@@ -12,7 +12,8 @@ import os
 
 import torch
 
-from neural import tasks
+from neural import model, tasks
+from neural.config import model_config
 
 PARAM_COPIES = 10  # weights, their contiguous copies, named and flat grads, m, v, temporaries (an over-count)
 TRAIN_BYTES_PER_MLP_UNIT = 4 * 5  # float32 pre-activation, ReLU output, its mask and gradients
@@ -26,14 +27,12 @@ def estimate_bytes(cfg) -> int:
     E = len(cfg.members())
     n = tasks.n_elements(cfg.task, cfg.p)
     N = tasks.n_pairs(cfg.task, cfg.p)
-    D = cfg.train_size if cfg.train_size is not None else max(1, round(cfg.frac * N))
-    vocab, n_ctx = tasks.vocab_size(n, cfg.fmt), 4 if cfg.fmt == "paper" else 3
-    n_params = (vocab * cfg.d_model + n_ctx * cfg.d_model + 4 * cfg.n_heads * cfg.d_model * cfg.d_head
-                + 2 * cfg.d_model * cfg.d_mlp + cfg.d_mlp + cfg.d_model + cfg.d_model * n)
+    D = cfg.train_pairs()
+    n_params = model.n_params(model_config(cfg))
     params = 4 * PARAM_COPIES * E * n_params
     train = E * D * (TRAIN_BYTES_PER_MLP_UNIT * cfg.d_mlp + TRAIN_BYTES_PER_LOGIT * n)
     evaluate = E * N * (EVAL_BYTES_PER_LOGIT * n + EVAL_BYTES_PER_MLP_UNIT * cfg.d_mlp)
-    data = N * 8 * (n_ctx + 2) + E * N * 8 * 3  # tokens, answers, labels and masks (int64 / bool)
+    data = N * 8 * (tasks.context_length(cfg.fmt) + 2) + E * N * 8 * 3  # tokens, answers, labels and masks (int64 / bool)
     return int(params + max(train, evaluate) + data)
 
 

@@ -1,12 +1,11 @@
-"""Training configuration of an ensemble run, and the two presets."""
+"""Training configuration of an ensemble run, the two models every preset derives from, and train's presets."""
 from __future__ import annotations
 
 import itertools
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from neural import tasks
-from rundir import cores
+from neural import model, tasks
 
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
 MEMBER_DEFAULTS = {"split_seed": None, "subset": None, "parent": None, "parent_member": 0}
@@ -104,9 +103,9 @@ class TrainConfig:
             raise ValueError(f"converge_windows={self.converge_windows} is not allowed: must be an integer in [2, 100]")
         if not 1 <= self.steps <= MAX_STEPS:
             raise ValueError(f"steps={self.steps} is not allowed: must lie in [1, {MAX_STEPS:.0e}]")
-        if self.threads is not None and not 1 <= self.threads <= cores.available():
-            raise ValueError(f"threads={self.threads} is not allowed: must lie in [1, {cores.available()}] "
-                             f"(the cores this process may use)")
+        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
+            raise ValueError(f"threads={self.threads} is not allowed: must be an integer >= 1 (a machine with fewer "
+                             f"cores refuses the run when it starts)")
         for name in ("d_model", "n_heads", "d_head", "d_mlp"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed: must be >= 1")
@@ -128,21 +127,44 @@ class TrainConfig:
             raise ValueError(f"config has unknown field(s) {sorted(unknown)}: written by another version?")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
+    def train_pairs(self) -> int:
+        """D: the base training split's size in pairs (train_size, or the fraction of all pairs)."""
+        return self.train_size if self.train_size is not None else tasks.pairs_from_fraction(self.frac, self.task,
+                                                                                              self.p)
+
     def with_(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
 
 
-PRESETS: dict[str, tuple[TrainConfig, str]] = {
-    "paper": (TrainConfig(steps=20_000),
-              "Appendix B: p=113, train fraction 0.3, d_model 128, 4 heads x 32, d_mlp 512, AdamW lr 1e-3, "
-              "betas (0.9, 0.98), wd 1.0, 20,000 steps"),
-    "cpu": (TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, steps=3000),
-            "the paper's architecture scaled for 2 CPU cores: p=59, train fraction 0.5, d_model 64, 4 heads x 16, "
-            "d_mlp 256, lr 1e-3, wd 1.0, 3,000 steps (seed 0 groks at step 2,280, in about 16 s)"),
-}
+# The two models every preset of every experiment derives from (with_ changes of them, nowhere restated).
+PAPER_MODEL = TrainConfig()  # Appendix B: p=113, train fraction 0.3, d_model 128, 4 heads x 32, d_mlp 512, lr 1e-3
+CPU_MODEL = PAPER_MODEL.with_(p=59, frac=0.5, d_model=64, d_head=16, d_mlp=256)  # the same, scaled for 2 CPU cores
+
+PRESETS: dict[str, TrainConfig] = {"paper": PAPER_MODEL.with_(steps=20_000), "cpu": CPU_MODEL.with_(steps=3000)}
+
+
+def describe_model(cfg: TrainConfig) -> str:
+    """The model and optimiser of a configuration in words (generated from its fields)."""
+    return (f"p={cfg.p}, d_model {cfg.d_model}, {cfg.n_heads} heads x {cfg.d_head}, d_mlp {cfg.d_mlp}, "
+            f"lr {'/'.join(f'{v:g}' for v in cfg.lrs)}")
+
+
+def describe(cfg: TrainConfig) -> str:
+    """A training configuration in words (generated from its fields; measured facts live in the README)."""
+    split = f"{cfg.frac:.0%} of pairs" if cfg.frac is not None else f"{cfg.train_size} pairs"
+    labels = ", random labels" if cfg.random_labels else ""
+    return (f"task {cfg.task}, {describe_model(cfg)}, wd {'/'.join(f'{v:g}' for v in cfg.wds)}, betas {cfg.betas}; "
+            f"trained on {split}{labels}; seeds {','.join(map(str, cfg.seeds))}; {cfg.steps:,} steps")
+
+
+def model_config(cfg: TrainConfig) -> model.ModelConfig:
+    """The transformer's shapes for a training configuration."""
+    n = tasks.n_elements(cfg.task, cfg.p)
+    return model.ModelConfig(d_vocab=tasks.vocab_size(n, cfg.fmt), d_vocab_out=n, n_ctx=tasks.context_length(cfg.fmt),
+                             d_model=cfg.d_model, n_heads=cfg.n_heads, d_head=cfg.d_head, d_mlp=cfg.d_mlp)
 
 
 def preset(name: str) -> TrainConfig:
     if name not in PRESETS:
         raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    return PRESETS[name][0]
+    return PRESETS[name]

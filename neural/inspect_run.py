@@ -26,7 +26,11 @@ def load_run(run_dir: Path) -> tuple[dict, TrainConfig, model.ModelConfig]:
     except TypeError as e:
         raise ValueError(f"source={str(run_dir)!r}: its config.json cannot be read ({e})") from None
     mcfg = train.model_config(cfg)
-    params = train.load_checkpoint(run_dir / "checkpoint.pt")["params"]
+    saved = train.load_checkpoint(run_dir / "checkpoint.pt")
+    params = saved["params"]
+    if not isinstance(saved.get("config"), dict) or {**saved["config"], "steps": cfg.steps} != cfg.to_dict():
+        raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} was written by another configuration than "
+                         f"its config.json records (seed, split or model): the directory was altered")
     if not isinstance(params, dict) or {k: tuple(v.shape[1:]) for k, v in params.items() if hasattr(v, "shape")} != mcfg.shapes():
         raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} does not hold weights of the shapes its "
                          f"config.json describes")
@@ -39,7 +43,7 @@ def analyze_run(run_dir: Path) -> dict:
     params, cfg, mcfg = load_run(run_dir)
     data = train.Data(cfg, torch.device("cpu"))
     metrics = train.evaluate(params, mcfg, data, cfg)
-    keys = analysis.key_frequencies(params, data.n) if cfg.task != "s5" else [[] for _ in cfg.members()]
+    keys = analysis.key_frequencies(params, data.n) if tasks.get_task(cfg.task).cyclic else [[] for _ in cfg.members()]
     table = rundir.read_csv(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else None
     members = []
     for e, m in enumerate(cfg.members()):
@@ -108,14 +112,18 @@ def analyze_checkpoint(path: Path, task: str | None = None) -> dict:
     if tasks.get_task(f["task"]).fourier and f["labels"] is None:
         keys = analysis.key_frequencies(params, n)
         o_t, o_m = analysis.trig_split(Z, answer, n)
-        entry.update({"o_t": float(o_t[0]), "o_m": float(o_m[0].mean())})
+        # o_m averaged over all pairs is ~0 by construction for a network that generalises (its memorisation of
+        # the training pairs cancels on the others): read it on the training pairs, as a sweep's train/o_m is
+        entry.update({"o_t": float(o_t[0]), "o_m_all_pairs": float(o_m[0].mean())})
+        if train_mask is not None:
+            entry["train_o_m"] = float(o_m[0][train_mask].mean())
         if train_mask is not None:
             entry.update({k: v.item() for k, v in analysis.restricted_excluded(Z, answer, n, keys, train_mask[None]).items()})
         else:
             everything = torch.ones(1, len(answer), dtype=torch.bool)
             entry["restricted_loss"] = analysis.restricted_excluded(Z, answer, n, keys, ~everything)["restricted_loss"].item()
             entry["excluded_loss"] = analysis.restricted_excluded(Z, answer, n, keys, everything)["excluded_loss"].item()
-    if f["task"] != "s5":
+    if tasks.get_task(f["task"]).cyclic:
         g = analysis.gini_measures(params, n)
         entry.update({"gini_W_E": float(g["gini/W_E"][0]), "gini_W_L": float(g["gini/W_L"][0])})
     return {"source": str(path), "task": f["task"], "p": f["p"], "format": f["format"], "layout": f["layout"],

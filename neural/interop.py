@@ -267,18 +267,36 @@ def nanda_train_mask(p: int, frac_train: float, seed: int) -> torch.Tensor:
     return mask
 
 
+def _train_pairs_mask(meta: dict, n_total: int, task: str, p: int) -> torch.Tensor:
+    """meta["train_pairs"] as a mask over all pairs; ValueError naming what is wrong with it: not a 1-d integer
+    tensor, indices out of range, repeated, or fewer or more than the split it records (meta["split"])."""
+    idx = meta["train_pairs"]
+    if not (isinstance(idx, torch.Tensor) and idx.dim() == 1 and not idx.is_floating_point()
+            and not idx.is_complex() and idx.dtype != torch.bool):
+        raise ValueError("meta.train_pairs is not a 1-d integer tensor of pair indices")
+    idx = idx.long()
+    if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= n_total:
+        raise ValueError(f"meta.train_pairs holds indices outside [0, {n_total}) for task {task!r} with p={p}")
+    if len(torch.unique(idx)) != idx.numel():
+        raise ValueError(f"meta.train_pairs repeats {idx.numel() - len(torch.unique(idx))} pair index(es)")
+    split = meta.get("split") if isinstance(meta.get("split"), dict) else {}
+    expected = split.get("subset") or split.get("train_size") or (
+        tasks.pairs_from_fraction(split["frac"], task, p) if isinstance(split.get("frac"), (int, float)) else None)
+    if isinstance(expected, int) and expected != idx.numel():
+        raise ValueError(f"meta.train_pairs holds {idx.numel()} pairs, but its meta.split records {expected}: the "
+                         f"file is cut short or altered")
+    mask = torch.zeros(n_total, dtype=torch.bool)
+    mask[idx] = True
+    return mask
+
+
 def stored_split(state: dict, task: str, p: int) -> tuple[torch.Tensor | None, str]:
     """The training split a file records, as a mask over all_pairs order, and where it came from: an export's
     meta["train_pairs"]; a progress-measures file's config seed and frac_train (`nanda_train_mask`); else None."""
     n_total = tasks.n_pairs(task, p)
     meta = state.get("meta") if isinstance(state.get("meta"), dict) else {}
-    if isinstance(meta.get("train_pairs"), torch.Tensor):
-        idx = meta["train_pairs"].long()
-        if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= n_total:
-            raise ValueError(f"meta.train_pairs holds indices outside [0, {n_total}) for task {task!r} with p={p}")
-        mask = torch.zeros(n_total, dtype=torch.bool)
-        mask[idx] = True
-        return mask, "meta.train_pairs"
+    if "train_pairs" in meta:
+        return _train_pairs_mask(meta, n_total, task, p), "meta.train_pairs"
     config = state.get("config") if isinstance(state.get("config"), dict) else {}
     if "frac_train" in config and "seed" in config and n_total == p * p:  # their split covers all p*p pairs
         frac, seed = float(config["frac_train"]), int(config["seed"])

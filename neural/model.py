@@ -47,6 +47,11 @@ class ModelConfig:
                 "b_out": (c.d_model,), "W_U": (c.d_model, c.d_vocab_out)}
 
 
+def n_params(cfg: ModelConfig) -> int:
+    """Parameters of one member."""
+    return sum(math.prod(shape) for shape in cfg.shapes().values())
+
+
 def init_params(cfg: ModelConfig, seeds: list[int], dtype=torch.float32) -> dict[str, torch.Tensor]:
     """Progress-measures initialisation per member from its own seed: randn/sqrt(d_model) for every weight
     (W_U: randn/sqrt(d_vocab)), zero MLP biases. Member e's weights depend only on seeds[e]."""

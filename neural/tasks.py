@@ -24,20 +24,29 @@ class Task:
     description: str
     needs_prime: bool  # the operation needs a field (division)
     fourier: bool  # answer = a +- b: the trigonometric (Fourier) analysis of Appendix C applies
-    answer: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None  # modular op; None for S5
+    answer: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None  # modular op; None for a group table
     y_nonzero: bool = False  # division: pairs with y = 0 are excluded
+    commutative: bool = True  # x op y = y op x: a memorised (x, y) also answers its mirror (y, x)
+    group_order: int | None = None  # a fixed finite group (S5: 120 elements) whose size ignores p; None: Z_p
+
+    @property
+    def cyclic(self) -> bool:
+        """Inputs are residues mod p: the Fourier basis over Z_p (key frequencies, Gini) applies to them."""
+        return self.group_order is None
 
 
 TASKS: dict[str, Task] = {t.name: t for t in [
     Task("add", "x + y mod p", False, True, lambda x, y, p: (x + y) % p),
-    Task("sub", "x - y mod p", False, True, lambda x, y, p: (x - y) % p),
+    Task("sub", "x - y mod p", False, True, lambda x, y, p: (x - y) % p, commutative=False),
     Task("mul", "x * y mod p", False, False, lambda x, y, p: (x * y) % p),
     Task("div", "x / y mod p (y != 0, p prime)", True, False,
-         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y], device=y.device)) % p, y_nonzero=True),
+         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y], device=y.device)) % p, y_nonzero=True,
+         commutative=False),
     Task("x2y2", "x^2 + y^2 mod p", False, False, lambda x, y, p: (x * x + y * y) % p),
     Task("x2xyy2", "x^2 + x*y + y^2 mod p", False, False, lambda x, y, p: (x * x + x * y + y * y) % p),
-    Task("x3xy", "x^3 + x*y mod p", False, False, lambda x, y, p: (x * x * x + x * y) % p),
-    Task("s5", "composition x o y in the permutation group S5 (120 elements; p is ignored)", False, False, None),
+    Task("x3xy", "x^3 + x*y mod p", False, False, lambda x, y, p: (x * x * x + x * y) % p, commutative=False),
+    Task("s5", "composition x o y in the permutation group S5 (120 elements; p is ignored)", False, False, None,
+         commutative=False, group_order=120),
 ]}
 
 
@@ -48,8 +57,8 @@ def get_task(name: str) -> Task:
 
 
 def n_elements(task: str, p: int) -> int:
-    """Number of elements (and classes): p for modular tasks, 120 for S5."""
-    return 120 if task == "s5" else p
+    """Number of elements (and classes): p for modular tasks, the group's order for a fixed group (S5: 120)."""
+    return get_task(task).group_order or p
 
 
 MAX_P = 10**6  # a bound for the primality test; the memory estimate refuses far smaller p on most machines
@@ -63,7 +72,7 @@ def n_pairs(task: str, p: int) -> int:
 
 def validate_modulus(task: str, p: int) -> None:
     t = get_task(task)
-    if task == "s5":
+    if t.group_order:
         return
     if int(p) != p or not 2 <= p <= MAX_P:
         raise ValueError(f"p={p!r} is not allowed: must be an integer in [2, {MAX_P:,}]")
@@ -91,7 +100,7 @@ def all_pairs(task: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     if t.y_nonzero:
         keep = y != 0
         x, y = x[keep], y[keep]
-    ans = _s5_table()[x, y] if task == "s5" else t.answer(x, y, p)
+    ans = _s5_table()[x, y] if t.answer is None else t.answer(x, y, p)
     return x, y, ans
 
 
@@ -117,6 +126,16 @@ def vocab_size(n: int, fmt: str) -> int:
     return n + 2 if fmt == "paper" else n + 1
 
 
+def context_length(fmt: str) -> int:
+    """Tokens per sequence: [x, op, y, =] is 4, [x, y, =] is 3."""
+    return 4 if fmt == "paper" else 3
+
+
+def pairs_from_fraction(frac: float, task: str, p: int) -> int:
+    """D for a fraction of all pairs (nearest integer, at least 1): the one rule every split and grid uses."""
+    return max(1, round(frac * n_pairs(task, p)))
+
+
 def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: int | None = None) -> torch.Tensor:
     """Indices of a training split (sorted), by fraction of all pairs or by exact size D, from `seed`."""
     if (frac is None) == (size is None):
@@ -124,7 +143,7 @@ def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: i
     if frac is not None:
         if not 0 < frac <= 1:
             raise ValueError(f"frac={frac} is not allowed: must lie in (0, 1]")
-        size = int(round(frac * n_total))
+        size = max(1, round(frac * n_total))
     if not 1 <= size <= n_total:
         raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} pairs)")
     perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed), device="cpu")

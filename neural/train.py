@@ -30,7 +30,7 @@ from neural import analysis, budget, convergence, loss, model, optim, tasks
 from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
-from neural.config import TrainConfig
+from neural.config import TrainConfig, model_config
 from neural.state import Layout, TrainState
 
 
@@ -107,12 +107,6 @@ class Data:
         return out
 
 
-def model_config(cfg: TrainConfig) -> model.ModelConfig:
-    n = tasks.n_elements(cfg.task, cfg.p)
-    return model.ModelConfig(d_vocab=tasks.vocab_size(n, cfg.fmt), d_vocab_out=n, n_ctx=4 if cfg.fmt == "paper" else 3,
-                             d_model=cfg.d_model, n_heads=cfg.n_heads, d_head=cfg.d_head, d_mlp=cfg.d_mlp)
-
-
 def full_eval_steps(cfg: TrainConfig) -> set[int]:
     """Where every metric is measured: about `eval_points` log-spaced steps, the first and the last."""
     logs = np.unique(np.round(np.geomspace(1, cfg.steps, cfg.eval_points)).astype(int))
@@ -165,7 +159,7 @@ def evaluate(params, mcfg, data: Data, cfg: TrainConfig, full: bool = True) -> d
     for name, p in params.items():
         out[f"norm/{name}"] = p.reshape(E, -1).norm(dim=1)
     task = tasks.get_task(cfg.task)
-    if full and cfg.task != "s5":
+    if full and task.cyclic:
         out.update(analysis.gini_measures(params, data.n))
     if full and task.fourier:
         o_t, o_m = analysis.trig_split(Z, data.answer, data.n)
@@ -246,6 +240,8 @@ def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False,
     `allow_device_change` (then config.json records the change)."""
     cfg = resolve_threads(cfg, out).validate()
     dev = devices.resolve(device)
+    if dev.type == "cpu":
+        cores.check(cfg.threads)  # here, not in validate(): a configuration is valid whatever machine reads it
     budget.check(cfg, dev)
     if out is None:
         return _run_on_cores(cfg, dev, None, progress, stop_after)
@@ -290,16 +286,18 @@ def _converged(cfg: TrainConfig, member: dict, history: list[tuple]) -> bool:
                                      span=cfg.converge_windows)
 
 
-def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState) -> None:
+def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState, beside: Path | None = None) -> None:
     """Members with a `parent` start from member `parent_member` of that finished run's final weights (nanoGPT's
-    init_from). `cfg.reset_on_init` says what is reset: "optimizer" (AdamW's moments start at zero, as for a
+    init_from). A relative `parent` is taken relative to `beside` (the folder holding this run's directory; a
+    sweep's children name their parents by their directory's name, so a sweep keeps its identity wherever it is
+    and however its path is spelled), else to the working directory. `cfg.reset_on_init` says what is reset: "optimizer" (AdamW's moments start at zero, as for a
     fresh run) and "step" (the step counter, so bias correction starts again); what is not reset is copied."""
     params, moments = st.layout.views(st.w), {"m": st.layout.views(st.m), "v": st.layout.views(st.v)}
     steps = set()
     for e, m in enumerate(cfg.members()):
         if m["parent"] is None:
             continue
-        parent = Path(m["parent"])
+        parent = Path(beside or ".") / m["parent"]
         record = rundir.read_json(parent / "config.json")
         if record.get("model") != mcfg.to_dict():
             raise ValueError(f"parent={str(parent)!r} has model {record.get('model')}, not {mcfg.to_dict()}: a member "
@@ -346,7 +344,7 @@ def _start(cfg: TrainConfig, mcfg: model.ModelConfig, dev: torch.device, ckpt_pa
         return TrainState.from_checkpoint(layout, saved, dev)
     params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
     st = TrainState.fresh(layout, {k: v.to(dev) for k, v in params.items()})
-    init_from_parents(cfg, mcfg, st)
+    init_from_parents(cfg, mcfg, st, ckpt_path.parent.parent if ckpt_path is not None else None)
     return st
 
 

@@ -143,9 +143,10 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
 TEXT_COLUMNS = ("ensemble", "parent", "task", "kind", "class")  # always text: a hash like 0123456789e1 is a name
 
 
-def read_rows(path: Path, text: Sequence[str] = TEXT_COLUMNS) -> list[dict[str, Any]]:
+def read_rows(path: Path, text: Sequence[str] = TEXT_COLUMNS, required: Sequence[str] = ()) -> list[dict[str, Any]]:
     """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str; the
-    columns named in `text` stay text (an ensemble's digest may be all digits, or read as 1e5)."""
+    columns named in `text` stay text (an ensemble's digest may be all digits, or read as 1e5). ValueError naming
+    the file and the problem when a `required` column is missing or a row is cut short or too long."""
     def cell(v: str) -> Any:
         if v == "":
             return None
@@ -156,7 +157,18 @@ def read_rows(path: Path, text: Sequence[str] = TEXT_COLUMNS) -> list[dict[str, 
 
     try:
         with open(path, newline="") as f:
-            return [{k: (v or None) if k in text else cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise ValueError(f"{path} lacks column(s) {', '.join(missing)}: not a table this command can read")
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    raise ValueError(f"{path} line {line} has {len(row) - (None in row) + len(row.get(None) or [])} "
+                                     f"cells, the header {len(header)}: the table is cut short or malformed")
+                rows.append({k: (v or None) if k in text else cell(v) for k, v in row.items()})
+            return rows
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:
@@ -227,4 +239,4 @@ def log_spaced_steps(total: int, dense_until: int = 1000, n_log: int = 500) -> n
     return np.unique(np.concatenate([dense, late]))
 
 
-from rundir.owner import OWNED_FILES, RunDir  # noqa: E402, F401  (owner.py uses the helpers above)
+from rundir.owner import OWNED_FILES, RunDir, owned_files  # noqa: E402, F401  (owner.py uses the helpers above)

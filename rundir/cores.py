@@ -58,12 +58,18 @@ def _try_take(d: Path, n: int, total: int) -> list[int]:
         os.close(gate)
 
 
-@contextlib.contextmanager
-def lease(n: int, on_wait: Callable[[], None] | None = None, poll_seconds: float = 0.25) -> Iterator[None]:
-    """Hold `n` of this machine's cores (1 <= n <= available()) for the duration of the block."""
+def check(n: int) -> None:
+    """ValueError unless 1 <= n <= available(): a run's thread count, checked on the machine that runs it."""
     total = available()
     if not 1 <= n <= total:
         raise ValueError(f"threads={n} is not allowed: must lie in [1, {total}] (the cores this process may use)")
+
+
+@contextlib.contextmanager
+def lease(n: int, on_wait: Callable[[], None] | None = None, poll_seconds: float = 0.25) -> Iterator[None]:
+    """Hold `n` of this machine's cores (1 <= n <= available()) for the duration of the block."""
+    check(n)
+    total = available()
     d = lease_dir()
     d.mkdir(parents=True, exist_ok=True)
     held = _try_take(d, n, total)

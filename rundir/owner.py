@@ -21,6 +21,19 @@ RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # 
 OWNED_FILES = RESULT_FILES + ("config.json", ".lock")  # a run directory's own: nothing else may write them
 
 
+def owned_files(path: Path) -> set[str]:
+    """The names of files the run or experiment directory `path` owns (none if it is not one): OWNED_FILES and the
+    tables its config.json lists."""
+    record = Path(path) / "config.json"
+    if not record.is_file():
+        return set()
+    try:
+        tables = rundir.read_json(record).get("tables") or []
+    except (ValueError, AttributeError):
+        tables = []
+    return set(OWNED_FILES) | {t for t in tables if isinstance(t, str)}
+
+
 class RunDir:
     """A locked run directory. `state` is "new", "unfinished" (a configuration is recorded, no summary) or
     "finished" (summary.json exists). Use as a context manager, or call `release()`."""
@@ -32,13 +45,15 @@ class RunDir:
         self.state = "new"
 
     @classmethod
-    def open(cls, path: Path, config: dict, *, overwrite: bool = False, extendable: Iterable[str] = ()) -> "RunDir":
+    def open(cls, path: Path, config: dict, *, overwrite: bool = False, extendable: Iterable[str] = (),
+             results: Iterable[str] = ()) -> "RunDir":
         """Lock `path` for this process and check `config` against the recorded one (keys in `extendable`,
-        e.g. the step count, may differ). With `overwrite`, earlier results are removed instead."""
+        e.g. the step count, may differ). With `overwrite`, earlier results (RESULT_FILES and `results`) are
+        removed instead."""
         d = cls(path)
         d._lock()
         try:
-            d._check(config, overwrite, set(extendable))
+            d._check(config, overwrite, set(extendable), tuple(results))
         except BaseException:
             d.release()
             raise
@@ -92,9 +107,9 @@ class RunDir:
         f = self.path / "config.json"
         return rundir.read_json(f).get("config") if f.exists() else None
 
-    def _check(self, config: dict, overwrite: bool, extendable: set[str]) -> None:
+    def _check(self, config: dict, overwrite: bool, extendable: set[str], results: tuple[str, ...] = ()) -> None:
         if overwrite:
-            for name in RESULT_FILES:
+            for name in RESULT_FILES + results:
                 (self.path / name).unlink(missing_ok=True)
             self.state = "new"
             return

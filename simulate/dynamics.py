@@ -41,12 +41,12 @@ def params_of(configs: list[ToyConfig]) -> Params:
 
 def initial_state(configs: list[ToyConfig]) -> np.ndarray:
     """(B, 4) subweights: Table 1's values, or theory's optimum at `init_D` split as sqrt(w) * sqrt(w)."""
-    from theory.allocation import allocate
+    from theory.allocation import Q_L2, allocate
 
     s_B4 = np.array([[c.wG1_0, c.wG2_0, c.wM1_0, c.wM2_0] for c in configs], dtype=float)
     for b, c in enumerate(configs):
         if c.init_D is not None:
-            a = allocate([c.P_G, c.memorisation_norm(c.init_D)], kappa=c.kappa, q=2.0, alpha=c.alpha,
+            a = allocate([c.P_G, c.memorisation_norm(c.init_D)], kappa=c.kappa, q=Q_L2, alpha=c.alpha,
                          n_classes=int(c.n_classes))
             wG, wM = np.sqrt(a.weights)
             s_B4[b] = (wG, wG, wM, wM)

@@ -10,7 +10,7 @@ import rundir
 from simulate import dynamics
 from rundir.progress import bar as progress_bar
 from simulate.config import CHOICES, ToyConfig
-from theory.allocation import allocate
+from theory.allocation import Q_L2, allocate
 
 METRIC_COLUMNS = ("step", "train/loss", "test/loss", "train/perf", "test/perf", "test/acc", "w_G", "w_M",
                   "w_G1", "w_G2", "w_M1", "w_M2", "norm/G", "norm/M", "norm/total", "loss/total")
@@ -28,7 +28,7 @@ def metrics_rows(steps: np.ndarray, s_T4: np.ndarray, p: dynamics.Params) -> np.
 
 def theory_prediction(cfg: ToyConfig) -> dict:
     """Theory's exact optimum of the same loss (eq. 5 with q = 2) for this configuration."""
-    a = allocate([cfg.P_G, cfg.memorisation_norm()], kappa=cfg.kappa, q=2.0, alpha=cfg.alpha,
+    a = allocate([cfg.P_G, cfg.memorisation_norm()], kappa=cfg.kappa, q=Q_L2, alpha=cfg.alpha,
                  n_classes=int(cfg.n_classes))
     p = dynamics.params_of([cfg])
     wG, wM = np.array([a.weights[0]]), np.array([a.weights[1]])

@@ -11,7 +11,7 @@ import rundir
 from simulate import dynamics
 from rundir.progress import bar as progress_bar
 from simulate.config import CHOICES, NUMERIC_FIELDS, ToyConfig
-from theory.allocation import allocate
+from theory.allocation import Q_L2, allocate
 
 SWEEPABLE = tuple(f for f in NUMERIC_FIELDS if f not in ("steps",))
 MAX_CONFIGURATIONS = 10**6
@@ -61,7 +61,7 @@ def grid_configs(base: ToyConfig, x: str, xs: np.ndarray, y: str, ys: np.ndarray
 
 @lru_cache(maxsize=100_000)
 def _theory(P_G: float, P_M: float, kappa: float, alpha: float, n_classes: int) -> tuple[float, float]:
-    a = allocate([P_G, P_M], kappa=kappa, q=2.0, alpha=alpha, n_classes=n_classes)
+    a = allocate([P_G, P_M], kappa=kappa, q=Q_L2, alpha=alpha, n_classes=n_classes)
     return a.weights[0], a.weights[1]
 
 

@@ -11,13 +11,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from figures.cli import app as figures_app
+from commands.figures import app as figures_app
 from neural import interop
-from neural.cli import app as neural_app
+from commands.neural import app as neural_app
 from neural.config import TrainConfig
 from neural import train
-from simulate.cli import app as simulate_app
-from theory.cli import app as theory_app
+from commands.simulate import app as simulate_app
+from commands.theory import app as theory_app
 
 APPS = {"theory": theory_app, "simulate": simulate_app, "neural": neural_app, "figures": figures_app}
 runner = CliRunner()

@@ -24,7 +24,7 @@ TINY_ARGS = ["train", "--p", "11", "--frac", "0.5", "--steps", "30", "--seeds", 
 
 def cli(module: str, args: list[str], env: dict | None = None, **kw) -> subprocess.CompletedProcess:
     """A toolkit command line in a fresh process (as a user runs it), from the repository root."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", f"commands.{module}", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300, **kw)
 
 
@@ -65,7 +65,7 @@ def test_second_writer_is_refused_and_the_first_finishes(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--p", "23", "--frac", "0.5", "--steps", "1500", "--threads", "1", "--out", out]
     with open(tmp_path / "first.log", "w") as log, subprocess.Popen(
-            [sys.executable, "-m", "neural", *map(str, args)], cwd=ROOT, stdout=log, stderr=log) as first:
+            [sys.executable, "-m", "commands.neural", *map(str, args)], cwd=ROOT, stdout=log, stderr=log) as first:
         try:
             while not (out / "config.json").exists():  # wait until the first process holds the directory
                 assert first.poll() is None, (tmp_path / "first.log").read_text()

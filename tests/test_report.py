@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 
 import rundir
 from figures import report, verdicts
-from figures.cli import app as figures_app
+from commands.figures import app as figures_app
 from neural import train
 from neural.config import TrainConfig
-from neural.experiments import compare, efficiency, semigrok, ungrok
+from neural.experiments import protocol, compare, efficiency, semigrok, ungrok
 from simulate import presets as toy_presets
 from simulate import run as toy_run
-from theory.cli import app as theory_app
+from commands.theory import app as theory_app
 
 TINY = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=20, eval_points=6,
                    checkpoint_every=10, threads=1)
@@ -44,19 +44,24 @@ def runs(tmp_path_factory):
     train.train(TINY.with_(steps=40), root / "neural" / "cpu-add-p17", progress=False)
     ungrok_dir = root / "neural" / "ungrok-tiny-add"
     pre = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20, wds=(1.0, 3.0), seeds=(0,),
-                        d_prime=(0.2, 0.4), description="tiny")
+                        d_prime=(0.2, 0.4))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ungrok, "GENERALISED", 0.0)  # tiny parents never generalise: let stage 2 run anyway
-        ungrok.run(pre, ["add"], ungrok_dir, progress=False)
+        protocol.run_preset(ungrok.EXPERIMENT, pre, ungrok_dir, preset="tiny", progress=False)
     eff = efficiency.Preset(TINY.with_(frac=None, train_size=100), mem_sizes=(40, 80), gen_fracs=(0.5, 0.7),
-                            wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20, description="tiny")
-    efficiency.run(eff, root / "neural" / "efficiency-tiny-add", progress=False)
-    planted = tmp_path_factory.mktemp("planted")
-    rundir.write_json(planted / "summary.json", _planted_efficiency())
-    compare.run(planted, ungrok_dir, root / "neural" / "compare-tiny-add")
+                            wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20)
+    protocol.run_preset(efficiency.EXPERIMENT, eff, root / "neural" / "efficiency-tiny-add", preset="tiny",
+                        progress=False)
+    planted = tmp_path_factory.mktemp("planted")  # an efficiency sweep whose laws are planted (tiny runs fit none)
+    rundir.write_json(planted / "config.json", {"experiment": "efficiency",
+                                               "config": {"experiment": "efficiency", "preset": "tiny", "task": "add"}})
+    rundir.write_json(planted / "summary.json", {"experiment": "efficiency", **_planted_efficiency()})
+    rundir.write_csv(planted / "members.csv", efficiency.Efficiency.columns, [])
+    settings = compare.Settings("tiny", "add", ungrok_dir, planted, start_missing=False)
+    protocol.run_settings(compare.EXPERIMENT, "tiny", settings, root / "neural" / "compare-tiny-add")
     semi = semigrok.Preset(TINY.with_(frac=None, train_size=60, wds=(3.0,), seeds=(0, 1), eval_every=5),
-                           sizes=(60, 90), description="tiny")
-    semigrok.run(semi, root / "neural" / "semigrok-tiny", progress=False)
+                           sizes=(60, 90))
+    protocol.run_preset(semigrok.EXPERIMENT, semi, root / "neural" / "semigrok-tiny", progress=False)
     return root
 
 
@@ -111,7 +116,7 @@ def test_an_empty_root_says_what_to_run(tmp_path):
     result = CliRunner().invoke(figures_app, ["report", str(tmp_path), "--out", str(tmp_path / "r" / "index.html")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == len(report.SECTIONS) + 1 and all(line.startswith("not run") for line in lines[:-1])
+    assert len(lines) == len(report.section_makers()) + 1 and all(line.startswith("not run") for line in lines[:-1])
     assert lines[-1] == f"report: {(tmp_path / 'r' / 'index.html').resolve()}"
     sections = report.collect(tmp_path)
     assert all(s.verdict == verdicts.NOT_RUN and "run `" in s.why for s in sections)

@@ -23,6 +23,8 @@ from scipy.special import logsumexp
 
 from theory import numeric, validate
 
+Q_L2 = 2.0  # q of weight decay's penalty ||theta||^q: the L2 norm of AdamW's decay, the paper's setting
+
 
 def case_of(kappa: float, q: float) -> int:
     """Theorem D.4's case: 1 if kappa >= q (winner takes all), 2 if kappa < q (everyone gets weight)."""
@@ -96,7 +98,7 @@ class Allocation:
     verify: dict | None = field(default=None)  # independent optimiser's answer, when asked
 
 
-def allocate(P: list[float], *, kappa: float = 1.2, q: float = 2.0, alpha: float = 0.005, n_classes: int = 113,
+def allocate(P: list[float], *, kappa: float = 1.2, q: float = Q_L2, alpha: float = 0.005, n_classes: int = 113,
              verify: bool = False, seed: int = 0) -> Allocation:
     """Exact optimal weights for circuits of norms `P` (Theorem D.4 shares times the 1-D optimal total)."""
     P_I = np.array(validate.norms("P", P))

@@ -136,9 +136,10 @@ class Submission:
 class Pending(Exception):
     """Raised by a sweep submitted without waiting while some of its ensembles are still queued or running."""
 
-    def __init__(self, status: dict):
+    def __init__(self, status: dict, sweeps: list[tuple[Path, "Pending"]] | None = None):
         self.status = status
-        super().__init__(f"{len(status['running'])} ensemble(s) still running or queued")
+        self.sweeps = sweeps  # set when one command waits on several sweeps (compare): (sweep directory, Pending)
+        super().__init__(f"{len(status.get('running', []))} ensemble(s) still running or queued")
 
 
 class JobTable:

@@ -17,6 +17,8 @@ beside naive predictors (a score monotone in D', a step at a gap of the D' grid)
 from __future__ import annotations
 
 import math
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,10 +28,11 @@ from scipy import stats
 import rundir
 from simulate import run as toy_run
 from simulate.config import ToyConfig
+from neural.experiments import cluster, efficiency as eff_mod, protocol, ungrok as ungrok_mod
 from theory import allocation
 from theory import efficiency as theory_eff
 
-Q = 2.0  # weight decay's norm exponent (the L2 penalty)
+Q = allocation.Q_L2  # weight decay's norm exponent (the L2 penalty)
 
 
 EXTRAPOLATION_LIMIT = 1.5  # a prediction beyond this factor of the measured memorisation sizes is extrapolated
@@ -248,14 +251,141 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     return summary, rows
 
 
-def run(eff_dir: Path, ungrok_dir: Path, out: Path, task: str = "add") -> dict:
-    """Read both sweeps, compare, write compare.csv and summary.json into `out`; returns the summary."""
-    eff = rundir.read_json(Path(eff_dir) / "summary.json")
-    summary, rows = compare(eff, rundir.read_json(Path(ungrok_dir) / "summary.json"),
-                            rundir.read_rows(Path(ungrok_dir) / "results.csv"), task)
-    summary["sources"] = {"efficiency": str(eff_dir), "ungrok": str(ungrok_dir)}
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Settings:
+    preset: str
+    task: str
+    ungrok: Path  # the sweeps it reads
+    efficiency: Path
+    start_missing: bool  # the default sweeps are run when missing; named ones must exist
+
+
+def run(st: Settings, out: Path) -> dict:
+    """Read both sweeps, compare, write compare.csv into `out`; returns the summary's body."""
+    eff = protocol.read_results(st.efficiency, "efficiency", "efficiency")["summary"]
+    ungrok = protocol.read_results(st.ungrok, "ungrok", "ungrok")
+    ungrok_summary, ungrok_rows = ungrok["summary"], ungrok["rows"]
+    if st.task not in ungrok_summary["tasks"]:
+        raise ValueError(f"{st.ungrok / 'summary.json'} has no task {st.task!r}")
+    summary, rows = compare(eff, ungrok_summary, ungrok_rows, st.task)
+    summary["sources"] = {"efficiency": str(st.efficiency), "ungrok": str(st.ungrok)}
     cols = list(rows[0])
-    rundir.write_csv(out / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
-    return rundir.write_sweep_summary(out, summary, sources=[eff_dir, ungrok_dir])
+    rundir.write_csv(Path(out) / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
+    return summary
+
+
+class Compare(protocol.Experiment):
+    name = "compare"
+    in_demo = True
+    tables = ("compare.csv",)
+    summary_keys = {"prediction": dict, "d_crit": list, "sources": dict}
+    columns = ("d_prime", "wd", "measured_ratio", "predicted_ratio", "test_acc", "norm")
+    help = ("Theory against measurement: D_crit and o_t/o_m predicted from the measured efficiencies and kappa "
+            "(Theorem D.4, theory.efficiency) against the ungrokking sweep's D_crit per weight decay and o_t/o_m per "
+            "member; Figure 12 and the toy's predicted transition. Runs the preset's two sweeps first where they "
+            "are missing (and says so); sweeps named with --ungrok/--efficiency must be finished, of this preset "
+            "and task.")
+    presets = {name: name for name in ungrok_mod.PRESETS if name in eff_mod.PRESETS}
+    figures = "figures.compare"
+    options = (protocol.Option("task", str, "add or sub.", "add"),
+               protocol.Option("ungrok", Path, "The ungrokking sweep (default runs/neural/ungrok-<preset>-<task>)."),
+               protocol.Option("efficiency", Path, "The efficiency sweep (default "
+                                                   "runs/neural/efficiency-<preset>-<task>)."))
+
+    def settings(self, name: str, opts: dict) -> Settings:
+        self.preset(name)
+        task = opts.get("task") or "add"
+        for exp in ("ungrok", "efficiency"):  # the sweeps this compare would run must be valid too
+            protocol.REGISTRY[exp].settings(name, {"task": task})
+        root = Path("runs/neural")
+        return Settings(name, task, opts.get("ungrok") or root / f"ungrok-{name}-{task}",
+                        opts.get("efficiency") or root / f"efficiency-{name}-{task}",
+                        start_missing=opts.get("ungrok") is None and opts.get("efficiency") is None)
+
+    def before(self, st: Settings, out: Path, ctx: protocol.Context, overwrite: bool) -> None:
+        """Run the preset's sweeps that are missing (default directories only), saying so; raise
+        cluster.Pending after submitting every missing one when not waiting."""
+        pending = []
+        for exp, d in (("ungrok", st.ungrok), ("efficiency", st.efficiency)):
+            if (d / "summary.json").is_file():
+                continue
+            if not st.start_missing:
+                raise ValueError(f"{exp}={str(d)!r} holds no finished sweep: run `grok-neural {exp} --preset "
+                                 f"{st.preset} --task {st.task} --out {d}` first")
+            print(f"compare: {d} holds no finished {exp} sweep; running `grok-neural {exp} --preset {st.preset} "
+                  f"--task {st.task}` first", file=sys.stderr)
+            try:
+                protocol.execute(protocol.REGISTRY[exp], st.preset, {"task": st.task}, out=d, ctx=ctx)
+            except cluster.Pending as p:
+                pending.append((d, p))
+        if pending:
+            raise cluster.Pending({}, sweeps=pending)
+        for exp, d in (("ungrok", st.ungrok), ("efficiency", st.efficiency)):
+            ident = protocol.recorded_identity(d, exp)
+            tasks_ = ident.get("tasks") if exp == "ungrok" else [ident.get("task")]
+            wrong = [f"{k} {v!r}" for k, v, ok in (("experiment", ident["experiment"], ident["experiment"] == exp),
+                                                   ("preset", ident.get("preset"), ident.get("preset") == st.preset),
+                                                   ("task", tasks_, st.task in (tasks_ or []))) if not ok]
+            if wrong:
+                raise ValueError(f"{exp}={str(d)!r} holds a sweep of another kind ({', '.join(wrong)}); compare "
+                                 f"--preset {st.preset} --task {st.task} needs `grok-neural {exp} --preset "
+                                 f"{st.preset} --task {st.task}`")
+            protocol.read_results(d, exp, exp)  # readable before anything is written
+
+    def identity(self, st: Settings) -> dict:
+        sources = {exp: protocol.recorded_identity(d, exp) for exp, d in (("ungrok", st.ungrok),
+                                                                          ("efficiency", st.efficiency))}
+        return {"task": st.task, **protocol.flat(sources)}
+
+    def describe(self, st: Settings) -> str:
+        return f"task {st.task}: the {st.preset} ungrokking sweep ({st.ungrok}) against the {st.preset} efficiency " \
+               f"sweep ({st.efficiency})"
+
+    def run(self, st: Settings, out: Path, ctx: protocol.Context) -> dict:
+        return run(st, out)
+
+    def sources(self, st: Settings) -> list[Path]:
+        return [st.efficiency, st.ungrok]
+
+    def lines(self, summary: dict) -> list[str]:
+        pred = summary["prediction"]
+        fmt = lambda v, ci: "n/a" if v is None else f"{v:.0f}" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")  # noqa: E731
+        f3 = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        out = [f"reading {summary['sources']['ungrok']} and {summary['sources']['efficiency']}",
+               f"kappa {f3(pred['kappa'])} (mem {f3(pred['kappa_by_kind']['mem'])}, gen "
+               f"{f3(pred['kappa_by_kind']['gen'])}) -> Theorem D.4 case {pred['d4_case']} at q = {Q:g}; reference "
+               f"logit {pred['o_ref']:.3g}"]
+        if pred["law_M"]:
+            out.append(f"P_M(D) = {pred['law_M']['a']:.4g} D^{pred['law_M']['beta']:.3f}; P_G = {pred['P_G']:.4g} "
+                       f"(generalisation slope {pred['gen_slope']:.3f})")
+        for r in summary["d_crit"]:
+            ratio = f"{r['measured_over_predicted']:.2f}" if r["measured_over_predicted"] else "n/a"
+            out.append(f"  wd {r['wd']:<4g} D_crit measured {fmt(r['measured'], r['measured_interval']):<18} predicted "
+                       f"{fmt(r['predicted'], r['predicted_interval']):<18} measured/predicted {ratio}")
+        if pred["d_crit_unavailable"]:
+            out.append(f"  no predicted D_crit: {pred['d_crit_unavailable']}")
+        else:
+            extra, sens = pred["extrapolation"], pred["sensitivity"]
+            rng = sens["d_crit_range"]
+            out.append(f"  prediction: P_G's uncertainty included (P_M's alone: "
+                       f"{fmt(pred['d_crit'], pred['d_crit_interval_mem_only'])}); memorisation sizes "
+                       f"{extra['mem_D_range'][0]:.0f}-{extra['mem_D_range'][1]:.0f}, extrapolated "
+                       f"{extra['factor']:.2f}x; leaving one member out {fmt(rng and rng[0], None)}-"
+                       f"{fmt(rng and rng[1], None)}, with the unconverged {fmt(sens['d_crit_with_unconverged'], None)}")
+        rc, base = summary["ratio_rank_correlation"], summary["ratio_baselines"]
+        if rc:
+            out.append(f"o_t/o_m: Spearman {rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members; "
+                       f"{summary['members_without_ratio']} with o_m <= 0); naive predictors: D'-monotone "
+                       f"{base['monotone_in_d_prime'] or float('nan'):.3f}, best grid step "
+                       f"{base['best_grid_step'] or float('nan'):.3f}")
+        if summary["dominant_circuit_agreement"] is not None:
+            out.append(f"dominant circuit (o_t/o_m above or below 1) as predicted for "
+                       f"{summary['dominant_circuit_agreement']:.0%} of members")
+        for d in summary["disagreement_by_d_prime"][:3]:
+            out.append(f"  D' = {d['d_prime']:g}: predicted o_t/o_m {d['predicted_ratio']:.3g}, measured median "
+                       f"{d['median_measured_ratio']:.3g} (off by {d['factor']:.3g}x; dominant circuit agrees for "
+                       f"{d['dominant_circuit_agreement']:.0%})")
+        return out
+
+
+EXPERIMENT = protocol.register(Compare())

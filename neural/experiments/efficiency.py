@@ -28,10 +28,9 @@ import numpy as np
 import torch
 from scipy import stats
 
-import rundir
 from neural import analysis, inspect_run, model, tasks, train
-from neural.config import TrainConfig
-from neural.experiments import runner
+from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
+from neural.experiments import protocol, runner
 from theory import allocation
 
 TRIG_SHARE_MIN = 0.95  # Appendix C: generalisation-only networks keep at least this share in Z_T
@@ -47,35 +46,25 @@ class Preset:
     seeds: tuple[int, ...]
     mem_cap: int  # step caps (members stop earlier at convergence)
     gen_cap: int
-    description: str
+    task: str = "add"
 
 
+CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=40),  # the cpu ungrokking model
+             mem_sizes=tuple(int(d) for d in np.geomspace(100, 870, 5).round()), gen_fracs=(0.35, 0.5, 0.7),
+             wds=(1.0, 3.0), seeds=(0, 1), mem_cap=3000, gen_cap=3000)
 PRESETS = {
-    "cpu": Preset(TrainConfig(p=59, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=40),
-                  mem_sizes=tuple(int(d) for d in np.geomspace(100, 870, 5).round()), gen_fracs=(0.35, 0.5, 0.7),
-                  wds=(1.0, 3.0), seeds=(0, 1), mem_cap=3000, gen_cap=3000,
-                  description="p=59, d_model 64, lr 3e-3 (the cpu ungrokking model); memorisation: random labels, "
-                              "D = 100-870 (5 geometric), generalisation: D = 35/50/70% of pairs; wd 1/3, seeds 0-1, "
-                              "cap 3,000 steps"),
-    "paper": Preset(TrainConfig(p=113, eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
+    "cpu": CPU,
+    "paper": Preset(PAPER_MODEL.with_(eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
                     gen_fracs=(0.3, 0.45, 0.6, 0.8), wds=(0.3, 0.5, 1.0, 2.0), seeds=(0, 1, 2), mem_cap=100_000,
-                    gen_cap=100_000, description="Appendix B: p=113, d_model 128; memorisation D = 300-3,000 "
-                    "(7 geometric), generalisation 30-80% of pairs; wd 0.3/0.5/1/2, 3 seeds, cap 100,000 (a GPU job)"),
+                    gen_cap=100_000),
+    # make demo, sized by cost and by the intervals it can give, fixed before its verdicts were seen (the design is
+    # explained in the README): the cpu model at wd 1 only (the cpu preset's wd-3 memorisers never converged); at
+    # least 3 sizes per kind (the P1 rule's minimum); generalisation over the cpu preset's fractions (a 2x span: a
+    # law's slope needs range); memorisation over 100-300 pairs (4 geometric) x 3 seeds, which by the previous
+    # demo's own fit (se of beta x sqrt(n) x sd(log D) = 0.025) gives beta an interval of about +-0.04 (target
+    # +-0.1); memorisers get 4,000 steps (at 2,500, half of the previous demo's had not converged).
+    "demo": dataclasses.replace(CPU, mem_sizes=(100, 144, 208, 300), wds=(1.0,), seeds=(0, 1, 2), mem_cap=4000),
 }
-
-
-# make demo, sized by cost and by the intervals it can give, fixed before its verdicts were seen (the design is
-# explained in the README): the cpu model at wd 1 only (the cpu preset's wd-3 memorisers never converged); at least
-# 3 sizes per kind (the P1 rule's minimum); generalisation over the cpu preset's 35/50/70% (a 2x span: a law's
-# slope needs range); memorisation over 100-300 pairs (4 geometric) x 3 seeds, which by the previous demo's own fit
-# (se of beta x sqrt(n) x sd(log D) = 0.025, with its unconverged members) gives beta an interval of about
-# +-0.04 (target +-0.1); memorisers get 4,000 steps (cheap at these D; at 2,500, half of the previous demo's had
-# not converged), generalisers the cpu preset's 3,000.
-PRESETS["demo"] = dataclasses.replace(
-    PRESETS["cpu"], mem_sizes=(100, 144, 208, 300), gen_fracs=(0.35, 0.5, 0.7), wds=(1.0,), seeds=(0, 1, 2),
-    mem_cap=4000, gen_cap=3000,
-    description="make demo: the cpu model (lr 3e-3) at wd 1; memorisation D = 100-300 (4 geometric, cap 4,000 steps), "
-                "generalisation D = 35/50/70% of pairs (cap 3,000); seeds 0-2")
 
 
 def preset(name: str) -> Preset:
@@ -84,15 +73,27 @@ def preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def specs(pre: Preset, task: str = "add") -> list[runner.Spec]:
+def gen_sizes(pre: Preset) -> list[int]:
+    """The generalisation sizes D in pairs."""
+    return sorted({tasks.pairs_from_fraction(f, pre.task, pre.base.p) for f in pre.gen_fracs})
+
+
+def describe(pre: Preset) -> str:
+    """The preset in words, from its fields."""
+    return (f"task {pre.task}; {describe_model(pre.base)}; memorisation (random labels) D = "
+            f"{', '.join(map(str, sorted(pre.mem_sizes)))} (cap {pre.mem_cap:,} steps); generalisation D = "
+            f"{', '.join(map(str, gen_sizes(pre)))} (cap {pre.gen_cap:,}); wd {'/'.join(f'{w:g}' for w in pre.wds)}, "
+            f"seeds {','.join(map(str, pre.seeds))}")
+
+
+def specs(pre: Preset) -> list[runner.Spec]:
     """Memorisation members (random labels, nested D in one split per seed) and generalisation members."""
-    n = tasks.n_pairs(task, pre.base.p)
+    task = pre.task
     mem = pre.base.with_(task=task, frac=None, train_size=max(pre.mem_sizes), random_labels=True, steps=pre.mem_cap,
                          converge=True)
-    gen_sizes = sorted({round(f * n) for f in pre.gen_fracs})
-    gen = pre.base.with_(task=task, frac=None, train_size=max(gen_sizes), steps=pre.gen_cap, converge=True)
+    gen = pre.base.with_(task=task, frac=None, train_size=max(gen_sizes(pre)), steps=pre.gen_cap, converge=True)
     out = []
-    for base, kind, sizes in ((mem, "mem", sorted(set(pre.mem_sizes))), (gen, "gen", gen_sizes)):
+    for base, kind, sizes in ((mem, "mem", sorted(set(pre.mem_sizes))), (gen, "gen", gen_sizes(pre))):
         for seed in pre.seeds:
             for wd in pre.wds:
                 for D in sizes:
@@ -101,14 +102,15 @@ def specs(pre: Preset, task: str = "add") -> list[runner.Spec]:
     return out
 
 
-def check(pre: Preset, task: str = "add") -> None:
+def check(pre: Preset) -> None:
     """ValueError naming the first bad setting, before anything runs."""
-    if not tasks.get_task(task).fourier:
-        raise ValueError(f"task={task!r} is not allowed: the trigonometric filter (Appendix C) needs add or sub")
-    n = tasks.n_pairs(task, pre.base.p)
+    if not tasks.get_task(pre.task).fourier:
+        fourier = ", ".join(t for t, v in tasks.TASKS.items() if v.fourier)
+        raise ValueError(f"task={pre.task!r} is not allowed: the trigonometric filter (Appendix C) needs {fourier}")
+    n = tasks.n_pairs(pre.task, pre.base.p)
     if max(pre.mem_sizes) > n or min(pre.mem_sizes) < 1:
         raise ValueError(f"mem_sizes={list(pre.mem_sizes)} is not allowed: sizes must lie in [1, {n}]")
-    for s in specs(pre, task):
+    for s in specs(pre):
         s.base.with_(member_specs=(s.member,)).validate()
 
 
@@ -221,7 +223,7 @@ def summarise(rows: list[dict]) -> dict:
             "kappa": {"mean": k_mean, "sd": float(kappas.std(ddof=1)) if len(kappas) > 1 else None,
                       "min": float(kappas.min()) if len(kappas) else None,
                       "max": float(kappas.max()) if len(kappas) else None,
-                      "d4_case_q2": allocation.case_of(k_mean, 2.0) if k_mean else None},
+                      "d4_case_q2": allocation.case_of(k_mean, allocation.Q_L2) if k_mean else None},
             "isologit": isologit_curves(positive),
             "trig_share_range": [float(min(r["trig_share"] for r in mine)), float(max(r["trig_share"] for r in mine))]
             if mine else None,
@@ -229,23 +231,78 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def run(pre: Preset, sweep_dir: Path, task: str = "add", *, executor: str = "local", progress: bool = True,
-        device: str = "auto", allow_device_change: bool = False, slurm: dict | None = None,
-        wait: bool = True) -> dict:
-    """Train (or reuse) every member, measure, write members.csv and summary.json; returns the summary.
-    Without waiting (a submitit executor) cluster.Pending is raised while jobs run."""
+def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+    """Train (or reuse) every member, measure, write members.csv; returns the summary's body. Without waiting (a
+    submitit executor) cluster.Pending is raised while jobs run."""
     sweep_dir = Path(sweep_dir)
-    rows = runner.run(specs(pre, task), sweep_dir, executor=executor, progress=progress, device=device,
-                      allow_device_change=allow_device_change, slurm=slurm, wait=wait)
-    rows = measure(sweep_dir, rows)
+    rows = measure(sweep_dir, runner.run(specs(pre), sweep_dir, **ctx.placement()))
     runner.write_table(rows, sweep_dir / "members.csv")
-    summary = {**summarise(rows), "task": task, "preset": pre.description,
-               "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",
-                           "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
-                           "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
-                                          "(centred logits, all pairs)",
-                           "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
-                                  "refitted leaving each member out, and with the unconverged members",
-                           "random_labels": "per seed over all pairs; nested D share them"},
-               "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}}
-    return rundir.write_sweep_summary(sweep_dir, summary)
+    return {**summarise(rows), "task": pre.task,
+            "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",
+                        "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
+                        "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
+                                       "(centred logits, all pairs)",
+                        "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
+                               "refitted leaving each member out, and with the unconverged members",
+                        "random_labels": "per seed over all pairs; nested D share them"},
+            "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
+
+
+class Efficiency(protocol.Experiment):
+    name = "efficiency"
+    in_demo = True
+    tables = ("members.csv",)
+    summary_keys = {"kinds": dict}
+    columns = ("kind", "D", "seed", "wd", "norm", "label_logit", "kappa", "kept", "converged")
+    help = ("P1, Figure 3 and kappa: memorisation-only (random labels) and generalisation-only networks at several "
+            "D and weight decays, trained to convergence; fits the norm needed for a fixed logit against D per "
+            "circuit and measures kappa (the logit's homogeneity degree under scaling all parameters).")
+    presets = PRESETS
+    figures = "figures.efficiency"
+    options = (protocol.Option("task", str, "A Fourier task (add or sub: the trigonometric filter needs one).", "add"),
+               protocol.Option("steps", int, "Step cap of every member, both kinds (they stop earlier at "
+                                             "convergence)."))
+
+    def settings(self, name: str, opts: dict) -> Preset:
+        pre = dataclasses.replace(preset(name), task=opts.get("task") or "add")
+        if opts.get("steps") is not None:
+            pre = dataclasses.replace(pre, mem_cap=opts["steps"], gen_cap=opts["steps"])
+        check(pre)
+        return pre
+
+    def identity(self, pre: Preset) -> dict:
+        return protocol.flat({"task": pre.task, "mem_sizes": list(pre.mem_sizes), "gen_fracs": list(pre.gen_fracs),
+                              "wds": list(pre.wds), "seeds": list(pre.seeds), "mem_cap": pre.mem_cap,
+                              "gen_cap": pre.gen_cap, "base": pre.base.to_dict()})
+
+    def describe(self, pre: Preset) -> str:
+        return describe(pre)
+
+    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
+        return run(pre, out, ctx)
+
+    def lines(self, summary: dict) -> list[str]:
+        out = []
+        for kind, k in summary["kinds"].items():
+            law, kap = k["law"], k["kappa"]
+            drop = f", {k['dropped']} dropped ({k['dropped_reason']})" if k["dropped"] else ""
+            out.append(f"{kind}: {k['kept']} of {k['members']} kept{drop}; {k['unconverged']} unconverged at the "
+                       f"cap (left out of the fits); {k['fitted']} fitted")
+            if law:
+                lo, hi = law["beta_interval"]
+                out.append(f"  norm at fixed logit ∝ D^{law['beta']:.3f} [95%: {lo:.3f}, {hi:.3f}]; logit slope "
+                           f"gamma {law['gamma']:.3f} (n = {law['n']}, sizes {', '.join(str(D) for D in law['sizes'])})")
+                betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
+                if betas:
+                    out.append(f"  beta leaving one member out: {min(betas):.3f} to {max(betas):.3f} ({len(betas)} "
+                               "refits)" + (f"; with the unconverged: {k['law_with_unconverged']['beta']:.3f}"
+                                            if k["law_with_unconverged"] else ""))
+            else:
+                out.append("  no law fitted (needs >= 4 members with positive logits at >= 2 sizes)")
+            if kap["mean"] is not None:
+                out.append(f"  kappa {kap['mean']:.3f} (sd {kap['sd'] or 0:.3f}, range {kap['min']:.3f}-"
+                           f"{kap['max']:.3f}); Theorem D.4 case {kap['d4_case_q2']} at q = {allocation.Q_L2:g}")
+        return out
+
+
+EXPERIMENT = protocol.register(Efficiency())

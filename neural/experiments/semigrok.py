@@ -13,52 +13,55 @@ must span two weight-decay time scales, 2/(lr wd) steps, and so must the final o
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import rundir
-from neural import convergence, train
-from neural.config import TrainConfig
-from neural.experiments import phases, runner
-
-METRIC = "test/acc_no_mirror"
-
+from neural import convergence, tasks, train
+from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
+from neural.experiments import phases, protocol, runner
 
 @dataclass(frozen=True)
 class Preset:
     base: TrainConfig  # model, modulus, lr, wd, seeds, step cap (train_size is set per dataset size)
     sizes: tuple[int, ...]  # dataset sizes D (pairs)
-    description: str
+    beside: Path | None = None  # an ungrokking sweep its figures are drawn beside (not part of its identity)
 
 
+CPU = Preset(CPU_MODEL.with_(frac=None, train_size=600, lrs=(3e-3,), wds=(3.0,), seeds=tuple(range(8)), steps=4000,
+                             eval_points=80, eval_every=50, checkpoint_every=500),
+             sizes=(600, 800, 1000, 1200))  # 2.2-4.4x the cpu ungrokking D_crit (README)
 PRESETS = {
-    "cpu": Preset(TrainConfig(p=59, frac=None, train_size=600, d_model=64, n_heads=4, d_head=16, d_mlp=256,
-                              lrs=(3e-3,), wds=(3.0,), seeds=tuple(range(8)), steps=4000, eval_points=80,
-                              eval_every=50, checkpoint_every=500),
-                  sizes=(600, 800, 1000, 1200),
-                  description="p=59, d_model 64, lr 3e-3, wd 3 (weight-decay time scale 111 steps); D = 600, 800, "
-                              "1,000, 1,200 pairs (2.2-4.4x the cpu ungrokking D_crit of ~270), 8 seeds each from "
-                              "random initialisation, 4,000 steps (extend with --steps)"),
-    "paper": Preset(TrainConfig(p=113, frac=None, train_size=1000, lrs=(1e-3,), wds=(1.0,), seeds=tuple(range(40)),
-                                steps=10_000_000, eval_points=400, checkpoint_every=100_000),
-                    sizes=(1000, 1150, 1300, 1450, 1600),
-                    description="Appendix B: p=113, lr 1e-3, wd 1; D = 1,000-1,600 (around the Figure 8 range), "
-                                "40 seeds each (200 runs), up to 10^7 steps (a GPU job)"),
+    "cpu": CPU,
+    "paper": Preset(PAPER_MODEL.with_(frac=None, train_size=1000, seeds=tuple(range(40)), steps=10_000_000,
+                                      eval_points=400, checkpoint_every=100_000),
+                    sizes=(1000, 1150, 1300, 1450, 1600)),  # around the Figure 8 range (a GPU job)
+    # make demo: between the cpu preset's 1,000 (mostly memorised) and 1,200 (all grokked), 4 seeds
+    "demo": Preset(CPU.base.with_(train_size=1100, seeds=(0, 1, 2, 3), steps=2000), sizes=(1100,)),
 }
-
-
-PRESETS["demo"] = Preset(
-    PRESETS["cpu"].base.with_(train_size=1100, seeds=(0, 1, 2, 3), steps=2000), sizes=(1100,),
-    description="make demo: the cpu preset at D = 1,100 pairs (between its 1,000, mostly memorised, and 1,200, all "
-                "grokked), 4 seeds, 2,000 steps: p=59, d_model 64, lr 3e-3, wd 3 (extend with --steps)")
 
 
 def preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def metric(task: str) -> str:
+    """The accuracy the classifier reads: on a commutative task a memorised (x, y) answers its mirror (y, x), which
+    would look like partial generalisation, so pairs whose mirror was trained are left out there."""
+    return "test/acc_no_mirror" if tasks.get_task(task).commutative else "test/acc"
+
+
+def describe(pre: Preset) -> str:
+    b = pre.base
+    return (f"task {b.task}; {describe_model(b)}, wd {'/'.join(f'{w:g}' for w in b.wds)} (weight-decay time scale "
+            f"{convergence.window_steps(b.lrs[0], b.wds[0], b.steps):.0f} steps); D = "
+            f"{', '.join(f'{D:,}' for D in pre.sizes)} pairs, {len(b.seeds)} seeds each from random initialisation, "
+            f"{b.steps:,} steps (extend with --steps)")
 
 
 def configs(pre: Preset) -> dict[int, TrainConfig]:
@@ -71,29 +74,32 @@ def check(pre: Preset) -> None:
         raise ValueError(f"sizes={list(pre.sizes)} is not allowed: give distinct dataset sizes")
     for cfg in configs(pre).values():
         cfg.validate()
+    if pre.beside is not None:
+        ident = protocol.recorded_identity(pre.beside, "ungrok")
+        if ident["experiment"] != "ungrok":
+            raise ValueError(f"ungrok={str(pre.beside)!r} holds a {ident['experiment']} experiment, not an ungrokking "
+                             f"sweep")
 
 
-def run(pre: Preset, sweep_dir: Path, *, progress: bool = True, device: str = "auto",
-        allow_device_change: bool = False, executor: str = "local", slurm: dict | None = None,
-        wait: bool = True) -> dict:
+def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
     """Train (or resume, or extend) one ensemble per size, here or as submitit jobs (runner.train_all; without
-    waiting cluster.Pending is raised while jobs run), classify every member, write classes.csv and summary.json;
-    returns the summary."""
+    waiting cluster.Pending is raised while jobs run), classify every member, write classes.csv; returns the
+    summary's body."""
     sweep_dir = Path(sweep_dir)
     todo = configs(pre)
+    place = ctx.placement()
     runner.train_all([(cfg, sweep_dir / f"D{D}", len(cfg.members())) for D, cfg in todo.items()], sweep_dir,
-                     executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
-                     allow_device_change=allow_device_change, done=train.is_done)
+                     done=train.is_done, **place)
     rows = classify_sweep(sweep_dir, todo)
     cols = [c for c in rows[0] if c != "plateaus"]
     rundir.write_csv(sweep_dir / "classes.csv", cols, ([r[c] for c in cols] for r in rows))
     summary = summarise(rows)
-    summary.update({"preset": pre.description, "metric": METRIC,
+    summary.update({"metric": metric(pre.base.task), "beside": str(pre.beside) if pre.beside else None,
                     "thresholds": {"fit": phases.FIT, "high": phases.HIGH, "low": phases.LOW, "band": phases.BAND,
                                    "min_plateau_steps": "2 / (lr wd)", "settle_steps": "2 / (lr wd)"},
                     "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows},
-                    "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}})
-    return rundir.write_sweep_summary(sweep_dir, summary)
+                    "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}})
+    return summary
 
 
 def member_curves(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
@@ -109,7 +115,7 @@ def classify_sweep(sweep_dir: Path, todo: dict[int, TrainConfig]) -> list[dict]:
         for e, m in enumerate(cfg.members()):
             c = curves[e]
             window = 2.0 * convergence.window_steps(m["lr"], m["wd"], cfg.steps)  # finite at wd 0 too
-            verdict = phases.classify(c["step"], c["train/acc"], c[METRIC], min_steps=window)
+            verdict = phases.classify(c["step"], c["train/acc"], c[metric(cfg.task)], min_steps=window)
             rows.append({"D": D, "member": e, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"],
                          "class": verdict["class"], "final_level": verdict["final_level"],
                          "settled": verdict["settled"], "fit_step": verdict["fit_step"],
@@ -129,3 +135,57 @@ def summarise(rows: list[dict]) -> dict:
     return {"members": len(rows), "by_size": table, "total": total,
             "clearest_semi_grokking": None if clearest is None else {k: clearest[k] for k in ("D", "member", "seed",
                                                                                             "final_level")}}
+
+
+class Semigrok(protocol.Experiment):
+    name = "semigrok"
+    in_demo = True
+    tables = ("classes.csv",)
+    summary_keys = {"by_size": dict, "total": dict, "members": int}
+    columns = ("D", "member", "seed", "class", "final_level")
+    help = ("P4: many seeds from random initialisation a little above D_crit, run long; every run classified "
+            "(memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and "
+            "the two routes to middling accuracy.")
+    presets = PRESETS
+    figures = "figures.semigrok"
+    extendable = ("base.steps",)
+    options = (protocol.Option("steps", int, "Step cap; a larger one than a finished sweep's extends every run "
+                                             "(resume)."),
+               protocol.Option("ungrok", Path, "An ungrokking sweep to draw beside (default runs/neural/"
+                                               "ungrok-<preset>-add where it holds one)."))
+
+    def settings(self, name: str, opts: dict) -> Preset:
+        pre = preset(name)
+        if opts.get("steps") is not None:
+            pre = dataclasses.replace(pre, base=pre.base.with_(steps=opts["steps"]))
+        beside = opts.get("ungrok")
+        if beside is None:
+            default = Path("runs/neural") / f"ungrok-{name}-add"
+            beside = default if (default / "summary.json").is_file() and (default / "config.json").is_file() else None
+        pre = dataclasses.replace(pre, beside=beside)
+        check(pre)
+        return pre
+
+    def default_out(self, preset: str, opts: dict) -> Path:
+        return Path("runs/neural") / f"semigrok-{preset}"
+
+    def identity(self, pre: Preset) -> dict:
+        return protocol.flat({"sizes": list(pre.sizes), "base": pre.base.to_dict()})
+
+    def describe(self, pre: Preset) -> str:
+        return describe(pre)
+
+    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
+        return run(pre, out, ctx)
+
+    def lines(self, summary: dict) -> list[str]:
+        classes = [c for c in summary["total"] if summary["total"][c]]
+        out = [f"{summary['members']} runs", f"{'D':>6} " + " ".join(f"{c:>14.14}" for c in classes)]
+        out += [f"{D:>6} " + " ".join(f"{counts[c]:>14d}" for c in classes) for D, counts in summary["by_size"].items()]
+        clear = summary["clearest_semi_grokking"]
+        out.append("clearest semi-grokking run: " + (f"D = {clear['D']}, seed {clear['seed']}, level "
+                                                      f"{clear['final_level']:.2f}" if clear else "none found"))
+        return out
+
+
+EXPERIMENT = protocol.register(Semigrok())

@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-import rundir
 from neural import tasks
-from neural.config import TrainConfig
-from neural.experiments import runner
+from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
+from neural.experiments import protocol, runner
 
 MULTITASK = ("add", "sub", "mul", "x2y2", "x2xyy2", "x3xy", "s5")
 
@@ -38,51 +37,50 @@ class Preset:
     child_cap: int  # stage 2 step cap (members stop earlier at convergence)
     wds: tuple[float, ...]  # stage 2 weight decays
     seeds: tuple[int, ...]
-    d_prime: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric)
-    description: str
+    d_prime: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); pairs: d_prime_sizes
+    tasks: tuple[str, ...] = ("add",)
 
 
+CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=60), parent_steps=1500, parent_wd=1.0, child_cap=6000,
+             wds=(1.0, 2.0, 3.0), seeds=(0, 1, 2), d_prime=tuple(np.geomspace(0.04, 0.25, 6).round(4)))
 PRESETS = {
-    "cpu": Preset(TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, lrs=(3e-3,), eval_points=60),
-                  parent_steps=1500, parent_wd=1.0, child_cap=6000, wds=(1.0, 2.0, 3.0), seeds=(0, 1, 2),
-                  d_prime=tuple(np.geomspace(0.04, 0.25, 6).round(4)),
-                  description="p=59, d_model 64, lr 3e-3; parents 1,500 steps on 50% of pairs at wd 1; children on "
-                              "6 geometric D' in [4%, 25%] of pairs, wd 1/2/3, 3 seeds, cap 6,000 steps"),
-    "paper": Preset(TrainConfig(p=113, frac=0.3, eval_points=100), parent_steps=20_000, parent_wd=1.0,
-                    child_cap=100_000, wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
-                    d_prime=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5)),
-                    description="Appendix B: p=113, parents 20,000 steps on 30% of pairs; children on 7 geometric "
-                                "D' in [390, 1494] (Figure 8), wd 0.3/1/3, 10 seeds, cap 100,000 steps (a GPU job)"),
+    "cpu": CPU,
+    # Appendix B; the D' grid is Figure 8's, 390-1,494 pairs of 113^2 (a GPU job)
+    "paper": Preset(PAPER_MODEL.with_(eval_points=100), parent_steps=20_000, parent_wd=1.0, child_cap=100_000,
+                    wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
+                    d_prime=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5))),
+    # make demo: the cpu preset's 4 middle D' (where its transition is), wd 1/3, and 3 seeds: with one seed neither
+    # D_crit nor the weight-decay comparison (P3) has an interval; 3 is the least that gives a t-interval with 2
+    # degrees of freedom (2 seeds would give 1: t = 12.7)
+    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime=CPU.d_prime[1:5]),
 }
+# Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
+MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_cap=4000)
 
-
-MULTITASK_CPU = dataclasses.replace(
-    PRESETS["cpu"], seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_cap=4000,
-    description="multitask at the cpu size: p=59 (S5: 120 elements), d_model 64, lr 3e-3; parents 2,000 steps on "
-                "50% of pairs; children on 6 geometric D' in [4%, 25%] of pairs, wd 1/3, seed 0, cap 4,000 steps")
-
-# make demo: the cpu preset's 4 middle D' (201-603 pairs, where its transition is), wd 1/3, and 3 seeds: with one
-# seed neither D_crit nor the weight-decay comparison (P3) has an interval; 3 is the least that gives a t-interval
-# with 2 degrees of freedom (2 seeds would give 1: t = 12.7)
-PRESETS["demo"] = dataclasses.replace(
-    PRESETS["cpu"], seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime=PRESETS["cpu"].d_prime[1:5],
-    description="make demo: the cpu preset with seeds 0-2, wd 1/3 and the 4 middle D' of its grid (201-603 pairs); "
-                "p=59, d_model 64, lr 3e-3; parents 1,500 steps on 50% of pairs; cap 6,000 steps")
-
-GENERALISED = 0.95  # a parent generalised when its test accuracy reaches this; else its task has no stage 2
+GENERALISED = CPU_MODEL.grok_threshold  # a parent generalised when its test accuracy reaches this; else no stage 2
 
 
 def preset(name: str, multitask: bool = False) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    return MULTITASK_CPU if multitask and name == "cpu" else PRESETS[name]
+    if not multitask:
+        return PRESETS[name]
+    return dataclasses.replace(MULTITASK_CPU if name == "cpu" else PRESETS[name], tasks=MULTITASK)
+
+
+def describe(pre: Preset) -> str:
+    """The preset in words, from its fields."""
+    grid = ", ".join(f"{t}: {min(d_prime_sizes(pre, t))}-{max(d_prime_sizes(pre, t))}" for t in pre.tasks)
+    return (f"tasks {', '.join(pre.tasks)}; {describe_model(pre.base)}; parents {pre.parent_steps:,} steps on "
+            f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime)} geometric D' "
+            f"({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds {','.join(map(str, pre.seeds))}, "
+            f"cap {pre.child_cap:,} steps")
 
 
 def d_prime_sizes(pre: Preset, task: str) -> list[int]:
     """The D' grid in pairs for `task` (fractions of its pairs; at least 1, distinct, within the split)."""
-    n = tasks.n_pairs(task, pre.base.p)
-    top = round(pre.base.frac * n)
-    return sorted({min(top, max(1, round(f * n))) for f in pre.d_prime})
+    top = pre.base.with_(task=task).train_pairs()
+    return sorted({min(top, tasks.pairs_from_fraction(f, task, pre.base.p)) for f in pre.d_prime})
 
 
 def parent_specs(pre: Preset, task: str) -> list[runner.Spec]:
@@ -91,11 +89,12 @@ def parent_specs(pre: Preset, task: str) -> list[runner.Spec]:
             for s in pre.seeds]
 
 
-def child_specs(pre: Preset, task: str, sweep_dir: Path, parents: list[dict]) -> list[runner.Spec]:
+def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec]:
     base = pre.base.with_(task=task, steps=pre.child_cap, converge=True)
     specs = []
     for parent in parents:
-        source = {"parent": str(Path(sweep_dir) / "ensembles" / parent["ensemble"]), "parent_member": int(parent["member"])}
+        # the parent by its directory's name: a sibling of the child's under ensembles/ (train resolves it there)
+        source = {"parent": parent["ensemble"], "parent_member": int(parent["member"])}
         for wd in pre.wds:
             for D in d_prime_sizes(pre, task):
                 member = {"seed": int(parent["seed"]), "wd": wd, "lr": base.lrs[0], "subset": D, **source}
@@ -103,34 +102,38 @@ def child_specs(pre: Preset, task: str, sweep_dir: Path, parents: list[dict]) ->
     return specs
 
 
-def check(pre: Preset, task_names: list[str], executor: str = "local") -> None:
+def check(pre: Preset) -> None:
     """ValueError naming the first bad setting, before anything runs: every parent and child configuration."""
-    if executor not in runner.EXECUTORS:
-        raise ValueError(f"executor={executor!r} is unknown: choose from {', '.join(runner.EXECUTORS)}")
-    for name, values in (("seeds", pre.seeds), ("wd", pre.wds), ("d_prime", pre.d_prime)):
+    for name, values in (("seeds", pre.seeds), ("wd", pre.wds), ("d_prime", pre.d_prime), ("task", pre.tasks)):
         if not values:
             raise ValueError(f"{name} is empty: give at least one value")
         if len(set(values)) != len(values):
             raise ValueError(f"{name}={','.join(map(str, values))} repeats a value")
-    for task in task_names:
+    bad = [f for f in pre.d_prime if not 0 < f <= pre.base.frac]
+    if bad:
+        raise ValueError(f"d_prime={','.join(map(str, pre.d_prime))} is not allowed: fractions must lie in "
+                         f"(0, {pre.base.frac}] (the parents' training split)")
+    for task in pre.tasks:
         tasks.get_task(task)
+        sizes = d_prime_sizes(pre, task)
+        if len(sizes) < len(pre.d_prime):
+            raise ValueError(f"d_prime={','.join(map(str, pre.d_prime))} is not allowed for task {task!r}: two "
+                             f"fractions give the same D' ({', '.join(map(str, sizes))} pairs)")
         for spec in parent_specs(pre, task):
             spec.base.with_(member_specs=(spec.member,)).validate()
         members = tuple({"seed": s, "wd": w, "lr": pre.base.lrs[0], "subset": D}
-                        for s in pre.seeds for w in pre.wds for D in d_prime_sizes(pre, task))
+                        for s in pre.seeds for w in pre.wds for D in sizes)
         pre.base.with_(task=task, steps=pre.child_cap, converge=True, member_specs=members).validate()
 
 
-def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = "local", progress: bool = True,
-        device: str = "auto", allow_device_change: bool = False, slurm: dict | None = None,
-        wait: bool = True) -> dict:
-    """Both stages for every task; writes results.csv and summary.json in `sweep_dir`; returns the summary.
-    Without waiting (a submitit executor) cluster.Pending is raised while a stage's jobs run."""
-    place = {"device": device, "allow_device_change": allow_device_change, "slurm": slurm, "wait": wait}
+def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+    """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
+    (a submitit executor) cluster.Pending is raised while a stage's jobs run."""
+    place = ctx.placement()
     sweep_dir = Path(sweep_dir)
     rows, skipped = [], {}
-    for task in task_names:
-        parents = runner.run(parent_specs(pre, task), sweep_dir, executor=executor, progress=progress, **place)
+    for task in pre.tasks:
+        parents = runner.run(parent_specs(pre, task), sweep_dir, **place)
         rows += parents
         failed = [r for r in parents if not (r["test/acc"] or 0) >= GENERALISED]
         if failed:  # a child of a parent that never generalised has nothing to ungrok
@@ -138,22 +141,19 @@ def run(pre: Preset, task_names: list[str], sweep_dir: Path, *, executor: str = 
             skipped[task] = (f"no stage 2: parent(s) of seed {', '.join(str(r['seed']) for r in failed)} reached "
                              f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
             continue
-        rows += runner.run(child_specs(pre, task, sweep_dir, parents), sweep_dir, executor=executor,
-                           progress=progress, **place)
+        rows += runner.run(child_specs(pre, task, parents), sweep_dir, **place)
     runner.write_table(rows, sweep_dir / "results.csv")
-    summary = {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
-                         for t in task_names},
-               "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
-                           "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
-                           "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
-                                     "interval: t-interval of log D_crit over seeds",
-                           "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "
-                                          "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
-                                          f"{pre.base.converge_acc_drift} per window, train loss within "
-                                          f"{pre.base.converge_loss_drift:.0%} per window"},
-               "preset": pre.description,
-               "cluster": {"executor": executor, "slurm": dict(slurm or {}), "wait": wait}}
-    return rundir.write_sweep_summary(sweep_dir, summary)
+    return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
+                      for t in pre.tasks},
+            "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
+                        "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
+                        "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
+                                  "interval: t-interval of log D_crit over seeds",
+                        "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "
+                                       "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
+                                       f"{pre.base.converge_acc_drift} per window, train loss within "
+                                       f"{pre.base.converge_loss_drift:.0%} per window"},
+            "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
 
 
 def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
@@ -220,3 +220,81 @@ def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
                             "mean_acc_gap": float((stack.max(0) - stack.min(0)).mean()),
                             "d_crit_ratio_max_min": float(max(crits) / min(crits)) if len(crits) >= 2 else None}
     return out
+
+
+class Ungrok(protocol.Experiment):
+    name = "ungrok"
+    in_demo = True
+    tables = ("results.csv",)
+    summary_keys = {"tasks": dict}
+    columns = ("task", "stage", "seed", "wd", "p", "ensemble", "member", "test/acc", "train/acc", "converged",
+               "train/o_t", "train/o_m", "norm/total", "train/label_logit")
+    help = ("Ungrokking: train parents to generalisation, continue each on nested subsets D' for every weight decay "
+            "until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw "
+            "Figures 1a, 1b, 4 and 8 (Figure 9 for multitask) into the sweep directory.")
+    presets = PRESETS
+    figures = "figures.ungrok"
+    options = (
+        protocol.Option("task", str, f"A task ({', '.join(tasks.TASKS)}) or multitask ({', '.join(MULTITASK)}: "
+                                     "Figure 9).", "add"),
+        protocol.Option("wd", str, "Stage-2 weight decays, e.g. 0.3,1,3."),
+        protocol.Option("seeds", str, "Parent seeds, e.g. 0,1,2."),
+        protocol.Option("d_prime", str, "Stage-2 sizes D' as fractions of all pairs, e.g. 0.04,0.07,0.12 (each "
+                                        "within the parents' split; two may not give the same D')."),
+        protocol.Option("steps", int, "Stage-2 step cap (members stop earlier at convergence)."),
+    )
+
+    def settings(self, name: str, opts: dict) -> Preset:
+        task = opts.get("task") or "add"
+        pre = preset(name, multitask=task == "multitask")
+        if task != "multitask":
+            pre = dataclasses.replace(pre, tasks=(task,))
+        changes = {}
+        if opts.get("wd") is not None:
+            changes["wds"] = protocol.numbers("wd", opts["wd"])
+        if opts.get("seeds") is not None:
+            changes["seeds"] = protocol.numbers("seeds", opts["seeds"], int)
+        if opts.get("d_prime") is not None:
+            changes["d_prime"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
+        if opts.get("steps") is not None:
+            changes["child_cap"] = opts["steps"]
+        pre = dataclasses.replace(pre, **changes)
+        check(pre)
+        return pre
+
+    def identity(self, pre: Preset) -> dict:
+        return protocol.flat({"tasks": list(pre.tasks), "parent_steps": pre.parent_steps, "parent_wd": pre.parent_wd,
+                              "child_cap": pre.child_cap, "wds": list(pre.wds), "seeds": list(pre.seeds),
+                              "d_prime": list(pre.d_prime), "base": pre.base.to_dict()})
+
+    def describe(self, pre: Preset) -> str:
+        return describe(pre)
+
+    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
+        return run(pre, out, ctx)
+
+    def lines(self, summary: dict) -> list[str]:
+        out = []
+        for name, t in summary["tasks"].items():
+            gen = "all generalised" if t["parents_generalised"] else "NOT all generalised"
+            out.append(f"{name}: parents test acc {[round(p['test_acc'], 3) for p in t['parents']]} ({gen})")
+            if t["stage2_skipped"]:
+                out.append(f"  {t['stage2_skipped']}")
+            for w, s in t["by_wd"].items():
+                ci = s["d_crit_interval"]
+                crit = "none in grid" if s["d_crit"] is None else f"{s['d_crit']:.0f}" + (
+                    f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")
+                out.append(f"  wd {float(w):<4g} D_crit {crit:<22} min train acc {s['min_train_acc']:.3f}  "
+                           f"unconverged {len(s['unconverged'])}")
+                out.append("    D'        " + " ".join(f"{int(D):>6d}" for D in s["d_prime"]))
+                out.append("    test acc  " + " ".join(f"{a:>6.3f}" for a in s["mean_test_acc"]))
+                out.append("    no mirror " + " ".join(f"{a:>6.3f}" for a in s["mean_test_acc_no_mirror"]))
+            if "wd_spread" in t:
+                sp = t["wd_spread"]
+                ratio = f"{sp['d_crit_ratio_max_min']:.2f}" if sp["d_crit_ratio_max_min"] else "n/a"
+                out.append(f"  spread between weight decays: max gap {sp['max_acc_gap']:.3f}, mean gap "
+                           f"{sp['mean_acc_gap']:.3f}, D_crit max/min {ratio}")
+        return out
+
+
+EXPERIMENT = protocol.register(Ungrok())

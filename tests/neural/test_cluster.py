@@ -15,9 +15,9 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from neural.cli import app
+from commands.neural import app
 from neural.config import TrainConfig
-from neural.experiments import cluster, runner
+from neural.experiments import protocol, cluster, runner
 
 pytest.importorskip("submitit")
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
@@ -166,9 +166,9 @@ def test_a_sweeps_summary_records_its_cluster_options(tmp_path):
     tiny = TrainConfig(p=17, frac=None, train_size=100, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30,
                        eval_points=6, checkpoint_every=30, threads=1)
     pre = efficiency.Preset(tiny, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7), wds=(1.0,), seeds=(0,), mem_cap=30,
-                            gen_cap=30, description="tiny")
+                            gen_cap=30)
     opts = cluster.parse_options(["time=5", "cpus_per_task=1"])
-    summary = efficiency.run(pre, tmp_path, progress=False, executor="submitit-local", slurm=opts)
+    summary = protocol.run_preset(efficiency.EXPERIMENT, pre, tmp_path, progress=False, executor="submitit-local", slurm=opts)
     assert summary["cluster"] == {"executor": "submitit-local", "slurm": {"time": 5, "cpus_per_task": 1}, "wait": True}
     assert json.loads((tmp_path / "summary.json").read_text())["cluster"]["slurm"] == {"time": 5, "cpus_per_task": 1}
 
@@ -180,14 +180,14 @@ def test_semigrok_through_submitit_gives_the_in_process_classes_and_extends(tmp_
 
     tiny = TrainConfig(p=17, frac=None, train_size=60, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=20,
                        wds=(3.0,), seeds=(0, 1), eval_every=5, eval_points=6, checkpoint_every=20, threads=1)
-    pre = semigrok.Preset(tiny, sizes=(40, 60), description="tiny")
-    here = semigrok.run(pre, tmp_path / "here", progress=False)
-    there = semigrok.run(pre, tmp_path / "there", progress=False, executor="submitit-local",
+    pre = semigrok.Preset(tiny, sizes=(40, 60))
+    here = protocol.run_preset(semigrok.EXPERIMENT, pre, tmp_path / "here", progress=False)
+    there = protocol.run_preset(semigrok.EXPERIMENT, pre, tmp_path / "there", progress=False, executor="submitit-local",
                          slurm=cluster.parse_options(["time=5"]))
     assert (tmp_path / "here" / "classes.csv").read_text() == (tmp_path / "there" / "classes.csv").read_text()
     assert here["by_size"] == there["by_size"] and there["cluster"]["slurm"] == {"time": 5}
-    longer = semigrok.Preset(tiny.with_(steps=30), sizes=(40, 60), description="tiny, longer")
-    semigrok.run(longer, tmp_path / "there", progress=False, executor="submitit-local")
+    longer = semigrok.Preset(tiny.with_(steps=30), sizes=(40, 60))
+    protocol.run_preset(semigrok.EXPERIMENT, longer, tmp_path / "there", progress=False, executor="submitit-local")
     jobs = json.loads((tmp_path / "there" / "jobs.json").read_text())
     assert sorted(jobs) == ["D40", "D60"] and all(j["attempts"] == 2 for j in jobs.values())
     assert all(json.loads((tmp_path / "there" / d / "summary.json").read_text())["steps_run"] == 30

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 import rundir
 from neural import device as devices, train
-from neural.cli import app
+from commands.neural import app
 from neural.config import TrainConfig
 
 TINY = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=20, eval_points=4,

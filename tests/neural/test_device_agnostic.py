@@ -7,7 +7,7 @@ import torch
 
 from neural import inspect_run, train
 from neural.config import TrainConfig
-from neural.experiments import efficiency, semigrok, ungrok
+from neural.experiments import protocol, efficiency, semigrok, ungrok
 
 TINY = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=20, eval_points=4,
                    checkpoint_every=10, threads=1)
@@ -32,10 +32,10 @@ def test_training_and_resume_name_their_device(meta_default, tmp_path):
 def test_sweeps_name_their_device(meta_default, tmp_path, monkeypatch):
     monkeypatch.setattr(ungrok, "GENERALISED", 0.0)  # tiny parents never generalise: run stage 2 anyway
     pre = ungrok.Preset(TINY, parent_steps=10, parent_wd=1.0, child_cap=10, wds=(1.0,), seeds=(0,),
-                        d_prime=(0.3,), description="tiny")
-    ungrok.run(pre, ["add"], tmp_path / "ungrok", progress=False)
+                        d_prime=(0.3,))
+    protocol.run_preset(ungrok.EXPERIMENT, pre, tmp_path / "ungrok", progress=False)
     eff = efficiency.Preset(TINY.with_(frac=None, train_size=60), mem_sizes=(30,), gen_fracs=(0.6,), wds=(1.0,),
-                            seeds=(0,), mem_cap=10, gen_cap=10, description="tiny")
-    efficiency.run(eff, tmp_path / "efficiency", progress=False)
-    semi = semigrok.Preset(TINY.with_(frac=None, train_size=40, seeds=(0,)), sizes=(40,), description="tiny")
-    semigrok.run(semi, tmp_path / "semigrok", progress=False)
+                            seeds=(0,), mem_cap=10, gen_cap=10)
+    protocol.run_preset(efficiency.EXPERIMENT, eff, tmp_path / "efficiency", progress=False)
+    semi = semigrok.Preset(TINY.with_(frac=None, train_size=40, seeds=(0,)), sizes=(40,))
+    protocol.run_preset(semigrok.EXPERIMENT, semi, tmp_path / "semigrok", progress=False)

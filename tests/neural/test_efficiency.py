@@ -9,7 +9,7 @@ from scipy import stats
 import rundir
 from neural import analysis, model, tasks, train
 from neural.config import TrainConfig
-from neural.experiments import compare, efficiency, runner
+from neural.experiments import protocol, compare, efficiency, runner
 from theory import efficiency as theory_eff
 
 TINY = TrainConfig(p=17, frac=None, train_size=100, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30,
@@ -145,9 +145,9 @@ def test_compare_prediction_matches_theory_called_directly():
 def test_efficiency_sweep_end_to_end_tiny(tmp_path):
     """A tiny sweep: one row per member with finite kappa, norm and logit; the summary's counts add up."""
     pre = efficiency.Preset(TINY, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7), wds=(1.0,), seeds=(0,), mem_cap=30,
-                            gen_cap=30, description="tiny")
+                            gen_cap=30)
     efficiency.check(pre)
-    summary = efficiency.run(pre, tmp_path, progress=False)
+    summary = protocol.run_preset(efficiency.EXPERIMENT, pre, tmp_path, progress=False)
     rows = rundir.read_rows(tmp_path / "members.csv")
     assert len(rows) == len(efficiency.specs(pre)) == 4
     assert all(np.isfinite([r["kappa"], r["norm"], r["label_logit"], r["trig_share"]]).all() for r in rows)

@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from neural import inspect_run, interop, model, tasks, train
-from neural.cli import app
+from commands.neural import app
 from neural.config import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "low_precision_mod_addition.pth"

@@ -118,7 +118,7 @@ def test_analyze_cli_on_real_checkpoint():
 
     from typer.testing import CliRunner
 
-    from neural.cli import app
+    from commands.neural import app
 
     r = CliRunner().invoke(app, ["analyze", str(FIXTURE), "--json"])
     assert r.exit_code == 0, r.output

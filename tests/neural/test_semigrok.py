@@ -3,17 +3,17 @@ import pytest
 
 import rundir
 from neural.config import TrainConfig
-from neural.experiments import phases, semigrok
+from neural.experiments import protocol, phases, semigrok
 
 TINY = semigrok.Preset(TrainConfig(p=17, frac=None, train_size=60, d_model=16, n_heads=2, d_head=8, d_mlp=32,
                                    lrs=(3e-3,), wds=(3.0,), seeds=(0, 1), steps=40, eval_points=10, eval_every=10,
-                                   checkpoint_every=20, threads=1), sizes=(60, 90), description="tiny")
+                                   checkpoint_every=20, threads=1), sizes=(60, 90))
 
 
 def test_semigrok_sweep_classifies_every_run_and_extends(tmp_path):
     from figures import semigrok as semi_fig
 
-    summary = semigrok.run(TINY, tmp_path, progress=False)
+    summary = protocol.run_preset(semigrok.EXPERIMENT, TINY, tmp_path, progress=False)
     rows = rundir.read_rows(tmp_path / "classes.csv")
     assert summary["members"] == len(rows) == 4
     assert all(r["class"] in phases.CLASSES for r in rows)
@@ -23,15 +23,15 @@ def test_semigrok_sweep_classifies_every_run_and_extends(tmp_path):
     assert summary["clearest_semi_grokking"] is None
     figs = semi_fig.render_all(semi_fig.load(tmp_path))
     assert set(figs) == {"fig5", "fig1c", "fig6", "routes"}
-    longer = semigrok.Preset(TINY.base.with_(steps=60), TINY.sizes, "tiny")
-    semigrok.run(longer, tmp_path, progress=False)
+    longer = semigrok.Preset(TINY.base.with_(steps=60), TINY.sizes)
+    protocol.run_preset(semigrok.EXPERIMENT, longer, tmp_path, progress=False)
     assert all(r["steps"] == 60 for r in rundir.read_rows(tmp_path / "classes.csv"))
     metrics = rundir.read_csv(tmp_path / "D60" / "metrics.csv")
     steps0 = list(metrics["step"][metrics["member"] == 0])
     assert steps0 == sorted(set(steps0)) and steps0[-1] == 60  # extended, nothing logged twice
 
 
-@pytest.mark.parametrize("bad", [semigrok.Preset(TINY.base, (60, 60), "dup"), semigrok.Preset(TINY.base, (), "none")])
+@pytest.mark.parametrize("bad", [semigrok.Preset(TINY.base, (60, 60)), semigrok.Preset(TINY.base, ())])
 def test_semigrok_refuses_bad_sizes(bad):
     with pytest.raises(ValueError, match="sizes"):
         semigrok.check(bad)
@@ -42,10 +42,10 @@ def test_an_interrupted_semigrok_sweep_resumes_to_the_same_results(tmp_path):
     classes and every metric row equal an uninterrupted sweep's."""
     from neural import train
 
-    semigrok.run(TINY, tmp_path / "whole", progress=False)
+    protocol.run_preset(semigrok.EXPERIMENT, TINY, tmp_path / "whole", progress=False)
     cfg = semigrok.configs(TINY)[60]
     assert train.train(cfg, tmp_path / "cut" / "D60", progress=False, stop_after=20).stopped_at == 20
-    semigrok.run(TINY, tmp_path / "cut", progress=False)
+    protocol.run_preset(semigrok.EXPERIMENT, TINY, tmp_path / "cut", progress=False)
     assert rundir.read_rows(tmp_path / "cut" / "classes.csv") == rundir.read_rows(tmp_path / "whole" / "classes.csv")
     for D in TINY.sizes:
         assert (tmp_path / "cut" / f"D{D}" / "metrics.csv").read_bytes() == \
@@ -55,7 +55,7 @@ def test_an_interrupted_semigrok_sweep_resumes_to_the_same_results(tmp_path):
 def test_a_sweep_without_weight_decay_is_classified(tmp_path):
     """wd 0: the classifier's minimum span comes from convergence.window_steps (a quarter of the run), not from
     2 / (lr wd), which divides by zero."""
-    pre = semigrok.Preset(TINY.base.with_(wds=(0.0,), seeds=(0,)), (60,), "no decay")
-    summary = semigrok.run(pre, tmp_path, progress=False)
+    pre = semigrok.Preset(TINY.base.with_(wds=(0.0,), seeds=(0,)), (60,))
+    summary = protocol.run_preset(semigrok.EXPERIMENT, pre, tmp_path, progress=False)
     assert summary["members"] == 1
     assert rundir.read_rows(tmp_path / "classes.csv")[0]["class"] in phases.CLASSES

@@ -12,7 +12,7 @@ import torch
 import rundir
 from neural import model, train
 from neural.config import TrainConfig
-from neural.experiments import runner, ungrok
+from neural.experiments import protocol, runner, ungrok
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
@@ -173,8 +173,8 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     from figures import ungrok as ungrok_fig
 
     pre = ungrok.Preset(BASE, parent_steps=12, parent_wd=1.0, child_cap=12, wds=(1.0,), seeds=(0,),
-                        d_prime=(0.2, 0.4), description="tiny")
-    summary = ungrok.run(pre, ["add"], tmp_path, progress=False)
+                        d_prime=(0.2, 0.4))
+    summary = protocol.run_preset(ungrok.EXPERIMENT, pre, tmp_path, progress=False)
     task = summary["tasks"]["add"]
     assert not task["parents_generalised"] and task["by_wd"] == {}
     assert "no stage 2" in task["stage2_skipped"] and f"< {ungrok.GENERALISED}" in task["stage2_skipped"]

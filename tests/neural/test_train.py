@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import rundir
 from neural import analysis, config as cfgmod, train
-from neural.cli import app
+from commands.neural import app
 from neural.config import TrainConfig, preset
 
 SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, seeds=(0, 1),
@@ -70,7 +70,7 @@ def test_cli_train_flags_change_only_what_they_name(tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(train, "train", lambda cfg, out, **kw: seen.append(cfg) or train.TrainResult(summary={
         "members": [], "steps": cfg.steps}))
-    monkeypatch.setitem(cfgmod.PRESETS, "cpu", (cfgmod.PRESETS["cpu"][0].with_(seeds=(4, 5), random_labels=True), ""))
+    monkeypatch.setitem(cfgmod.PRESETS, "cpu", cfgmod.PRESETS["cpu"].with_(seeds=(4, 5), random_labels=True))
     for args, seeds, random in (([], (4, 5), True), (["--seeds", "1"], (1,), True),
                                 (["--no-random-labels"], (4, 5), False)):
         r = runner.invoke(app, ["train", "--preset", "cpu", "--out", str(tmp_path / "r"), "--json", *args])
@@ -114,7 +114,7 @@ def test_cpu_preset_groks(tmp_path):
 
 
 def test_progress_figure_from_run(tmp_path):
-    from figures.cli import app as fig_app
+    from commands.figures import app as fig_app
 
     train.train(SMALL, tmp_path / "r", progress=False)
     r = runner.invoke(fig_app, ["progress", str(tmp_path / "r"), "--member", "1", "--out", str(tmp_path / "p.png")])

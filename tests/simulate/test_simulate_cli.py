@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 import rundir
-from figures.cli import app as fig_app
-from simulate.cli import app
+from commands.figures import app as fig_app
+from commands.simulate import app
 
 runner = CliRunner()
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from theory import claims, intervals, optimality, prove
 from theory.certify import Piece, Var, as_statement, certify, sample_check
-from theory.cli import app
+from commands.theory import app
 
 x, y = sp.symbols("x y", real=True)
 runner = CliRunner()

@@ -4,7 +4,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from theory.cli import app
+from commands.theory import app
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ from typing import List
 
 import typer
 
-from rundir.cli import friendly_errors, new_app
+from commands.common import friendly_errors, new_app
 
-from figures import efficiency, phase, progress, report, semigrok, style, toy, ungrok
+from figures import compare, efficiency, phase, progress, report, semigrok, style, toy, ungrok
 
 app = new_app("Render figures from run directories.")
 
@@ -78,7 +78,7 @@ def compare_cmd(compare_dir: Path = typer.Argument(..., help="Directory written 
                 out_dir: Path = typer.Option(None, help="Where to write the PNG (default: COMPARE_DIR)."),
                 pdf: bool = typer.Option(False, help="Also write a PDF.")):
     """Figure 12: o_t/o_m and test accuracy against D' at convergence, with the theory's predictions."""
-    fig = efficiency.render_fig12(efficiency.load(compare_dir, "compare.csv"))
+    fig = compare.render_fig12(compare.load(compare_dir))
     for path in style.save(fig, Path(out_dir or compare_dir) / "fig12.png", pdf):
         typer.echo(str(path))
 
@@ -91,7 +91,7 @@ def semigrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written b
                  out_dir: Path = typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR)."),
                  pdf: bool = typer.Option(False, help="Also write PDFs.")):
     """Figures 5, 1c, 6 and the two routes to middling accuracy."""
-    rows = ungrok.load(ungrok_dir)["rows"] if ungrok_dir else None
+    rows = ungrok.load(ungrok_dir)["rows"] if ungrok_dir else None  # validated: one line naming what is wrong
     for name, fig in semigrok.render_all(semigrok.load(sweep_dir), rows).items():
         for path in style.save(fig, Path(out_dir or sweep_dir) / f"{name}.png", pdf):
             typer.echo(str(path))
@@ -110,8 +110,14 @@ def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding
     paths = report.write(sections, root, out)
     for s in sections:
         typer.echo(f"{s.verdict:<26} {s.title}")
+    for bad in report.find_runs(root).get("unreadable", []):
+        typer.echo(f"skipped (unreadable): {bad['dir']}: {bad['error']}", err=True)
     typer.echo(f"report: {paths[0].resolve()}")
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

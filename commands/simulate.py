@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from rundir.cli import friendly_errors, new_app
+from commands.common import friendly_errors, new_app
 
 import rundir
 from simulate import presets
@@ -126,3 +126,7 @@ def sweep(x: str = typer.Option(..., help="First parameter (a ToyConfig field, e
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

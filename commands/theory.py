@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 import rundir
-from rundir.cli import friendly_errors, new_app
+from commands.common import friendly_errors, new_app
 from theory import allocation, derive, efficiency, optimality, prove as proving, statements, validate
 
 MAX_INSTANCES = 10_000  # per statement: about 4 minutes for all six statements on 2 cores
@@ -291,3 +291,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -1,0 +1,237 @@
+"""`grok-neural`: train 1-layer transformers on modular arithmetic and measure their circuits.
+
+Every experiment's command is generated from the registry (neural.experiments.protocol): its options, the shared
+ones (preset, out, overwrite, executor, device, json), the driver `protocol.execute`, its figures (the module it
+names in `figures`) and its terminal lines. Adding an experiment adds its command here with no change to this file.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+import typer
+
+import rundir
+from commands.common import friendly_errors, new_app
+from neural import device as devices, inspect_run, interop
+from neural.experiments import cluster, protocol
+
+HELP = "Transformers on modular arithmetic (paper Appendix B) and their progress measures."
+
+
+def _report_pending(pending: list[tuple[Path, "cluster.Pending"]], as_json: bool) -> None:
+    """What sweeps submitted without waiting have running, and what to do next (exit 0)."""
+    if as_json:
+        sweeps = {str(out): p.status for out, p in pending}
+        body = {"sweep_dir": next(iter(sweeps)), **next(iter(sweeps.values()))} if len(sweeps) == 1 else {"sweeps": sweeps}
+        typer.echo(json.dumps(rundir.to_jsonable({"status": "pending", **body})))
+        return
+    for out, p in pending:
+        st = p.status
+        typer.echo(f"sweep: {out}: {st['finished']} ensemble(s) finished, {len(st['running'])} still running or "
+                   f"queued, {len(st['submitted'])} submitted now ({len(st['resubmitted'])} of them resubmitted "
+                   "after failing)")
+        for r in st["running"] + st["submitted"]:
+            typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']})")
+        typer.echo(f"jobs: {st['jobs_file']}")
+    typer.echo("Run the same command again to check, resubmit failed jobs and collect.")
+
+
+def _shared_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
+    """The options every experiment's command has (a sweep also its executor's)."""
+    opt = lambda name, default, kind, *decls, **kw: inspect.Parameter(  # noqa: E731
+        name, inspect.Parameter.KEYWORD_ONLY, default=typer.Option(default, *decls, **kw), annotation=kind)
+    params = [
+        opt("preset", exp.default_preset, str, help=f"{', '.join(exp.presets)} (see `grok-neural presets`)."),
+        opt("out", None, Optional[Path], help="Output directory (default: under runs/neural/, named by the "
+                                              "experiment, preset and task)."),
+        opt("overwrite", False, bool, "--overwrite", help="Replace what --out holds (results of another command or settings)."),
+        opt("device", "auto", str, help=f"{devices.CHOICES}; recorded in each run's config.json."),
+        opt("allow_device_change", False, bool, "--allow-device-change",
+            help="Resume runs started on another device here (their numbers then differ from an uninterrupted "
+                 "run's; recorded in config.json)."),
+        opt("as_json", False, bool, "--json", help="Print the summary as one JSON object."),
+    ]
+    if exp.sweep:
+        params += [
+            opt("executor", "local", str, help=f"{', '.join(cluster.EXECUTORS)} (the last two need '.[cluster]')."),
+            opt("slurm", None, Optional[List[str]], "--slurm",
+                help="KEY=VALUE, repeatable: partition, time (minutes), gpus_per_node, cpus_per_task, mem_gb, "
+                     "account, qos, array_parallelism, constraint."),
+            opt("slurm_config", None, Optional[Path], "--slurm-config",
+                help="A TOML file of the same keys (top level or [slurm]); --slurm items win."),
+            opt("no_wait", False, bool, "--no-wait",
+                help="Submit and return (jobs recorded in the sweep's jobs.json); the same command later reports, "
+                     "resubmits failed jobs and collects."),
+        ]
+    return params
+
+
+def _own_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
+    out = []
+    for o in exp.options:
+        decls = (f"--{o.name.replace('_', '-')}/--no-{o.name.replace('_', '-')}",) if o.kind is bool else ()
+        out.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[o.kind],
+                                     default=typer.Option(o.default, *decls, help=o.help)))
+    return out
+
+
+def _save_figures(exp: protocol.Experiment, out: Path, summary: dict) -> list[str]:
+    """The experiment's figures (its figures module's draw), saved into its directory."""
+    if not exp.figures:
+        return []
+    module = importlib.import_module(exp.figures)
+    if not hasattr(module, "draw"):
+        return []
+    from figures import style
+
+    return [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in module.draw(out, summary).items()]
+
+
+def _echo_result(exp: protocol.Experiment, out: Path, summary: dict, wall: float, paths: list[str]) -> None:
+    typer.echo(f"{exp.name}: {out}   ({wall:.0f} s)")
+    for line in exp.lines(summary):
+        typer.echo(line)
+    if paths:
+        typer.echo("figures: " + ", ".join(paths))
+
+
+def command_for(exp: protocol.Experiment):
+    """The Typer command of one registered experiment."""
+    own = [o.name for o in exp.options]
+
+    def command(**kw):
+        ctx = protocol.Context(device=kw["device"], allow_device_change=kw["allow_device_change"],
+                               progress=not kw["as_json"])
+        devices.check_spec(kw["device"])
+        if exp.sweep:
+            ctx = protocol.Context(executor=kw["executor"], slurm=cluster.parse_options(kw["slurm"], kw["slurm_config"]),
+                                   wait=not kw["no_wait"], progress=ctx.progress, device=ctx.device,
+                                   allow_device_change=ctx.allow_device_change)
+        if not exp.sweep or ctx.executor == "local":
+            devices.resolve(kw["device"])  # trains here: the device must exist here (a SLURM job resolves its own)
+        try:
+            out, summary, wall = protocol.execute(exp, kw["preset"], {k: kw[k] for k in own}, out=kw["out"],
+                                                  overwrite=kw["overwrite"], ctx=ctx)
+        except cluster.Pending as p:
+            return _report_pending(p.sweeps or [(kw["out"] or exp.default_out(kw["preset"], {k: kw[k] for k in own}),
+                                                 p)], kw["as_json"])
+        paths = _save_figures(exp, out, summary)
+        if kw["as_json"]:
+            body = {k: v for k, v in summary.items() if k != "reused"}
+            typer.echo(json.dumps(rundir.to_jsonable({"out": str(out), "wall_seconds": wall, "figures": paths,
+                                                      **body})))
+            return
+        _echo_result(exp, out, summary, wall, paths)
+
+    params = _own_options(exp) + _shared_options(exp)
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__name__ = exp.name.replace("-", "_")
+    command.__doc__ = exp.help
+    return friendly_errors(command)
+
+
+def build_app() -> typer.Typer:
+    """grok-neural: presets, analyze, export and one command per registered experiment."""
+    app = new_app(HELP)
+    app.command("presets")(friendly_errors(presets))
+    app.command("demo")(friendly_errors(demo))
+    app.command("analyze")(friendly_errors(analyze))
+    app.command("export")(friendly_errors(export))
+    for name, exp in protocol.registry().items():
+        app.command(name, help=exp.help)(command_for(exp))
+    return app
+
+
+def demo(preset: str = typer.Option("demo", help="demo (about 6 minutes on 2 cores) or cpu (about an hour)."),
+         record: Path = typer.Option(None, help="Where to write what ran (default runs/neural/demo-<preset>.json).")):
+    """Every experiment the demo runs (`in_demo` in the registry), in registration order, each at this preset
+    where it has one (else its default) into its default directory; finished results are reused. Ends by writing
+    `record` (what ran, where, and the identities), the file `make demo` waits for."""
+    ran = []
+    for exp in protocol.registry().values():
+        if not exp.in_demo:
+            continue
+        name = preset if preset in exp.presets else exp.default_preset
+        out, summary, wall = protocol.execute(exp, name, {}, ctx=protocol.Context())
+        _echo_result(exp, out, summary, wall, _save_figures(exp, out, summary))
+        ran.append({"experiment": exp.name, "preset": name, "out": str(out)})
+    rundir.write_json(record or Path("runs/neural") / f"demo-{preset}.json", {"preset": preset, "ran": ran,
+                                                                          "provenance": rundir.provenance()})
+
+
+def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Every experiment's presets, described from their fields."""
+    table = {name: {p: exp.describe(exp.settings(p, {})) for p in exp.presets}
+             for name, exp in protocol.registry().items()}
+    if as_json:
+        typer.echo(json.dumps(table))
+        return
+    for name, rows in table.items():
+        typer.echo(f"{name}:")
+        for p, desc in rows.items():
+            typer.echo(f"  {p:<6} {desc}")
+
+
+def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint (.pth)."),
+            task: Optional[str] = typer.Option(None, help="Task of an imported checkpoint (default: the one its "
+                                                          "meta records, else add)."),
+            as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Progress measures, key frequencies and the o_t/o_m split of a saved run or an imported checkpoint
+    (TransformerLens or progress-measures layout, either sequence format; train/test measures where the file
+    records its split)."""
+    if not source.exists():
+        raise ValueError(f"source={str(source)!r} does not exist")
+    result = inspect_run.analyze_run(source) if source.is_dir() else inspect_run.analyze_checkpoint(source, task)
+    if as_json:
+        typer.echo(json.dumps(rundir.to_jsonable(result)))
+        return
+    typer.echo(f"{result['source']}: task {result['task']}, p = {result['p']}"
+               + (f"; {result['layout']} layout, format {result['format']}, training split: {result['split']}"
+                  if "layout" in result else ""))
+    for m in result["members"]:
+        typer.echo(f"member {m['member']}: key frequencies {m['key_frequencies']}")
+        for k, v in m.items():
+            if k not in ("member", "key_frequencies") and v is not None:
+                typer.echo(f"  {k:<26} {v:.6g}" if isinstance(v, float) else f"  {k:<26} {v}")
+
+
+def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory."),
+           member: int = typer.Option(0, help="Which ensemble member (0-based)."),
+           to: str = typer.Option(..., help="transformer-lens or progress-measures."),
+           out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only)."),
+           overwrite: bool = typer.Option(False, help="Replace an existing file at --out (never a run's own files).")):
+    """One member as a torch file for another tool: {"state_dict", "meta"} (+ "config": HookedTransformerConfig
+    keyword arguments for transformer-lens; + "model" for progress-measures code)."""
+    if to not in interop.LAYOUTS:
+        raise ValueError(f"to={to!r} is unknown: choose from {', '.join(interop.LAYOUTS)}")
+    if out.name in rundir.owned_files(out.parent):
+        raise ValueError(f"out={str(out)!r} is a run directory's own {out.name}: export elsewhere")
+    if out.exists() and not overwrite:
+        raise ValueError(f"out={str(out)!r} already exists: pass --overwrite to replace it")
+    content = inspect_run.export_run(run_dir, member, to)
+    buf = io.BytesIO()
+    torch.save(content, buf)
+    try:
+        rundir.atomic_write_bytes(out, buf.getvalue())
+    except OSError as e:
+        raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
+    meta = content["meta"]
+    typer.echo(f"{out}: member {member} of {run_dir} (step {meta['step']}) in the {to} layout; task {meta['task']}, "
+               f"p = {meta['p']}, format {meta['format']}, {len(meta['train_pairs'])} training pairs")
+
+
+def main() -> None:
+    build_app()()
+
+
+app = build_app()
+
+if __name__ == "__main__":
+    main()

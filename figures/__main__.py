@@ -1,3 +1,0 @@
-from figures.cli import main
-
-main()

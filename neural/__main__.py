@@ -1,3 +1,0 @@
-from neural.cli import main
-
-main()

@@ -1,0 +1,109 @@
+"""The experiment protocol: a new experiment registered here (this file only) gets its command, its presets,
+its figures, its directory identity and its report section, with no other file touched."""
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+import rundir  # noqa: E402
+from figures import report, verdicts  # noqa: E402
+from figures.sections import figure_of, section_for  # noqa: E402
+from neural.experiments import protocol  # noqa: E402
+
+runner = CliRunner()
+
+
+class Count(protocol.Experiment):
+    """Counts to n: its result (the sum 0 + 1 + ... + n-1) is known in closed form."""
+    name = "count"
+    help = "A toy experiment: sums 0..n-1 and writes one row per term."
+    presets = {"small": 3, "big": 6}
+    default_preset = "small"
+    sweep = False
+    figures = __name__  # this module holds draw and SECTIONS
+    tables = ("terms.csv",)
+    summary_keys = {"total": int}
+    columns = ("k",)
+    options = (protocol.Option("n", int, "Sum up to this (exclusive), >= 1."),)
+
+    def settings(self, name, opts):
+        n = opts["n"] if opts.get("n") is not None else self.preset(name)
+        if n < 1:
+            raise ValueError(f"n={n} is not allowed: must be >= 1")
+        return n
+
+    def identity(self, n):
+        return {"n": n}
+
+    def describe(self, n):
+        return f"sums 0..{n - 1}"
+
+    def run(self, n, out, ctx):
+        rundir.write_csv(out / "terms.csv", ["k"], [[k] for k in range(n)])
+        return {"total": sum(range(n))}
+
+    def lines(self, summary):
+        return [f"total {summary['total']}"]
+
+
+def draw(out, summary):
+    fig, ax = plt.subplots()
+    ax.plot([r["k"] for r in protocol.read_results(out, "count")["rows"]])
+    return {"terms": fig}
+
+
+def count_section(found):
+    s, run = section_for("count", "Counting", "0 + 1 + ... + (n-1) = n(n-1)/2.", "grok-neural count",
+                         found.get("count", []))
+    if run is None:
+        return s
+    total, n = run["summary"]["total"], run["summary"]["identity"]["n"]
+    s.rows.append(("total", str(total)))
+    s.judge(verdicts.Verdict(verdicts.CONFIRMED if total == n * (n - 1) // 2 else verdicts.NOT_CONFIRMED,
+                             "the closed form", f"total {total} for n = {n}", {"total": total}))
+    s.figures.append(figure_of("the terms", lambda: draw(run["dir"], run["summary"])["terms"]))
+    return s
+
+
+SECTIONS = (count_section,)
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    protocol.registry()  # the toolkit's own first
+    monkeypatch.setitem(protocol.REGISTRY, "count", Count())
+    from commands.neural import build_app
+
+    return build_app()
+
+
+def test_a_registered_experiment_has_a_command_presets_figures_and_a_report_section(registered, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs" / "neural" / "count-small"
+    r = runner.invoke(registered, ["count", "--n", "5"])
+    assert r.exit_code == 0, r.output
+    assert "total 10" in r.stdout and (out / "terms.png").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["experiment"] == "count" and summary["preset"] == "small" and summary["identity"]["n"] == 5
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".lock"}
+    refused = runner.invoke(registered, ["count", "--n", "6"])  # another setting into the same directory
+    assert refused.exit_code == 2 and "n: recorded 5, asked 6" in refused.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".lock"} == before
+    assert runner.invoke(registered, ["count", "--n", "6", "--overwrite"]).exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["total"] == 15
+    listing = runner.invoke(registered, ["presets", "--json"])
+    assert json.loads(listing.stdout)["count"] == {"small": "sums 0..2", "big": "sums 0..5"}
+    sections = {s.key: s for s in report.collect(tmp_path / "runs")}
+    assert sections["count"].verdict == verdicts.CONFIRMED and ("total", "15") in sections["count"].rows
+    assert sections["count"].figures and sections["count"].figures[0][1].startswith(b"\x89PNG")
+
+
+def test_bad_input_to_a_registered_experiment_is_one_line(registered, tmp_path):
+    r = runner.invoke(registered, ["count", "--n", "0", "--out", tmp_path / "c"])
+    assert r.exit_code == 2 and r.stderr.strip() == "error: n=0 is not allowed: must be >= 1"
+    assert not (tmp_path / "c").exists()

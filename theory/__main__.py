@@ -1,3 +1,0 @@
-from theory.cli import main
-
-main()
