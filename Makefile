@@ -47,6 +47,7 @@ $(RUNS)/figures/progress-cpu.png: $(NEURAL)/demo-$(DEMO).json
 	$(BIN)/grok-figures progress $(NEURAL)/cpu-add-p59 --out $@
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

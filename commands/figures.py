@@ -15,11 +15,13 @@ app = new_app("Render figures from run directories.")
 
 @app.command()
 @friendly_errors
-def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of grok-simulate run (e.g. the fig2a, fig2b, fig2c presets)."),
+def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of grok-simulate run (e.g. the fig2a, fig2b, "
+                                                         "fig2c presets)."),
          out: Path = typer.Option(Path("runs/figures/fig2.png"), help="Output PNG path."),
          pdf: bool = typer.Option(False, help="Also write a PDF.")):
     """Figure 2: losses, circuit weights and parameter norms of toy runs, one column each."""
-    titles = toy.PAPER_TITLES if [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"] else None  # the paper's panels
+    paper_panels = [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"]
+    titles = toy.PAPER_TITLES if paper_panels else None
     for path in style.save(toy.render(toy.load(run_dirs), titles), out, pdf):
         typer.echo(str(path))
 

@@ -28,7 +28,8 @@ def _report_pending(pending: list[tuple[Path, "cluster.Pending"]], as_json: bool
     """What sweeps submitted without waiting have running, and what to do next (exit 0)."""
     if as_json:
         sweeps = {str(out): p.status for out, p in pending}
-        body = {"sweep_dir": next(iter(sweeps)), **next(iter(sweeps.values()))} if len(sweeps) == 1 else {"sweeps": sweeps}
+        one = len(sweeps) == 1
+        body = {"sweep_dir": next(iter(sweeps)), **next(iter(sweeps.values()))} if one else {"sweeps": sweeps}
         typer.echo(json.dumps(rundir.to_jsonable({"status": "pending", **body})))
         return
     for out, p in pending:
@@ -50,7 +51,8 @@ def _shared_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
         opt("preset", exp.default_preset, str, help=f"{', '.join(exp.presets)} (see `grok-neural presets`)."),
         opt("out", None, Optional[Path], help="Output directory (default: under runs/neural/, named by the "
                                               "experiment, preset and task)."),
-        opt("overwrite", False, bool, "--overwrite", help="Replace what --out holds (results of another command or settings)."),
+        opt("overwrite", False, bool, "--overwrite",
+            help="Replace what --out holds (results of another command or settings)."),
         opt("device", "auto", str, help=f"{devices.CHOICES}; recorded in each run's config.json."),
         opt("allow_device_change", False, bool, "--allow-device-change",
             help="Resume runs started on another device here (their numbers then differ from an uninterrupted "
@@ -110,17 +112,17 @@ def command_for(exp: protocol.Experiment):
                                progress=not kw["as_json"])
         devices.check_spec(kw["device"])
         if exp.sweep:
-            ctx = protocol.Context(executor=kw["executor"], slurm=cluster.parse_options(kw["slurm"], kw["slurm_config"]),
-                                   wait=not kw["no_wait"], progress=ctx.progress, device=ctx.device,
-                                   allow_device_change=ctx.allow_device_change)
+            slurm = cluster.parse_options(kw["slurm"], kw["slurm_config"])
+            ctx = protocol.Context(executor=kw["executor"], slurm=slurm, wait=not kw["no_wait"], progress=ctx.progress,
+                                   device=ctx.device, allow_device_change=ctx.allow_device_change)
         if not exp.sweep or ctx.executor == "local":
             devices.resolve(kw["device"])  # trains here: the device must exist here (a SLURM job resolves its own)
         try:
             out, summary, wall = protocol.execute(exp, kw["preset"], {k: kw[k] for k in own}, out=kw["out"],
                                                   overwrite=kw["overwrite"], ctx=ctx)
         except cluster.Pending as p:
-            return _report_pending(p.sweeps or [(kw["out"] or exp.default_out(kw["preset"], {k: kw[k] for k in own}),
-                                                 p)], kw["as_json"])
+            out = kw["out"] or exp.default_out(kw["preset"], exp.settings(kw["preset"], {k: kw[k] for k in own}))
+            return _report_pending(p.sweeps or [(out, p)], kw["as_json"])
         paths = _save_figures(exp, out, summary)
         if kw["as_json"]:
             body = {k: v for k, v in summary.items() if k != "reused"}
@@ -179,7 +181,8 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
             typer.echo(f"  {p:<6} {desc}")
 
 
-def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint (.pth)."),
+def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint "
+                                                    "(.pth)."),
             task: Optional[str] = typer.Option(None, help="Task of an imported checkpoint (default: the one its "
                                                           "meta records, else add)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):

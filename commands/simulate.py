@@ -23,14 +23,16 @@ app = new_app("The illustrative three-ingredient simulation of grokking (paper A
 def presets_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """List the presets with their parameters."""
     if as_json:
-        typer.echo(json.dumps({name: {"description": d, "config": c.to_dict()} for name, (c, d) in presets.PRESETS.items()}))
+        typer.echo(json.dumps({name: {"description": d, "config": c.to_dict()}
+                               for name, (c, d) in presets.PRESETS.items()}))
         return
     for name, (c, desc) in presets.PRESETS.items():
         typer.echo(f"{name:<12} {desc}")
         typer.echo(f"{'':<12} P_G={c.P_G:g} P_M={c.memorisation_norm():.4g} kappa={c.kappa:g} alpha={c.alpha:g} "
                    f"w_G1(0)={c.wG1_0:g} w_G2(0)={c.wG2_0:g} w_M1(0)={c.wM1_0:g} w_M2(0)={c.wM2_0:g} "
                    f"n_classes={c.n_classes} lr={c.lr:g} steps={c.steps}"
-                   + (f"  [D={c.D:g} D_crit={c.D_crit:g} beta={c.beta:g} init_D={c.init_D}]" if c.D is not None else ""))
+                   + (f"  [D={c.D:g} D_crit={c.D_crit:g} beta={c.beta:g} init_D={c.init_D}]"
+                      if c.D is not None else ""))
 
 
 def _config(preset: Optional[str], overrides: dict) -> ToyConfig:
@@ -108,7 +110,7 @@ def sweep(x: str = typer.Option(..., help="First parameter (a ToyConfig field, e
     xs, ys = sweep_mod.parse_grid("x_values", x_values), sweep_mod.parse_grid("y_values", y_values)
     base = presets.get(preset) if preset else ToyConfig()
     out = out or Path("runs/simulate/sweep") / f"{x}-{y}"
-    table = sweep_mod.run_sweep(base, x, xs, y, ys, steps, out, overwrite=overwrite, progress=not as_json)
+    sweep_mod.run_sweep(base, x, xs, y, ys, steps, out, overwrite=overwrite, progress=not as_json)
     if plot:
         from figures import phase, style
 

@@ -47,8 +47,10 @@ def resolve_name(name: str, corrected_ok: bool = False) -> str:
 
 @app.command()
 @friendly_errors
-def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to check (D.1 D.2 D.3 D.4 proof1 proof2); all by default."),
-          instances: Optional[int] = typer.Option(None, help="Instances per statement (default: each statement's own)."),
+def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to check (D.1 D.2 D.3 D.4 proof1 "
+                                                                  "proof2); all by default."),
+          instances: Optional[int] = typer.Option(None, help="Instances per statement (default: each statement's "
+                                                             "own)."),
           seed: int = typer.Option(0, help="Seed of the instance sampler."),
           strict: bool = typer.Option(False, help="Exit 1 if any printed statement fails."),
           out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
@@ -92,7 +94,8 @@ def _table(reports) -> str:
             c = r.corrected
             rows.append(("  -> " + c.name, str(c.instances), f"{c.worst_margin:.3g}", "holds" if c.holds else "FAILS"))
             for s in c.steps:
-                rows.append(("     " + s.name, str(s.instances), f"{s.worst_margin:.3g}", "holds" if s.holds else "FAILS"))
+                rows.append(("     " + s.name, str(s.instances), f"{s.worst_margin:.3g}",
+                             "holds" if s.holds else "FAILS"))
     widths = [max(len(row[k]) for row in rows) for k in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -111,10 +114,16 @@ def _fmt(inst) -> str:
 
 @app.command()
 @friendly_errors
-def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.1 D.2 D.3 d3corrected D.4 proof1 proof2 proof2corrected); all by default. A printed statement with a correction brings its corrected form along."),
-          box: Optional[List[str]] = typer.Option(None, "--box", help="PARAM=LO:HI: another range for a box variable (decimal or p/q), e.g. --box r=1/2:1."),
-          depth: int = typer.Option(proving.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left undecided (0-200)."),
-          seconds: float = typer.Option(proving.DEFAULT_SECONDS, help="Time limit per statement in seconds (0 < S <= 3600)."),
+def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.1 D.2 D.3 d3corrected D.4 proof1 "
+                                                                  "proof2 proof2corrected); all by default. A printed "
+                                                                  "statement with a correction brings its corrected "
+                                                                  "form along."),
+          box: Optional[List[str]] = typer.Option(None, "--box", help="PARAM=LO:HI: another range for a box variable "
+                                                                      "(decimal or p/q), e.g. --box r=1/2:1."),
+          depth: int = typer.Option(proving.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left "
+                                                                "undecided (0-200)."),
+          seconds: float = typer.Option(proving.DEFAULT_SECONDS, help="Time limit per statement in seconds "
+                                                                      "(0 < S <= 3600)."),
           out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Prove or refute each statement on a whole box: interval branch and bound, exact counterexamples, sympy."""
@@ -143,7 +152,8 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
 def _prove_table(results: list[dict]) -> str:
     rows = [("statement", "verdict", "certified share", "seconds", "how")]
     for r in results:
-        rows.append((r["name"], r["verdict"], f"{r['certified_share']:.6g}", f"{r['seconds']:.1f}", "+".join(r["methods"])))
+        rows.append((r["name"], r["verdict"], f"{r['certified_share']:.6g}", f"{r['seconds']:.1f}",
+                     "+".join(r["methods"])))
         for s in r.get("steps", []):
             rows.append(("  " + s["name"], s["verdict"], f"{s['certified_share']:.6g}", "", "+".join(s["methods"])))
     widths = [max(len(row[k]) for row in rows) for k in range(5)]
@@ -174,14 +184,16 @@ def _cx(cx: dict) -> str:
 
 @app.command()
 @friendly_errors
-def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normalised circuits: --P 1 2 (or --P 1 --P 2)."),
+def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normalised circuits: --P 1 2 (or --P 1 "
+                                                            "--P 2)."),
              more_P: Optional[List[str]] = typer.Argument(None, hidden=True),
              kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
              q: float = typer.Option(2.0, help="Norm exponent q > 0 (2 = weight decay)."),
              alpha: float = typer.Option(0.005, help="Weight-decay strength alpha > 0."),
              n_classes: int = typer.Option(113, help="Number of classes >= 2."),
              verify: bool = typer.Option(False, help="Also minimise eq. 5 with an independent multi-start optimiser."),
-             certify: bool = typer.Option(False, help="Also certify the answer globally optimal to 1e-9 by interval branch and bound (rational parameters)."),
+             certify: bool = typer.Option(False, help="Also certify the answer globally optimal to 1e-9 by interval "
+                                                      "branch and bound (rational parameters)."),
              seed: int = typer.Option(0, help="Seed of the verifier's random starts."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Optimal weights of circuits with norms P (Theorem D.4 shares, exact 1-D optimal total)."""
@@ -193,7 +205,8 @@ def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normal
     if as_json:
         emit_json(out)
         return
-    typer.echo(f"case {a.case} ({'kappa >= q: winner takes all' if a.case == 1 else 'kappa < q: w_i ∝ P_i^(-q k/(q-k))'})")
+    rule = "kappa >= q: winner takes all" if a.case == 1 else "kappa < q: w_i ∝ P_i^(-q k/(q-k))"
+    typer.echo(f"case {a.case} ({rule})")
     for i, (p, w, s) in enumerate(zip(norms, a.weights, a.shares)):
         typer.echo(f"  circuit {i}: P = {p:<8g} w* = {w:.10g}  share = {s:.6g}")
     typer.echo(f"total W* = {a.total:.10g}   loss = {a.loss:.10g}")
@@ -201,7 +214,8 @@ def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normal
         typer.echo(f"note: {a.note}")
     if a.verify:
         v = a.verify
-        typer.echo(f"verify (independent optimiser): loss = {v['loss']:.10g}, loss rel diff = {v['loss_rel_diff']:.2g}, "
+        typer.echo(f"verify (independent optimiser): loss = {v['loss']:.10g}, "
+                   f"loss rel diff = {v['loss_rel_diff']:.2g}, "
                    f"max weight diff = {v['max_weight_diff']:.2g} -> {'agrees' if v['agrees'] else 'DISAGREES'}")
     if cert:
         typer.echo(f"certified (interval branch and bound on w in {cert['box']}): {cert['verdict']} that no w >= 0 has "
@@ -232,7 +246,8 @@ def derive_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
 @app.command()
 @friendly_errors
 def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising circuit (> 0)."),
-          mem: List[str] = typer.Option(..., help="Measured memorising norms as D:P, e.g. --mem 500:20 1000:27 2000:37."),
+          mem: List[str] = typer.Option(..., help="Measured memorising norms as D:P, e.g. --mem 500:20 1000:27 "
+                                                  "2000:37."),
           more_mem: Optional[List[str]] = typer.Argument(None, hidden=True),
           kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
           q: float = typer.Option(2.0, help="Norm exponent q > 0."),
@@ -250,7 +265,8 @@ def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising
     crit = efficiency.critical_dataset_size(law, gen_norm, confidence)
     Ds = [d for d, _ in pairs]
     D_grid = np.geomspace(min(Ds + [crit.D_crit]) / 2, max(Ds + [crit.D_crit]) * 2, grid)
-    preds = [{"D": float(D), "P_M": float(law(D)), "ratio_wG_wM": efficiency.predicted_ratio(D, law, gen_norm, kappa, q)}
+    preds = [{"D": float(D), "P_M": float(law(D)),
+              "ratio_wG_wM": efficiency.predicted_ratio(D, law, gen_norm, kappa, q)}
              for D in D_grid]
     out = {"D_crit": crit.D_crit, "interval": crit.interval, "confidence": confidence,
            "law": {"a": float(np.exp(law.log_a)), "beta": law.beta,
@@ -266,7 +282,8 @@ def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising
     ci = f"  [{crit.interval[0]:.5g}, {crit.interval[1]:.5g}] at {confidence:.0%}" if crit.interval else \
         "  (interval needs >= 3 points)"
     typer.echo(f"D_crit = {crit.D_crit:.5g}{ci}")
-    typer.echo(f"{'generalisation' if crit.generalisation_wins_above else 'memorisation'} is more efficient above D_crit")
+    above = "generalisation" if crit.generalisation_wins_above else "memorisation"
+    typer.echo(f"{above} is more efficient above D_crit")
     typer.echo(f"{'D':>12} {'P_M(D)':>12} {'w_G/w_M':>14}")
     for p in preds:
         typer.echo(f"{p['D']:>12.5g} {p['P_M']:>12.5g} {p['ratio_wG_wM']:>14.5g}")

@@ -68,7 +68,8 @@ def draw(out: Path, summary: dict) -> dict:
 def compare_section(found: dict) -> Section:
     s, run = section_for("compare", "Theory against measurement: D_crit and o_t/o_m predicted from efficiencies",
                    "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the theory "
-                   "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition lies and "
+                   "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition "
+                   "lies and "
                    "how the logit splits between the circuits (paper Figure 12).",
                    "grok-neural compare --preset demo", found.get("compare", []))
     if run is None:
@@ -80,11 +81,12 @@ def compare_section(found: dict) -> Section:
     if pred["law_M"]:
         s.rows.append(("laws", f"P_M(D) = {num(pred['law_M']['a'], '.3g')} D^{num(pred['law_M']['beta'], '.3f')}, "
                                f"P_G = {num(pred['P_G'], '.3g')}"))
-    s.rows.append(("predicted D_crit [95%, P_G's uncertainty included]", with_interval(pred["d_crit"], pred["d_crit_interval"])
-                   if pred["d_crit"] is not None else f"n/a ({pred['d_crit_unavailable']})"))
+    predicted = with_interval(pred["d_crit"], pred["d_crit_interval"])
+    s.rows.append(("predicted D_crit [95%, P_G's uncertainty included]",
+                   predicted if pred["d_crit"] is not None else f"n/a ({pred['d_crit_unavailable']})"))
     if pred.get("d_crit_interval_mem_only"):
-        s.rows.append(("predicted D_crit interval from P_M's fit alone", with_interval(None, pred["d_crit_interval_mem_only"])
-                       .replace("n/a ", "")))
+        s.rows.append(("predicted D_crit interval from P_M's fit alone",
+                       with_interval(None, pred["d_crit_interval_mem_only"]).replace("n/a ", "")))
     extra, sens = pred.get("extrapolation") or {}, pred.get("sensitivity") or {}
     if extra.get("mem_D_range"):
         s.rows.append(("memorisation sizes measured / extrapolation factor",
@@ -96,7 +98,8 @@ def compare_section(found: dict) -> Section:
                        f"({len(sens['leave_one_out'])} refits) / {num(sens.get('d_crit_with_unconverged'), '.0f')}"))
     for r in summ["d_crit"]:
         s.rows.append((f"wd {r['wd']:g}: measured D_crit [95%], measured/predicted",
-                       f"{with_interval(r['measured'], r['measured_interval'])}, {num(r['measured_over_predicted'], '.2f')}"))
+                       f"{with_interval(r['measured'], r['measured_interval'])}, "
+                       f"{num(r['measured_over_predicted'], '.2f')}"))
     rc, base = summ.get("ratio_rank_correlation"), summ.get("ratio_baselines") or {}
     if rc:
         s.rows.append(("o_t/o_m: Spearman, predicted vs measured / D'-monotone score / best grid step",

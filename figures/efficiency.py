@@ -69,7 +69,8 @@ def draw(out: Path, summary: dict) -> dict:
 
 def efficiency_section(found: dict) -> Section:
     s, run = section_for("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
-                   "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the dataset "
+                   "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the "
+                   "dataset "
                    "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
                    "grok-neural efficiency --preset demo", found.get("efficiency", []))
     if run is None:
@@ -79,13 +80,15 @@ def efficiency_section(found: dict) -> Section:
         k = kinds[kind]
         law, kap = k["law"], k["kappa"]
         s.rows.append((f"{label}: norm at fixed logit ∝ D^β",
-                       with_interval(law["beta"], law["beta_interval"], ".3f") + f" (95%, {law['n']} members)" if law else
+                       with_interval(law["beta"], law["beta_interval"], ".3f") + f" (95%, {law['n']} members)"
+                       if law else
                        "no law (needs >= 4 converged members at >= 2 sizes)"))
         s.rows.append((f"{label}: members kept / fitted",
                        f"{k['kept']} of {k['members']} kept{' (' + k['dropped_reason'] + ')' if k['dropped'] else ''}; "
                        f"{k['unconverged']} unconverged at the cap; {k['fitted']} fitted"))
         s.rows.append((f"{label}: κ (logit homogeneity degree)",
-                       f"{num(kap['mean'], '.2f')} (sd {num(kap['sd'], '.2f')}); Theorem D.4 case {kap['d4_case_q2']} at q = 2"
+                       f"{num(kap['mean'], '.2f')} (sd {num(kap['sd'], '.2f')}); Theorem D.4 case "
+                       f"{kap['d4_case_q2']} at q = 2"
                        if kap["mean"] is not None else "n/a"))
         if law and law.get("leave_one_out"):
             betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
@@ -93,7 +96,8 @@ def efficiency_section(found: dict) -> Section:
                            f"({len(betas)} refits)" if betas else "n/a"))
         if k.get("law_with_unconverged"):
             w = k["law_with_unconverged"]
-            s.rows.append((f"{label}: β with the unconverged members", with_interval(w["beta"], w["beta_interval"], ".3f")))
+            s.rows.append((f"{label}: β with the unconverged members",
+                           with_interval(w["beta"], w["beta_interval"], ".3f")))
     laws = [{**k["law"], "with_unconverged": k.get("law_with_unconverged")} if k["law"] else None
             for k in (kinds["mem"], kinds["gen"])]
     s.judge(verdicts.p1(*laws))

@@ -104,7 +104,8 @@ def grokking_section(found: dict) -> Section:
     s.rows = [("train fit step (train acc 1)", num(m["train_fit_step"], "d")),
               ("grok step (test acc >= threshold)", num(m["grok_step"], "d")),
               ("final train / test accuracy", f"{num(fin['train/acc'])} / {num(fin['test/acc'])}"),
-              ("final restricted / excluded loss", f"{num(fin.get('restricted_loss'))} / {num(fin.get('excluded_loss'))}"),
+              ("final restricted / excluded loss", f"{num(fin.get('restricted_loss'))} / "
+                                                   f"{num(fin.get('excluded_loss'))}"),
               ("final o_t / o_m (train, correct class)", f"{num(fin.get('train/o_t'))} / {num(fin.get('train/o_m'))}")]
     lr, wd = m.get("lr", (cfg.get("lrs") or [1e-3])[0]), m.get("wd", (cfg.get("wds") or [1.0])[0])
     s.judge(verdicts.grokking(m["train_fit_step"], m["grok_step"], lr, wd))

@@ -88,7 +88,8 @@ def toy_section(found: dict) -> Section:
     for name, p in zip("abc", (a, b, c)):
         fin = p["final"]
         s.rows.append((f"({name}) fit step / grok step / delay",
-                       f"{num(p['train_fit_step'], 'd')} / {num(p['grok_step'], 'd')} / {num(p['grokking_delay'], 'd')}; "
+                       f"{num(p['train_fit_step'], 'd')} / {num(p['grok_step'], 'd')} / "
+                       f"{num(p['grokking_delay'], 'd')}; "
                        f"final test accuracy {num(fin['test/acc'])}, w_G {num(fin['w_G'])}, w_M {num(fin['w_M'])}"))
     s.judge(verdicts.toy(a["grokking_delay"], b["grok_step"], c["grokking_delay"]))
     s.figures.append(figure_of("Figure 2: losses, circuit weights and parameter norms of the three toy settings",
@@ -152,7 +153,8 @@ h1{font-size:1.7em}h2{margin-top:2.2em;border-top:1px solid #ddd;padding-top:1em
 .verdict{display:inline-block;padding:.15em .6em;border-radius:.3em;font-weight:600;color:#fff}
 .confirmed{background:#2e7d32}.confirmed-with-corrections{background:#558b2f}.not-confirmed{background:#c62828}
 .inconclusive{background:#ef6c00}.not-run{background:#757575}
-table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.6em 0}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 code{background:#f4f4f4;padding:.1em .3em;border-radius:.2em}img{max-width:100%;border:1px solid #eee}
 figcaption{color:#555;font-size:.9em}.claim{color:#333}.meta td:first-child{color:#666;white-space:nowrap}
 """
@@ -166,10 +168,12 @@ def to_html(sections: list[Section], root: Path) -> str:
            "<title>circuit-efficiency report</title>", f"<style>{CSS}</style></head><body>",
            "<h1>Explaining grokking through circuit efficiency: this toolkit's results</h1>",
            f"<p>Runs under <code>{esc(str(root))}</code>, report written {now}. Each section states the paper's claim, "
-           "a verdict by a rule fixed in advance (<code>figures/verdicts.py</code>: confirmed, confirmed with corrections, "
+           "a verdict by a rule fixed in advance (<code>figures/verdicts.py</code>: confirmed, confirmed with "
+           "corrections, "
            "not confirmed, inconclusive when the evidence is too weak to decide, or not run), the condition that "
            "decided it, the numbers it used, its figures, and how the results were made; <code>verdicts.json</code> "
-           "beside this page holds the same verdicts.</p>", "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
+           "beside this page holds the same verdicts.</p>",
+           "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
     for s in sections:
         out.append(f"<tr><td><a href='#{s.key}'>{esc(s.title)}</a></td><td><span class='verdict "
                    f"{s.verdict.replace(' ', '-')}'>{s.verdict}</span></td><td>{esc(s.why)}</td></tr>")
@@ -180,12 +184,15 @@ def to_html(sections: list[Section], root: Path) -> str:
         out.append(f"<p><span class='verdict {s.verdict.replace(' ', '-')}'>{s.verdict}</span> {esc(s.why)}</p>")
         if s.rule:
             out.append(f"<p class='rule'><b>Rule</b> (fixed in advance): {esc(s.rule)}</p><details><summary>numbers "
-                       f"the rule used</summary><pre>{esc(json.dumps(rundir.to_jsonable(s.numbers), indent=1))}</pre></details>")
+                       "the rule "
+                       f"used</summary><pre>{esc(json.dumps(rundir.to_jsonable(s.numbers), indent=1))}</pre></details>")
         if s.rows:
-            out.append("<table>" + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows) + "</table>")
+            cells = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows)
+            out.append(f"<table>{cells}</table>")
         for caption, png in s.figures:
             width = int.from_bytes(png[16:20], "big") * 2 // 3  # PNG header; drawn at 150 dpi, shown at 100
-            out.append(f"<figure><img style='width:min(100%,{width}px)' alt='{esc(caption)}' src='data:image/png;base64,"
+            out.append(f"<figure><img style='width:min(100%,{width}px)' alt='{esc(caption)}' "
+                       "src='data:image/png;base64,"
                        f"{base64.b64encode(png).decode()}'><figcaption>{esc(caption)}</figcaption></figure>")
         out.append("<table class='meta'>" + "".join(
             f"<tr><td>{esc(k)}</td><td>{'<code>' + esc(v) + '</code>' if k == 'command' else esc(v)}</td></tr>"

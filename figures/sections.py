@@ -127,7 +127,8 @@ def section_for(key: str, title: str, claim: str, command: str, runs: list[dict]
     run = runs[0]
     recorded, env = provenance_of(run)
     return Section(key, title, claim, NOT_RUN, "", recorded or command, source=str(run["dir"]), environment=env,
-                   compute_seconds=run["summary"].get("compute_seconds", run["summary"].get("wall_seconds_this_session")),
+                   compute_seconds=run["summary"].get("compute_seconds",
+                                                      run["summary"].get("wall_seconds_this_session")),
                    config=str(run["summary"].get("preset", "")), others=[str(r["dir"]) for r in runs[1:]]), run
 
 

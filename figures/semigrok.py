@@ -117,7 +117,8 @@ def draw(out: Path, summary: dict) -> dict:
 
 def semigrok_section(found: dict) -> Section:
     s, run = section_for("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
-                   "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a delayed "
+                   "Near D_crit both circuits are about equally efficient, so some runs should end in a mixture: a "
+                   "delayed "
                    "transition to middling test accuracy (paper Section 4.3, Figure 5).",
                    "grok-neural semigrok --preset demo", found.get("semigrok", []))
     if run is None:
@@ -128,7 +129,8 @@ def semigrok_section(found: dict) -> Section:
         s.rows.append((f"D = {D}", ", ".join(f"{counts[c]} {c}" for c in classes)))
     clear = summ.get("clearest_semi_grokking")
     if clear:
-        s.rows.append(("clearest semi-grokking run", f"D = {clear['D']}, seed {clear['seed']}, level {clear['final_level']:.2f}"))
+        s.rows.append(("clearest semi-grokking run", f"D = {clear['D']}, seed {clear['seed']}, level "
+                                                     f"{clear['final_level']:.2f}"))
     s.judge(verdicts.p4(summ["total"].get("semi-grokked", 0), summ["members"]))
     data = load(run["dir"])
     ungrok_runs = found.get("ungrok", [])

@@ -36,7 +36,8 @@ def render(data: list[dict], titles: list[str] | None = None):
         ax.plot(step, m["train/loss"], color=style.COLORS["train"], label="train loss")
         ax.plot(step, m["test/loss"], color=style.COLORS["test"], label="test loss")
         ax.set_yscale("log")
-        ax.set_title(titles[k] if titles else f"{run['name']}: P_G={c['P_G']:g}, P_M={run['summary'].get('P_M', c['P_M']):.3g}, "
+        ax.set_title(titles[k] if titles else f"{run['name']}: P_G={c['P_G']:g}, "
+                                              f"P_M={run['summary'].get('P_M', c['P_M']):.3g}, "
                      f"w_G2(0)={c['wG2_0']:g}", fontsize=8)
         if run["summary"].get("grok_step") is not None:
             ax.axvline(max(run["summary"]["grok_step"], 1), color="grey", ls=":", lw=1, label="grok step")

@@ -76,7 +76,8 @@ def render_fig8(data: dict, wd: float = 1.0, task: str | None = None):
     for r in runs:
         c = _curve(data, r)
         ax.plot(np.maximum(c["step"], 1), c["test/acc"], color=cm.plasma(norm(r["d_prime"]) * 0.9), lw=1, alpha=0.8)
-    style.plain_log(fig.colorbar(cm.ScalarMappable(norm=norm, cmap="plasma"), ax=ax, label="D' (pairs, log scale)").ax.yaxis)
+    bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap="plasma"), ax=ax, label="D' (pairs, log scale)")
+    style.plain_log(bar.ax.yaxis)
     ax.set_xscale("log")
     ax.set_xlabel("steps after the switch to D'")
     ax.set_ylabel("test accuracy")
@@ -99,12 +100,12 @@ def render_fig1(data: dict, wd: float = 1.0, task: str | None = None):
                                                    f"D = {int(parent['train_size'])}"),
                               (axes[1], [(p, 0), (c, switch)], f"(b) ungrokking on D' = {int(child['d_prime'])}, "
                                                                f"wd {wd:g}")):
+        ax2 = ax.twinx()
         for k, (m, offset) in enumerate(curves):
             step = np.maximum(m["step"] + offset, 1)
             lab = k == 0
             ax.plot(step, m["train/loss"], color=style.COLORS["train"], label="train loss" if lab else None)
             ax.plot(step, m["test/loss"], color=style.COLORS["test"], label="test loss" if lab else None)
-            ax2 = ax.twinx() if k == 0 else ax2
             ax2.plot(step, m["train/acc"], color=style.COLORS["train"], ls="--", label="train acc" if lab else None)
             ax2.plot(step, m["test/acc"], color=style.COLORS["test"], ls="--", label="test acc" if lab else None)
         ax.set_xscale("log")
@@ -151,8 +152,10 @@ def _ungrok_task(run: dict) -> dict:
 
 def ungrokking_section(found: dict) -> Section:
     s, run = section_for("p2", "P2 — ungrokking: a grokked network trained on D' < D_crit loses its test accuracy",
-                   "Continued training of a grokked network on a subset D' of its data ends, at convergence, with low test "
-                   "accuracy below a critical size D_crit and high above it — a sharp transition — while train accuracy "
+                   "Continued training of a grokked network on a subset D' of its data ends, at convergence, with "
+                   "low test "
+                   "accuracy below a critical size D_crit and high above it — a sharp transition — while train "
+                   "accuracy "
                    "stays high (paper Section 4.2, Figures 1b, 4, 8).",
                    "grok-neural ungrok --preset demo", found.get("ungrok", []))
     if run is None:
@@ -184,7 +187,8 @@ def ungrokking_section(found: dict) -> Section:
 
 def weight_decay_section(found: dict) -> Section:
     s, run = section_for("p3", "P3 — D_crit does not depend on weight decay",
-                   "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper Section "
+                   "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay (paper "
+                   "Section "
                    "4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
     if run is None:
         return s
@@ -194,7 +198,8 @@ def weight_decay_section(found: dict) -> Section:
                              lambda: render_fig4(load(run["dir"]))))
     for wd, w in by_wd.items():
         seeds = len(w.get("d_crit_by_seed") or {})
-        s.rows.append((f"wd {float(wd):g}: D_crit [95%]", f"{with_interval(w['d_crit'], w['d_crit_interval'])} ({seeds} seed(s))"))
+        s.rows.append((f"wd {float(wd):g}: D_crit [95%]", f"{with_interval(w['d_crit'], w['d_crit_interval'])} "
+                                                          f"({seeds} seed(s))"))
     spread = t.get("wd_spread") or {}
     s.rows.append(("largest / mean gap between the wd curves",
                    f"{num(spread.get('max_acc_gap'), '.3f')} / {num(spread.get('mean_acc_gap'), '.3f')}"))

@@ -313,7 +313,8 @@ def compare(summ: dict) -> Verdict:
     sens = pred.get("sensitivity") or {}
     rows = summ["d_crit"]
     informative, ratio_line = ratio_test(summ.get("ratio_rank_correlation"), summ.get("ratio_baselines"))
-    nums = {"predicted": d_pred, "predicted_interval": interval, "measured": {f"{r['wd']:g}": r["measured"] for r in rows},
+    nums = {"predicted": d_pred, "predicted_interval": interval,
+            "measured": {f"{r['wd']:g}": r["measured"] for r in rows},
             "ratios": {f"{r['wd']:g}": r["measured_over_predicted"] for r in rows},
             "extrapolation_factor": extra.get("factor"), "leave_one_out_range": sens.get("d_crit_range"),
             "d_crit_with_unconverged": sens.get("d_crit_with_unconverged"), "ratio_test_informative": informative,

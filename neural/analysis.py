@@ -69,7 +69,8 @@ def gini_measures(params: dict[str, torch.Tensor], p: int) -> dict[str, torch.Te
     return {"gini/W_E": gini(component_norms(W_E, p)), "gini/W_L": gini(component_norms(W_L, p))}
 
 
-def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9, max_keys: int = 10) -> list[list[int]]:
+def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9,
+                    max_keys: int = 10) -> list[list[int]]:
     """Per member: the fewest frequencies k >= 1 holding `mass` of W_L's squared Fourier norm (at most max_keys)."""
     norms2 = frequency_norms(neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)  # (E, p//2)
     out = []
@@ -92,7 +93,8 @@ def _trig_dots(Z: torch.Tensor, answer_N: torch.Tensor, p: int) -> tuple[torch.T
     ks = torch.arange(1, K + 1, dtype=torch.float64, device=Z.device)
     # Z . Z_k = sum_{n,c} Z[n,c] cos(w_k (c*_n - c)) = Re sum_n e^{i w_k c*_n} F[n,k], F = DFT over classes
     F_enk = torch.fft.rfft(Z, n=p, dim=-1)[..., 1: K + 1]  # (E, N, K): sum_c Z[n,c] e^{-i w_k c}
-    rot = torch.polar(torch.ones(N, K, dtype=torch.float64, device=Z.device), _answer_angle(answer_N, p, ks).T)  # (N, K)
+    ones = torch.ones(N, K, dtype=torch.float64, device=Z.device)
+    rot = torch.polar(ones, _answer_angle(answer_N, p, ks).T)  # (N, K)
     dots = (rot[None] * F_enk).real.sum(1)  # (E, K)
     # ||Z_k||^2 = N sum_c cos^2(w_k (c* - c)) = N p/2, or N p at the Nyquist frequency k = p/2 (even p)
     return dots, torch.where(2 * ks == p, float(N * C), N * C / 2.0)

@@ -1,7 +1,8 @@
 """Refuse a training configuration whose memory would not fit, before anything is allocated.
 
 The estimate counts the tensors that dominate a run (bytes per element calibrated against the peak resident
-memory of real runs: it over-estimates them by 1.3-1.8x; tests/neural/test_budget.py keeps it within [1x, 3x]): parameters with AdamW's moments, gradients and
+memory of real runs: it over-estimates them by 1.3-1.8x; tests/neural/test_budget.py keeps it within [1x, 3x]):
+parameters with AdamW's moments, gradients and
 copies; per training step the MLP activations and logits of every member's training pairs;
 per evaluation the logits over all pairs, their float64 cross-entropy and the Fourier split. The ceiling is 3/4
 of the machine's physical memory on CPU and 9/10 of the GPU's memory on CUDA.
@@ -32,7 +33,8 @@ def estimate_bytes(cfg) -> int:
     params = 4 * PARAM_COPIES * E * n_params
     train = E * D * (TRAIN_BYTES_PER_MLP_UNIT * cfg.d_mlp + TRAIN_BYTES_PER_LOGIT * n)
     evaluate = E * N * (EVAL_BYTES_PER_LOGIT * n + EVAL_BYTES_PER_MLP_UNIT * cfg.d_mlp)
-    data = N * 8 * (tasks.context_length(cfg.fmt) + 2) + E * N * 8 * 3  # tokens, answers, labels and masks (int64 / bool)
+    # tokens, answers, labels and masks (int64 / bool)
+    data = N * 8 * (tasks.context_length(cfg.fmt) + 2) + E * N * 8 * 3
     return int(params + max(train, evaluate) + data)
 
 

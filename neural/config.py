@@ -47,8 +47,8 @@ class TrainConfig:
         within that split, or None), parent and parent_member (a run directory to start from, or None)."""
         if self.member_specs:
             return [{**MEMBER_DEFAULTS, "split_seed": m["seed"], **m} for m in self.member_specs]
-        return [{**MEMBER_DEFAULTS, "seed": s, "wd": w, "lr": l, "split_seed": s}
-                for s, w, l in itertools.product(self.seeds, self.wds, self.lrs)]
+        return [{**MEMBER_DEFAULTS, "seed": s, "wd": w, "lr": lr, "split_seed": s}
+                for s, w, lr in itertools.product(self.seeds, self.wds, self.lrs)]
 
     def validate(self) -> "TrainConfig":
         """ValueError naming the first field out of range. Learning rates lie in (0, 1] and lr * wd <= 1:
@@ -69,7 +69,8 @@ class TrainConfig:
             raise ValueError("seeds, wd and lr each need at least one value")
         for name, values in (("seeds", self.seeds), ("wd", self.wds), ("lr", self.lrs)):
             if len(set(values)) != len(values):
-                raise ValueError(f"{name}={','.join(map(str, values))} repeats a value: each member would be trained twice")
+                raise ValueError(f"{name}={','.join(map(str, values))} repeats a value: each member would be "
+                                 "trained twice")
         members = self.members()
         keys = [tuple(sorted((k, str(v)) for k, v in m.items())) for m in members]
         if len(set(keys)) != len(keys):
@@ -81,13 +82,13 @@ class TrainConfig:
             for key in ("seed", "split_seed"):
                 if not (isinstance(m[key], int) and 0 <= m[key] < 2**63):
                     raise ValueError(f"seeds: {m[key]} is not allowed: seeds must lie in [0, 2^63)")
-            l, w = m["lr"], m["wd"]
-            if not (isinstance(l, (int, float)) and math.isfinite(l) and 0 < l <= 1):
-                raise ValueError(f"lr={l} is not allowed: must be a number in (0, 1]")
+            lr, w = m["lr"], m["wd"]
+            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 1):
+                raise ValueError(f"lr={lr} is not allowed: must be a number in (0, 1]")
             if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
                 raise ValueError(f"wd={w} is not allowed: weight decay must be a finite number >= 0")
-            if w * l > 1:
-                raise ValueError(f"wd={w} is not allowed with lr={l}: lr * wd must be <= 1 "
+            if w * lr > 1:
+                raise ValueError(f"wd={w} is not allowed with lr={lr}: lr * wd must be <= 1 "
                                  f"(AdamW multiplies the weights by 1 - lr * wd each step)")
             if m["subset"] is not None and not (isinstance(m["subset"], int) and m["subset"] >= 1):
                 raise ValueError(f"subset={m['subset']!r} is not allowed: D' must be an integer >= 1")

@@ -31,7 +31,8 @@ def load_run(run_dir: Path) -> tuple[dict, TrainConfig, model.ModelConfig]:
     if not isinstance(saved.get("config"), dict) or {**saved["config"], "steps": cfg.steps} != cfg.to_dict():
         raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} was written by another configuration than "
                          f"its config.json records (seed, split or model): the directory was altered")
-    if not isinstance(params, dict) or {k: tuple(v.shape[1:]) for k, v in params.items() if hasattr(v, "shape")} != mcfg.shapes():
+    if not isinstance(params, dict) or {k: tuple(v.shape[1:]) for k, v in params.items()
+                                        if hasattr(v, "shape")} != mcfg.shapes():
         raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} does not hold weights of the shapes its "
                          f"config.json describes")
     return params, cfg, mcfg
@@ -118,11 +119,13 @@ def analyze_checkpoint(path: Path, task: str | None = None) -> dict:
         if train_mask is not None:
             entry["train_o_m"] = float(o_m[0][train_mask].mean())
         if train_mask is not None:
-            entry.update({k: v.item() for k, v in analysis.restricted_excluded(Z, answer, n, keys, train_mask[None]).items()})
+            split = analysis.restricted_excluded(Z, answer, n, keys, train_mask[None])
+            entry.update({k: v.item() for k, v in split.items()})
         else:
             everything = torch.ones(1, len(answer), dtype=torch.bool)
-            entry["restricted_loss"] = analysis.restricted_excluded(Z, answer, n, keys, ~everything)["restricted_loss"].item()
-            entry["excluded_loss"] = analysis.restricted_excluded(Z, answer, n, keys, everything)["excluded_loss"].item()
+            restricted = analysis.restricted_excluded(Z, answer, n, keys, ~everything)["restricted_loss"]
+            excluded = analysis.restricted_excluded(Z, answer, n, keys, everything)["excluded_loss"]
+            entry.update({"restricted_loss": restricted.item(), "excluded_loss": excluded.item()})
     if tasks.get_task(f["task"]).cyclic:
         g = analysis.gini_measures(params, n)
         entry.update({"gini_W_E": float(g["gini/W_E"][0]), "gini_W_L": float(g["gini/W_L"][0])})
@@ -145,7 +148,8 @@ def export_run(run_dir: Path, member: int, to: str) -> dict:
             "train_pairs": torch.nonzero(data.train_mask[member]).flatten(),
             "split": {"split_seed": m["split_seed"], "frac": cfg.frac, "train_size": cfg.train_size,
                       "subset": m["subset"], "how": "neural.tasks.train_indices, then nested_subset"},
-            "random_labels": cfg.random_labels, "member": {"index": member, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"]},
+            "random_labels": cfg.random_labels,
+            "member": {"index": member, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"]},
             "step": int(train.load_checkpoint(Path(run_dir) / "checkpoint.pt")["step"]), "source": str(run_dir)}
     if cfg.random_labels:
         meta["labels"] = data.labels[member].clone()

@@ -16,8 +16,9 @@ This toolkit's weights already carry TransformerLens's names and layouts (with a
 An export is one torch file {"state_dict", "config" (HookedTransformerConfig keyword arguments), "bridge_state_dict",
 "bridge_config" (TransformerBridgeConfig keyword arguments), "meta": task, modulus, format and training split}, so
 either version loads it without any code from this toolkit:
-    HookedTransformer(HookedTransformerConfig(**f["config"])).load_state_dict(f["state_dict"])            # 3.x
-    TransformerBridge.boot_native(TransformerBridgeConfig(**f["bridge_config"])).load_state_dict(f["bridge_state_dict"])  # 4.x
+    HookedTransformer(HookedTransformerConfig(**f["config"])).load_state_dict(f["state_dict"])  # 3.x
+    bridge = TransformerBridge.boot_native(TransformerBridgeConfig(**f["bridge_config"]))  # 4.x
+    bridge.load_state_dict(f["bridge_state_dict"])
 - Progress measures (Nanda et al.): `embed.W_E` (d_model, d_vocab), `blocks.0.attn.W_Q` (n_heads, d_head,
   d_model), `blocks.0.attn.W_O` (d_model, n_heads*d_head), `blocks.0.mlp.W_in` (d_mlp, d_model), ... in
   {"model": state_dict}; exports carry the same tensors under "state_dict" too, with "meta".
@@ -52,7 +53,8 @@ def hooked_config(cfg: model.ModelConfig) -> dict:
             "normalization_type": None}
 
 
-def to_transformer_lens(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int = 0) -> dict[str, torch.Tensor]:
+def to_transformer_lens(params: dict[str, torch.Tensor], cfg: model.ModelConfig,
+                        member: int = 0) -> dict[str, torch.Tensor]:
     """One member as a HookedTransformer state dict: our weights under its names, zero biases, its buffers."""
     sd = {_TL_NAMES[k]: v[member].detach().clone().contiguous() for k, v in params.items()}
     zeros = {"blocks.0.attn.b_Q": (cfg.n_heads, cfg.d_head), "blocks.0.attn.b_K": (cfg.n_heads, cfg.d_head),
@@ -146,7 +148,8 @@ def from_bridge(sd: dict) -> tuple[dict[str, torch.Tensor], model.ModelConfig]:
 
 # ------------------------------------------------------------------------- progress measures (Nanda et al.)
 
-def to_progress_measures(params: dict[str, torch.Tensor], cfg: model.ModelConfig, member: int = 0) -> dict[str, torch.Tensor]:
+def to_progress_measures(params: dict[str, torch.Tensor], cfg: model.ModelConfig,
+                         member: int = 0) -> dict[str, torch.Tensor]:
     """One member as a progress-measures state dict (their transposed layouts, and their attention mask)."""
     p = {k: v[member].detach().clone() for k, v in params.items()}
     return {
@@ -220,10 +223,12 @@ def layout_of(sd: dict) -> str:
         return BRIDGE
     missing = [k for k in _PM_NEEDED if not isinstance(sd.get(k), torch.Tensor)]
     if missing:
-        raise ValueError(f"is neither a TransformerLens nor a progress-measures state dict: missing {', '.join(missing)}")
+        raise ValueError("is neither a TransformerLens nor a progress-measures state dict: missing "
+                         f"{', '.join(missing)}")
     rank = sd["blocks.0.attn.W_O"].dim()
     if rank not in (2, 3):
-        raise ValueError(f"blocks.0.attn.W_O has {rank} dimensions: expected 3 (TransformerLens) or 2 (progress measures)")
+        raise ValueError(f"blocks.0.attn.W_O has {rank} dimensions: expected 3 (TransformerLens) or 2 (progress "
+                         "measures)")
     return "transformer-lens" if rank == 3 else "progress-measures"
 
 

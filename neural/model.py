@@ -100,7 +100,8 @@ def last_residual(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: tor
     if last is None:
         raise ValueError("tokens: every sequence must end with the same token (the '=' token)")
     scores, values, x_last = _tables(params, cfg, last)
-    z = attention.attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H, dh),
+    z = attention.attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H,
+                                                                                       dh),
                       tokens)  # (E, N, n_heads, d_head)
     return torch.baddbmm(x_last[:, None, :], z.reshape(E, -1, H * dh), params["W_O"].reshape(E, H * dh, cfg.d_model))
 

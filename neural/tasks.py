@@ -40,7 +40,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("sub", "x - y mod p", False, True, lambda x, y, p: (x - y) % p, commutative=False),
     Task("mul", "x * y mod p", False, False, lambda x, y, p: (x * y) % p),
     Task("div", "x / y mod p (y != 0, p prime)", True, False,
-         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y], device=y.device)) % p, y_nonzero=True,
+         lambda x, y, p: (x * torch.tensor([pow(int(v), -1, p) if int(v) else 0 for v in y],
+                                           device=y.device)) % p, y_nonzero=True,
          commutative=False),
     Task("x2y2", "x^2 + y^2 mod p", False, False, lambda x, y, p: (x * x + y * y) % p),
     Task("x2xyy2", "x^2 + x*y + y^2 mod p", False, False, lambda x, y, p: (x * x + x * y + y * y) % p),
@@ -145,7 +146,8 @@ def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: i
             raise ValueError(f"frac={frac} is not allowed: must lie in (0, 1]")
         size = max(1, round(frac * n_total))
     if not 1 <= size <= n_total:
-        raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} pairs)")
+        raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} "
+                         "pairs)")
     perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed), device="cpu")
     return perm[:size].sort().values
 

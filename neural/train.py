@@ -74,7 +74,8 @@ class Data:
         self.sizes = [len(i) for i in idx]
         D = max(self.sizes)
         self.train_idx = torch.stack([torch.cat([i, i.new_zeros(D - len(i))]) for i in idx]).to(dev)  # (E, D)
-        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i), device="cpu"), torch.zeros(D - len(i), device="cpu")])
+        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i), device="cpu"),
+                                                    torch.zeros(D - len(i), device="cpu")])
                                          for i in idx]).to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
         self.train_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # D'
         self.seen_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # pairs trained on in any stage
@@ -84,7 +85,8 @@ class Data:
         mirror = tasks.mirror_indices(cfg.task, cfg.p).to(dev)  # (N,), -1 where (y, x) is not a pair
         self.mirror_trained = self.train_mask[:, mirror] & (mirror >= 0)  # (E, N)
         if cfg.random_labels:
-            self.labels = torch.stack([tasks.random_labels(N, self.n, seed=10_000 + m["seed"]) for m in members]).to(dev)
+            self.labels = torch.stack([tasks.random_labels(N, self.n,
+                                                           seed=10_000 + m["seed"]) for m in members]).to(dev)
         else:
             self.labels = self.answer.expand(E, N).clone()  # (E, N)
         self.train_tokens = self.tokens[self.train_idx]  # (E, D, n_ctx)
@@ -290,7 +292,8 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState,
     """Members with a `parent` start from member `parent_member` of that finished run's final weights (nanoGPT's
     init_from). A relative `parent` is taken relative to `beside` (the folder holding this run's directory; a
     sweep's children name their parents by their directory's name, so a sweep keeps its identity wherever it is
-    and however its path is spelled), else to the working directory. `cfg.reset_on_init` says what is reset: "optimizer" (AdamW's moments start at zero, as for a
+    and however its path is spelled), else to the working directory. `cfg.reset_on_init` says what is reset:
+    "optimizer" (AdamW's moments start at zero, as for a
     fresh run) and "step" (the step counter, so bias correction starts again); what is not reset is copied."""
     params, moments = st.layout.views(st.w), {"m": st.layout.views(st.m), "v": st.layout.views(st.v)}
     steps = set()
@@ -520,7 +523,8 @@ def _summary(cfg: TrainConfig, dev: torch.device, members, rows, diverged, secon
         grok = next((r["step"] for r in mine if r["test/acc"] >= cfg.grok_threshold), None)
         fit = next((r["step"] for r in mine if r["train/acc"] >= 1.0), None)
         per.append({"member": e, **m, "grok_step": grok, "train_fit_step": fit, "diverged_step": diverged[e],
-                    "final": {k: last.get(k) for k in ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen",
+                    "final": {k: last.get(k) for k in ("train/loss", "test/loss", "train/acc", "test/acc",
+                                                       "test/acc_unseen",
                                                        "test/acc_no_mirror", "train/label_logit",
                                                        "norm/total", "train/o_t", "train/o_m", "test/o_m",
                                                        "restricted_loss", "excluded_loss")}})

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
-import rundir
+from rundir.files import TMP_SUFFIX, is_finished, read_json, to_jsonable, write_json
+from rundir.provenance import provenance
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
 OWNED_FILES = RESULT_FILES + ("config.json", ".lock")  # a run directory's own: nothing else may write them
@@ -28,7 +29,7 @@ def owned_files(path: Path) -> set[str]:
     if not record.is_file():
         return set()
     try:
-        tables = rundir.read_json(record).get("tables") or []
+        tables = read_json(record).get("tables") or []
     except (ValueError, AttributeError):
         tables = []
     return set(OWNED_FILES) | {t for t in tables if isinstance(t, str)}
@@ -81,7 +82,7 @@ class RunDir:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
-        for tmp in self.path.glob(f".*{rundir.TMP_SUFFIX}"):  # a killed writer's half-made files
+        for tmp in self.path.glob(f".*{TMP_SUFFIX}"):  # a killed writer's half-made files
             tmp.unlink(missing_ok=True)
 
     def release(self) -> None:
@@ -105,7 +106,7 @@ class RunDir:
     # ---------------------------------------------------------------- configuration
     def recorded_config(self) -> dict | None:
         f = self.path / "config.json"
-        return rundir.read_json(f).get("config") if f.exists() else None
+        return read_json(f).get("config") if f.exists() else None
 
     def _check(self, config: dict, overwrite: bool, extendable: set[str], results: tuple[str, ...] = ()) -> None:
         if overwrite:
@@ -115,25 +116,26 @@ class RunDir:
             return
         recorded = self.recorded_config()
         if recorded is None:
-            self.state = "finished" if rundir.is_finished(self.path) else "new"
+            self.state = "finished" if is_finished(self.path) else "new"
             if self.state == "finished":
                 raise ValueError(f"out={str(self.path)!r} holds a summary but no config.json: "
                                  f"pass --overwrite to replace it")
             return
-        wanted = json.loads(json.dumps(rundir.to_jsonable(config)))
-        differ = sorted(k for k in set(wanted) | set(recorded) if k not in extendable and wanted.get(k) != recorded.get(k))
+        wanted = json.loads(json.dumps(to_jsonable(config)))
+        differ = sorted(k for k in set(wanted) | set(recorded)
+                        if k not in extendable and wanted.get(k) != recorded.get(k))
         if differ:
             diffs = ", ".join(f"{k}: recorded {recorded.get(k)!r}, asked {wanted.get(k)!r}" for k in differ[:4])
-            raise ValueError(f"out={str(self.path)!r} holds a {'finished' if rundir.is_finished(self.path) else 'unfinished'} "
+            raise ValueError(f"out={str(self.path)!r} holds a {'finished' if is_finished(self.path) else 'unfinished'} "
                              f"run with a different configuration ({diffs}); choose another --out or pass --overwrite")
-        self.state = "finished" if rundir.is_finished(self.path) else "unfinished"
+        self.state = "finished" if is_finished(self.path) else "unfinished"
 
     # ---------------------------------------------------------------- writes
     def write_config(self, record: dict[str, Any]) -> None:
         """config.json: `record` must hold the run's identity under "config"."""
-        rundir.write_json(self.path / "config.json", record)
+        write_json(self.path / "config.json", record)
 
     def finish(self, summary: dict) -> None:
         """summary.json, written last: its presence marks the run finished. It records how it was made
         (rundir.provenance: command line, versions, time)."""
-        rundir.write_json(self.path / "summary.json", {**summary, "provenance": rundir.provenance()})
+        write_json(self.path / "summary.json", {**summary, "provenance": provenance()})

@@ -15,9 +15,11 @@ PRESETS: dict[str, tuple[ToyConfig, str]] = {
     "above-dcrit": (ToyConfig(D=4000, D_crit=1000, beta=0.5),
                     "D = 4 D_crit: generalisation is more efficient (P_M = 2 P_G) -> grokking, as fig2a"),
     "ungrok": (ToyConfig(D=250, D_crit=1000, beta=0.5, init_D=4000, steps=100_000),
-               "start grokked (theory optimum at D = 4 D_crit), continue at D' = D_crit/4 -> test performance collapses"),
+               "start grokked (theory optimum at D = 4 D_crit), continue at D' = D_crit/4 -> test performance "
+               "collapses"),
     "semigrok": (ToyConfig(D=1300, D_crit=1000, beta=0.5, steps=100_000),
-                 "D slightly above D_crit (P_M = 1.14 P_G): delayed transition to a mixed state, middling test performance"),
+                 "D slightly above D_crit (P_M = 1.14 P_G): delayed transition to a mixed state, middling test "
+                 "performance"),
 }
 
 

@@ -16,6 +16,18 @@ METRIC_COLUMNS = ("step", "train/loss", "test/loss", "train/perf", "test/perf", 
                   "w_G1", "w_G2", "w_M1", "w_M2", "norm/G", "norm/M", "norm/total", "loss/total")
 
 
+def log_spaced_steps(total: int, dense_until: int = 1000, n_log: int = 500) -> np.ndarray:
+    """Every step up to `dense_until`, then at least `n_log` log-spaced steps up to `total` (inclusive)."""
+    dense = np.arange(0, min(dense_until, total) + 1)
+    if total <= dense_until:
+        return dense
+    late = np.unique(np.round(np.geomspace(dense_until, total, n_log + 1)).astype(int))
+    # rounding merges near-equal steps; top up with linear steps so at least n_log remain after dense_until
+    if len(late) - 1 < n_log:
+        late = np.unique(np.concatenate([late, np.linspace(dense_until, total, n_log + 1).round().astype(int)]))
+    return np.unique(np.concatenate([dense, late]))
+
+
 def metrics_rows(steps: np.ndarray, s_T4: np.ndarray, p: dynamics.Params) -> np.ndarray:
     """(T, len(METRIC_COLUMNS)) table for one configuration (p has B = 1)."""
     wG, wM = s_T4[:, 0] * s_T4[:, 1], s_T4[:, 2] * s_T4[:, 3]
@@ -62,7 +74,7 @@ def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, pro
 def _simulate(cfg: ToyConfig, progress: bool) -> tuple[dict, np.ndarray]:
     """The run's summary and its metrics rows (len(METRIC_COLUMNS) columns)."""
     p = dynamics.params_of([cfg])
-    log_steps = rundir.log_spaced_steps(cfg.steps)
+    log_steps = log_spaced_steps(cfg.steps)
     bar = progress_bar(cfg.steps, unit="step", desc="simulate", leave=False) if progress else None
     traj = dynamics.simulate(dynamics.initial_state([cfg]), p, cfg.steps, log_steps, bar.update if bar else None)
     if bar:

@@ -116,6 +116,7 @@ def _simulate_grid(configs: list[ToyConfig], x: str, y: str, steps: int, progres
     summary = {
         "configurations": len(configs), "steps": steps,
         "grokked": int(np.sum(traj.grok_step >= 0)), "diverged": int(traj.diverged.sum()),
-        "median_grokking_delay": float(np.nanmedian(table["grokking_delay"])) if np.isfinite(table["grokking_delay"]).any() else None,
+        "median_grokking_delay": float(np.nanmedian(table["grokking_delay"]))
+        if np.isfinite(table["grokking_delay"]).any() else None,
         "mean_abs_test_perf_gap_to_theory": float(np.mean(np.abs(perf - theory_perf)))}
     return table, summary

@@ -107,3 +107,15 @@ def test_bad_input_to_a_registered_experiment_is_one_line(registered, tmp_path):
     r = runner.invoke(registered, ["count", "--n", "0", "--out", tmp_path / "c"])
     assert r.exit_code == 2 and r.stderr.strip() == "error: n=0 is not allowed: must be >= 1"
     assert not (tmp_path / "c").exists()
+
+
+def test_default_directories_are_named_by_experiment_preset_and_task():
+    """make demo, the report's commands and the README name these directories."""
+    outs = {name: str(exp.default_out("cpu", exp.settings("cpu", {}))) for name, exp in protocol.registry().items()
+            if name in ("train", "efficiency", "ungrok", "compare", "semigrok")}
+    assert outs == {"train": "runs/neural/cpu-add-p59", "efficiency": "runs/neural/efficiency-cpu-add",
+                    "ungrok": "runs/neural/ungrok-cpu-add", "compare": "runs/neural/compare-cpu-add",
+                    "semigrok": "runs/neural/semigrok-cpu"}
+    ungrok = protocol.registry()["ungrok"]
+    assert str(ungrok.default_out("cpu", ungrok.settings("cpu", {"task": "multitask"}))) == \
+        "runs/neural/ungrok-cpu-multitask"

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import rundir
+from neural.experiments import runner
 from neural import train
 from neural.config import TrainConfig
 from rundir import cores
@@ -24,7 +25,8 @@ TINY_ARGS = ["train", "--p", "11", "--frac", "0.5", "--steps", "30", "--seeds", 
 
 def cli(module: str, args: list[str], env: dict | None = None, **kw) -> subprocess.CompletedProcess:
     """A toolkit command line in a fresh process (as a user runs it), from the repository root."""
-    return subprocess.run([sys.executable, "-m", f"commands.{module}", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", f"commands.{module}", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300, **kw)
 
 
@@ -188,7 +190,8 @@ def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
                                 "    import signal; signal.alarm(2)\n"
                                 "    with cores.lease(1, on_wait=lambda: print('waiting', flush=True)): print('got')\n"
                                 "except BaseException as e: sys.exit(3)"],
-                               cwd=ROOT, capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)})
+                               cwd=ROOT, capture_output=True, text=True, env={**os.environ,
+                                                                              "XDG_RUNTIME_DIR": str(tmp_path)})
         waited.append(child)
     assert "waiting" in waited[0].stdout and "got" not in waited[0].stdout  # all cores held: it waited
     with cores.lease(1):
@@ -203,6 +206,6 @@ def test_tables_keep_names_that_look_like_numbers(tmp_path):
     name, so its directory is found (a float would drop the leading zero, or be inf)."""
     path = tmp_path / "results.csv"
     rundir.write_csv(path, ["ensemble", "member", "test/acc"], [["012345678901", 0, 0.5], ["1234e5678901", 1, None]])
-    rows = rundir.read_rows(path)
+    rows = rundir.read_rows(path, text=runner.TEXT_COLUMNS)
     assert [r["ensemble"] for r in rows] == ["012345678901", "1234e5678901"]
     assert rows[0]["member"] == 0.0 and rows[1]["test/acc"] is None

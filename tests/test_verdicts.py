@@ -136,7 +136,8 @@ def test_p2_combines_weight_decays_by_the_worst():
 
 # ------------------------------------------------------------------------------------------- P3
 def by_wd(*crits):
-    return {str(wd): {"d_crit_by_seed": {str(s): c for s, c in enumerate(cs)}} for wd, cs in zip((1.0, 2.0, 3.0), crits)}
+    return {str(wd): {"d_crit_by_seed": {str(s): c for s, c in enumerate(cs)}} for wd, cs in zip((1.0, 2.0, 3.0),
+                                                                                                 crits)}
 
 
 def test_p3_one_seed_is_inconclusive_whatever_its_ratio():

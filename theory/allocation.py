@@ -104,7 +104,8 @@ def allocate(P: list[float], *, kappa: float = 1.2, q: float = Q_L2, alpha: floa
     P_I = np.array(validate.norms("P", P))
     kappa, q = validate.exponent("kappa", kappa), validate.exponent("q", q)
     if alpha == 0:
-        raise ValueError("alpha=0 is not allowed here: without weight decay the loss has no minimiser (W* = inf); use alpha > 0")
+        raise ValueError("alpha=0 is not allowed here: without weight decay the loss has no minimiser (W* = inf); "
+                         "use alpha > 0")
     alpha = validate.positive("alpha", alpha)
     n_classes = validate.classes("n_classes", n_classes)
     shares, note = optimal_shares(P_I, kappa, q)
@@ -135,7 +136,8 @@ def global_minimise(P_I: np.ndarray, *, kappa: float, q: float, alpha: float, n_
 
     Eq. 5 is evaluated (vectorised) at `n_random` random points: Dirichlet(0.3) directions on random faces
     (each weight zeroed with probability 1/2), every vertex and the equal split, with totals log-uniform up to the
-    proven bound, and every vertex at 64 log-spaced totals. The `n_polish` best points, the best point where each circuit dominates (one per vertex basin) and the
+    proven bound, and every vertex at 64 log-spaced totals. The `n_polish` best points, the best point where each
+    circuit dominates (one per vertex basin) and the
     origin are polished by bounded L-BFGS-B; the
     best end point wins. The penalty is concave when kappa > q, so local minima sit at vertices: the vertex
     points at every scale make sure each basin is tried.

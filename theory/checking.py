@@ -83,7 +83,8 @@ class Statement:
         worst = float(np.nanmin(np.where(np.isfinite(margins), margins, -np.inf)))
         counterexample = None
         if bad.any():
-            counterexample = min((shrink(self, insts[k]) for k in np.flatnonzero(bad)[: self.max_shrink]), key=complexity)
+            counterexample = min((shrink(self, insts[k]) for k in np.flatnonzero(bad)[: self.max_shrink]),
+                                 key=complexity)
         corrected = self.corrected.check(n_instances, seed) if (self.corrected and bad.any()) else None
         return Report(self.name, self.printed, len(insts), worst, not bad.any(), counterexample,
                       self.correction if bad.any() else None, corrected,

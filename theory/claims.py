@@ -237,7 +237,8 @@ CASE1_STEPS = (
           facts=(Fact("E0 - E1 = (alpha/q) w_j^(q/k) P_i^q ((1 + d)^q - 1)",
                       E0 - E1 - alpha / q * w_j**r1 * P_i**q * ((1 + d) ** q - 1)),
                  Fact("(alpha/q) w_j^(q/k) P_i^q > 0", alpha / q * w_j**r1 * P_i**q, kind="positive"))),
-    Claim("D.4 case 1, step 3 (=)", "... = (alpha/q) P_i^q (w_i*^(q/k) + w_j*^(q/k) - (w_i* + w_j*)^(q/k))   definition of w_i'",
+    Claim("D.4 case 1, step 3 (=)", "... = (alpha/q) P_i^q (w_i*^(q/k) + w_j*^(q/k) - (w_i* + w_j*)^(q/k))   "
+                                    "definition of w_i'",
           facts=(Fact("E1 - E2 with w_i' = w_i* + w_j*", E1 - E2),)),
     Claim("D.4 case 1, step 4 (>=)", "... >= 0   Lemma D.2 since 0 < q/kappa <= 1",
           facts=(Fact("E2 = (alpha/q) P_i^q (a^r + b^r - (a+b)^r) at a = w_i*, b = w_j*, r = q/kappa",
@@ -285,7 +286,8 @@ def _F(kind: str, dl: sp.Expr = delta, e1: sp.Expr = e1_s, e2: sp.Expr = e2_s) -
 def _eps1_step(name: str, scale_name: str, lhs: str, rhs: str, scale: sp.Expr) -> Claim:
     """Step 4 (scale delta) and 4' (scale e2): replacing e1 by its bound (q/2k) w_i^(q/k-1) lowers the value."""
     factor = alpha / q * P_i**q * scale * r2 / 2 * x ** (r2 - 1)
-    return Claim(name, f"... > (alpha/q)(P_i^q {scale_name} ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)"
+    return Claim(name, f"... > (alpha/q)(P_i^q {scale_name} ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) "
+                       "P_j^q)"
                        "   e1 < (q/2k) w_i*^(q/k-1)",
                  pieces=(piece("1 - theta_1 > 0", 1 - theta1, C2_VARS),),
                  facts=(Fact(f"{lhs} - {rhs} = (alpha/q) P_i^q {scale_name} (r/2) w_i^(r-1) (1 - theta_1)",
@@ -295,7 +297,8 @@ def _eps1_step(name: str, scale_name: str, lhs: str, rhs: str, scale: sp.Expr) -
 
 _lead_pos = Fact("(alpha/q) P_i^q > 0", alpha / q * P_i**q, kind="positive")
 _C2_HEAD = (
-    Claim("D.4 case 2, step 1 (=)", "L(w*) - L(w') = (alpha/q)(w_i*^(q/k) P_i^q - (w_i* - e2)^(q/k) P_i^q - e2^(q/k) P_j^q)",
+    Claim("D.4 case 2, step 1 (=)", "L(w*) - L(w') = (alpha/q)(w_i*^(q/k) P_i^q - (w_i* - e2)^(q/k) P_i^q - "
+                                    "e2^(q/k) P_j^q)",
           facts=(Fact("L(w*) - L(w') - F0 (the training loss depends on the sum only)",
                       _eq5(x, 0, P_j, k * q) - _eq5(x - e2_s, e2_s, P_j, k * q) - _F("F0")),)),
     Claim("D.4 case 2, step 2 (=)", "... = (alpha/q)(P_i^q (w_i*^(q/k) - (w_i* - e2)^(q/k)) - e2^(q/k) P_j^q)",
@@ -313,7 +316,8 @@ _C2_TAIL = (
                       kind="positive"))),
 )
 _C2_MIDDLE_PRINTED = (
-    Claim("D.4 case 2, step 3 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)   Lemma D.3",
+    Claim("D.4 case 2, step 3 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)   "
+                                    "Lemma D.3",
           pieces=(piece("w_i^r - (w_i - e2)^r - delta (r w_i^(r-1) - e1) > 0",
                         x**r2 - (x - EPS2) ** r2 - DELTA2 * (r2 * x ** (r2 - 1) - EPS1), C2_VARS),),
           facts=(Fact("F1 - F2 = (alpha/q) P_i^q (w_i^r - (w_i - e2)^r - delta (r w_i^(r-1) - e1))",
@@ -321,7 +325,8 @@ _C2_MIDDLE_PRINTED = (
                                                                   - delta * (r2 * x ** (r2 - 1) - e1_s))),
                  _lead_pos)),
     _eps1_step("D.4 case 2, step 4 (>)", "delta", "F2", "F3", delta),
-    Claim("D.4 case 2, step 5 (>)", "... > (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   we chose e2 < delta",
+    Claim("D.4 case 2, step 5 (>)", "... > (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   we chose e2 < "
+                                    "delta",
           pieces=(piece("1 - theta_2 min(1, B/delta) > 0 (delta - e2 = delta times it)", 1 - theta2 * sp.Min(1, RHO2),
                         C2_VARS),),
           facts=(Fact("F3 - F4 = (alpha/q) P_i^q (r/2) w_i^(r-1) (delta - e2)",
@@ -332,7 +337,8 @@ _C2_MIDDLE_PRINTED = (
                       kind="positive"))),
 )
 _C2_MIDDLE_CORRECTED = (
-    Claim("D.4 case 2, step 3' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)   corrected Lemma D.3 at eps = e2",
+    Claim("D.4 case 2, step 3' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)"
+                                     "   corrected Lemma D.3 at eps = e2",
           facts=(Fact("F1 - F2c = (alpha/q) P_i^q (Lemma D.3 (corrected)'s margin at x = w_i, c = e1, eps = e2)",
                       _F("F1") - _F("F2c") - alpha / q * P_i**q * D3_MARGIN.subs(
                           {c_real: e1_s, eps: e2_s, r: r2}, simultaneous=True)),
@@ -342,7 +348,8 @@ _C2_MIDDLE_CORRECTED = (
                               (Bound(GAMMA2, D3_GAMMA_RANGE[0], 1), Bound(r2, *D3_R_RANGE),
                                Bound(theta2 * sp.Min(1, RHO2), 0, 1, open_lo=True, open_hi=True)), C2_VARS),)),
     _eps1_step("D.4 case 2, step 4' (>)", "e2", "F2c", "F3c", e2_s),
-    Claim("D.4 case 2, step 5' (=)", "... = (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   (e2 < delta no longer needed)",
+    Claim("D.4 case 2, step 5' (=)", "... = (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   (e2 < delta "
+                                     "no longer needed)",
           facts=(Fact("F3c - F4", _F("F3c") - _F("F4")),)),
 )
 CASE2 = Chain("D.4 proof case 2", "L(w*) - L(w') > 0 when kappa < q and eps_2 of weight moves to a zero-weight circuit",

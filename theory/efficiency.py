@@ -36,7 +36,8 @@ def fit_memorisation_norm(D: list[float], P_M: list[float]) -> PowerLaw:
     if len(D_) != len(P_):
         raise ValueError(f"D and P_M have lengths {len(D_)} and {len(P_)}: give one P_M per D")
     if len(np.unique(D_)) < 2:
-        raise ValueError(f"mem: D={D_.tolist()} is not allowed: need at least 2 distinct dataset sizes to fit a power law")
+        raise ValueError(f"mem: D={D_.tolist()} is not allowed: need at least 2 distinct dataset sizes to fit a "
+                         "power law")
     X = np.column_stack([np.ones_like(D_), np.log(D_)])
     coef, *_ = np.linalg.lstsq(X, np.log(P_), rcond=None)
     cov = None
@@ -70,7 +71,8 @@ def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95, *
                          f"with D, so there is no D_crit")
     log_dc = (np.log(P_G) - law.log_a) / law.beta
     if not abs(log_dc) < np.log(validate.HUGE):
-        raise ValueError(f"gen_norm={P_G:g} with mem fitted as P_M = {np.exp(law.log_a):.3g} D^{law.beta:.3g}: D_crit = "
+        raise ValueError(f"gen_norm={P_G:g} with mem fitted as P_M = {np.exp(law.log_a):.3g} D^{law.beta:.3g}: "
+                         "D_crit = "
                          f"exp({log_dc:.4g}) lies outside [1e-100, 1e100]: give measurements nearer the crossing")
     interval = None
     if law.cov is not None:

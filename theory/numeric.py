@@ -46,7 +46,8 @@ def mixture_loss_batch(w_IR: np.ndarray, P_I: np.ndarray, alpha_: float, kappa_:
         return f(list(w_IR), list(P_I), alpha_, kappa_, q_, n_classes_)
 
 
-def mixture_grad(w_I: np.ndarray, P_I: np.ndarray, alpha_: float, kappa_: float, q_: float, n_classes_: int) -> np.ndarray:
+def mixture_grad(w_I: np.ndarray, P_I: np.ndarray, alpha_: float, kappa_: float, q_: float,
+                 n_classes_: int) -> np.ndarray:
     """Gradient of eq. 5 in w (shape (I,)); +inf where w_i = 0 and q < kappa (the penalty's slope is infinite)."""
     _, g = _mixture_functions(len(P_I))
     with np.errstate(divide="ignore", invalid="ignore"):

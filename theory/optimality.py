@@ -83,7 +83,8 @@ def certify_allocation(P, kappa_, q_, alpha_, n: int, *, weights: list[float] | 
     return {"parameters": {"P": [float(p) for p in P], "kappa": float(kappa_), "q": float(q_),
                            "alpha": float(alpha_), "n_classes": n},
             "case": allocation.case_of(float(kappa_), float(q_)), "weights": [float(w) for w in w_star],
-            "loss_upper": float(U), "tolerance": float(tol), "box": {str(w): [0.0, float(W)] for w, W in zip(ws, bounds)},
+            "loss_upper": float(U), "tolerance": float(tol), "box": {str(w): [0.0, float(W)] for w, W in zip(ws,
+                                                                                                             bounds)},
             "verdict": cert.verdict, "certified_share": cert.certified_share, "counterexample": cert.counterexample,
             "boxes": cert.boxes, "seconds": time.perf_counter() - t0}
 

@@ -68,9 +68,11 @@ def _check_citation(cit: claims.Citation, ranges: Ranges, depth: int, deadline: 
     for bound in cit.conditions:
         sides = []
         if bound.lo != float("-inf"):
-            sides.append((bound.expr - sp.Rational(bound.lo), bound.open_lo, f">{'' if bound.open_lo else '='} {float(bound.lo):g}"))
+            sides.append((bound.expr - sp.Rational(bound.lo), bound.open_lo, f">{'' if bound.open_lo else '='} "
+                                                                             f"{float(bound.lo):g}"))
         if bound.hi != float("inf"):
-            sides.append((sp.Rational(bound.hi) - bound.expr, bound.open_hi, f"<{'' if bound.open_hi else '='} {float(bound.hi):g}"))
+            sides.append((sp.Rational(bound.hi) - bound.expr, bound.open_hi, f"<{'' if bound.open_hi else '='} "
+                                                                             f"{float(bound.hi):g}"))
         for margin, strict, text in sides:
             p = claims.piece(f"{sp.sstr(bound.expr)} {text}", margin, cit.variables, strict).with_ranges(ranges)
             cert = certify(p, max_depth=depth, seconds=max(deadline - time.perf_counter(), 1.0))
@@ -109,7 +111,8 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
     undecided = [b for p in pieces for b in p["undecided_boxes"]]
     return {"name": claim.name, "statement": claim.statement, "box": _union_box(pieces), "verdict": verdict,
             "certified_share": 1.0 if verdict == "proved" else (0.0 if verdict == "refuted" else share),
-            "counterexample": counterexample, "undecided_boxes": undecided, "methods": _methods(pieces, facts, citations,
+            "counterexample": counterexample, "undecided_boxes": undecided, "methods": _methods(pieces, facts,
+                                                                                                citations,
                                                                                               refutation),
             "reduction": claim.reduction, "pieces": pieces, "skipped_pieces": skipped, "facts": facts,
             "citations": citations, "refutation": refutation}

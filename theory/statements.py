@@ -162,8 +162,8 @@ LEMMA_D3 = Statement(
 def _d4_sample(rng, n):
     out = []
     for _ in range(n):
-        I = int(rng.integers(2, 5))
-        P = np.exp(rng.uniform(np.log(0.3), np.log(3.0), size=I)) * _loguniform(rng, 1e-2, 1e2)
+        n_circuits = int(rng.integers(2, 5))
+        P = np.exp(rng.uniform(np.log(0.3), np.log(3.0), size=n_circuits)) * _loguniform(rng, 1e-2, 1e2)
         if rng.random() < 0.25:
             P[1] = P[0]  # ties
         if rng.random() < 0.1:
@@ -256,7 +256,8 @@ CASE1_STEPS = [
           _case1_sample, _case1_domain, _case1_terms, "L*-L'", "E0", "=", tol=1e-6, floor_key="rounding"),
     _step("D.4 case 1, step 2 (>)", "... > (alpha/q) P_i^q (w_i*^(q/k) + w_j*^(q/k) - w_i'^(q/k))   since P_j > P_i",
           _case1_sample, _case1_domain, _case1_terms, "E0", "E1", ">"),
-    _step("D.4 case 1, step 3 (=)", "... = (alpha/q) P_i^q (w_i*^(q/k) + w_j*^(q/k) - (w_i* + w_j*)^(q/k))   definition of w_i'",
+    _step("D.4 case 1, step 3 (=)", "... = (alpha/q) P_i^q (w_i*^(q/k) + w_j*^(q/k) - (w_i* + w_j*)^(q/k))   "
+                                    "definition of w_i'",
           _case1_sample, _case1_domain, _case1_terms, "E1", "E2", "="),
     _step("D.4 case 1, step 4 (>=)", "... >= 0   Lemma D.2 since 0 < q/kappa <= 1",
           _case1_sample, _case1_domain, _case1_terms, "E2", "E3", ">=", floor_key="size2"),
@@ -317,32 +318,40 @@ def _case2_step(name, printed, lhs, rhs, relation, **kw):
 
 
 _CASE2_COMMON_HEAD = [
-    _case2_step("D.4 case 2, step 1 (=)", "L(w*) - L(w') = (alpha/q)(w_i*^(q/k) P_i^q - (w_i* - e2)^(q/k) P_i^q - e2^(q/k) P_j^q)",
+    _case2_step("D.4 case 2, step 1 (=)", "L(w*) - L(w') = (alpha/q)(w_i*^(q/k) P_i^q - (w_i* - e2)^(q/k) P_i^q - "
+                                          "e2^(q/k) P_j^q)",
                 "L*-L'", "F0", "=", tol=1e-6, floor_key="rounding"),
     _case2_step("D.4 case 2, step 2 (=)", "... = (alpha/q)(P_i^q (w_i*^(q/k) - (w_i* - e2)^(q/k)) - e2^(q/k) P_j^q)",
                 "F0", "F1", "=", tol=1e-6, floor_key="rounding2"),
 ]
 _CASE2_COMMON_TAIL = [
-    _case2_step("D.4 case 2, step 6 (=)", "... = (alpha e2/q)((q/2k) w_i*^(q/k-1) P_i^q - e2^(q/k-1) P_j^q)", "F4", "F5", "="),
+    _case2_step("D.4 case 2, step 6 (=)", "... = (alpha e2/q)((q/2k) w_i*^(q/k-1) P_i^q - e2^(q/k-1) P_j^q)", "F4",
+                "F5", "="),
     _case2_step("D.4 case 2, step 7 (>)", "... > 0   we chose e2 < [(q/2k) w_i*^(q/k-1) P_i^q/P_j^q]^(1/(q/k-1))",
                 "F5", "F6", ">", floor_key="size5"),
 ]
 
 CASE2_STEPS = _CASE2_COMMON_HEAD + [
-    _case2_step("D.4 case 2, step 3 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)   Lemma D.3",
+    _case2_step("D.4 case 2, step 3 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)  "
+                                          " Lemma D.3",
                 "F1", "F2", ">"),
-    _case2_step("D.4 case 2, step 4 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
+    _case2_step("D.4 case 2, step 4 (>)", "... > (alpha/q)(P_i^q delta ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1))"
+                                          " - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
                 "F2", "F3", ">"),
-    _case2_step("D.4 case 2, step 5 (>)", "... > (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   we chose e2 < delta",
+    _case2_step("D.4 case 2, step 5 (>)", "... > (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   "
+                                          "we chose e2 < delta",
                 "F3", "F4", ">"),
 ] + _CASE2_COMMON_TAIL
 
 CASE2_STEPS_CORRECTED = _CASE2_COMMON_HEAD + [
-    _case2_step("D.4 case 2, step 3' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)   corrected Lemma D.3 at eps = e2",
+    _case2_step("D.4 case 2, step 3' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - e1) - e2^(q/k) P_j^q)"
+                                           "   corrected Lemma D.3 at eps = e2",
                 "F1", "F2c", ">"),
-    _case2_step("D.4 case 2, step 4' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1)) - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
+    _case2_step("D.4 case 2, step 4' (>)", "... > (alpha/q)(P_i^q e2 ((q/k) w_i*^(q/k-1) - (q/2k) w_i*^(q/k-1))"
+                                           " - e2^(q/k) P_j^q)   e1 < (q/2k) w_i*^(q/k-1)",
                 "F2c", "F3c", ">"),
-    _case2_step("D.4 case 2, step 5' (=)", "... = (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   (e2 < delta no longer needed)",
+    _case2_step("D.4 case 2, step 5' (=)", "... = (alpha/q)(P_i^q e2 (q/2k) w_i*^(q/k-1) - e2^(q/k) P_j^q)   (e2 < "
+                                           "delta no longer needed)",
                 "F3c", "F4", "="),
 ] + _CASE2_COMMON_TAIL
 

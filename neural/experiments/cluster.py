@@ -118,7 +118,8 @@ class Submission:
             raise ValueError(f"executor={self.executor!r} is unknown: choose from {', '.join(EXECUTORS)}")
         if self.executor == "local" and (self.slurm or not self.wait):
             what = "--slurm options" if self.slurm else "--no-wait"
-            raise ValueError(f"{what} apply only to --executor slurm or submitit-local (executor=local runs here and waits)")
+            raise ValueError(f"{what} apply only to --executor slurm or submitit-local (executor=local runs here "
+                             "and waits)")
         if self.executor in SUBMITIT_EXECUTORS:
             try:
                 import submitit  # noqa: F401

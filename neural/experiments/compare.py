@@ -196,7 +196,8 @@ def measured(ungrok_rows: list[dict]) -> list[dict]:
         out.append({"task": r["task"], "seed": r["seed"], "wd": r["wd"], "d_prime": r["d_prime"],
                     "norm": r["norm/total"], "test_acc": r["test/acc"], "label_logit": r["train/label_logit"],
                     "o_t": o_t, "o_m": o_m, "converged": r["converged"],
-                    "measured_ratio": o_t / o_m if o_t is not None and o_m is not None and o_m > 0 and o_t > 0 else None})
+                    "measured_ratio": o_t / o_m if o_t is not None and o_m is not None and o_m > 0 and o_t > 0
+                    else None})
     return out
 
 
@@ -247,7 +248,8 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
                "ratio_rank_correlation": rho, "ratio_baselines": ratio_baselines(pairs),
                "members_without_ratio": sum(r["measured_ratio"] is None for r in rows),
                "disagreement_by_d_prime": sorted(by_D, key=lambda x: (-x["factor"], x["dominant_circuit_agreement"])),
-               "dominant_circuit_agreement": float(np.mean([(p[2] > 1) == (p[1] > 1) for p in pairs])) if pairs else None}
+               "dominant_circuit_agreement": float(np.mean([(p[2] > 1) == (p[1] > 1) for p in pairs]))
+               if pairs else None}
     return summary, rows
 
 
@@ -280,6 +282,7 @@ class Compare(protocol.Experiment):
     tables = ("compare.csv",)
     summary_keys = {"prediction": dict, "d_crit": list, "sources": dict}
     columns = ("d_prime", "wd", "measured_ratio", "predicted_ratio", "test_acc", "norm")
+    text_columns = ("task",)
     help = ("Theory against measurement: D_crit and o_t/o_m predicted from the measured efficiencies and kappa "
             "(Theorem D.4, theory.efficiency) against the ungrokking sweep's D_crit per weight decay and o_t/o_m per "
             "member; Figure 12 and the toy's predicted transition. Runs the preset's two sweeps first where they "
@@ -371,7 +374,8 @@ class Compare(protocol.Experiment):
                        f"{fmt(pred['d_crit'], pred['d_crit_interval_mem_only'])}); memorisation sizes "
                        f"{extra['mem_D_range'][0]:.0f}-{extra['mem_D_range'][1]:.0f}, extrapolated "
                        f"{extra['factor']:.2f}x; leaving one member out {fmt(rng and rng[0], None)}-"
-                       f"{fmt(rng and rng[1], None)}, with the unconverged {fmt(sens['d_crit_with_unconverged'], None)}")
+                       f"{fmt(rng and rng[1], None)}, with the unconverged "
+                       f"{fmt(sens['d_crit_with_unconverged'], None)}")
         rc, base = summary["ratio_rank_correlation"], summary["ratio_baselines"]
         if rc:
             out.append(f"o_t/o_m: Spearman {rc['spearman']:.3f} (p = {rc['p_value']:.2g}, {rc['members']} members; "

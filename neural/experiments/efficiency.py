@@ -54,7 +54,8 @@ CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=40),  # the cpu ungrokking
              wds=(1.0, 3.0), seeds=(0, 1), mem_cap=3000, gen_cap=3000)
 PRESETS = {
     "cpu": CPU,
-    "paper": Preset(PAPER_MODEL.with_(eval_points=60), mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
+    "paper": Preset(PAPER_MODEL.with_(eval_points=60),
+                    mem_sizes=tuple(int(d) for d in np.geomspace(300, 3000, 7).round()),
                     gen_fracs=(0.3, 0.45, 0.6, 0.8), wds=(0.3, 0.5, 1.0, 2.0), seeds=(0, 1, 2), mem_cap=100_000,
                     gen_cap=100_000),
     # make demo, sized by cost and by the intervals it can give, fixed before its verdicts were seen (the design is
@@ -254,6 +255,7 @@ class Efficiency(protocol.Experiment):
     tables = ("members.csv",)
     summary_keys = {"kinds": dict}
     columns = ("kind", "D", "seed", "wd", "norm", "label_logit", "kappa", "kept", "converged")
+    text_columns = runner.TEXT_COLUMNS + ("kind",)
     help = ("P1, Figure 3 and kappa: memorisation-only (random labels) and generalisation-only networks at several "
             "D and weight decays, trained to convergence; fits the norm needed for a fixed logit against D per "
             "circuit and measures kappa (the logit's homogeneity degree under scaling all parameters).")
@@ -291,7 +293,8 @@ class Efficiency(protocol.Experiment):
             if law:
                 lo, hi = law["beta_interval"]
                 out.append(f"  norm at fixed logit ∝ D^{law['beta']:.3f} [95%: {lo:.3f}, {hi:.3f}]; logit slope "
-                           f"gamma {law['gamma']:.3f} (n = {law['n']}, sizes {', '.join(str(D) for D in law['sizes'])})")
+                           f"gamma {law['gamma']:.3f} (n = {law['n']}, sizes "
+                           f"{', '.join(str(D) for D in law['sizes'])})")
                 betas = [e["law"]["beta"] for e in law["leave_one_out"] if e["law"]]
                 if betas:
                     out.append(f"  beta leaving one member out: {min(betas):.3f} to {max(betas):.3f} ({len(betas)} "

@@ -50,8 +50,7 @@ class Train(protocol.Experiment):
                 cfg = cfg.with_(**{field: protocol.numbers(key, opts[key], kind)})
         return cfg.validate()
 
-    def default_out(self, preset: str, opts: dict) -> Path:
-        cfg = self.settings(preset, opts)
+    def default_out(self, preset: str, cfg: TrainConfig) -> Path:
         return Path("runs/neural") / f"{preset}-{cfg.task}-p{cfg.p}"
 
     def identity(self, cfg: TrainConfig) -> dict:
@@ -75,8 +74,8 @@ class Train(protocol.Experiment):
             out.append(f"member {m['member']} (seed {m['seed']}, wd {m['wd']}, lr {m['lr']}): grok step "
                        f"{m['grok_step']}, train acc 1.0 at {m['train_fit_step']}, final train/test acc "
                        f"{f['train/acc']:.3f}/{f['test/acc']:.3f}, test loss {f['test/loss']:.3g}, norm "
-                       f"{f['norm/total']:.2f}" + (f", diverged at {m['diverged_step']}" if m["diverged_step"] is not None
-                                                   else ""))
+                       f"{f['norm/total']:.2f}"
+                       + (f", diverged at {m['diverged_step']}" if m["diverged_step"] is not None else ""))
         out.append(f"{summary['ms_per_step_this_session']:.1f} ms/step on {summary.get('device_this_session', 'n/a')}")
         return out
 

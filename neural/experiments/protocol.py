@@ -79,6 +79,7 @@ class Experiment:
     tables: ClassVar[tuple[str, ...]] = ()  # the result tables run() writes (owned; removed by --overwrite)
     summary_keys: ClassVar[dict[str, type]] = {}  # what a reader needs in summary.json, with its JSON type
     columns: ClassVar[tuple[str, ...]] = ()  # what a reader needs in the first table
+    text_columns: ClassVar[tuple[str, ...]] = ()  # columns of names that may look like numbers (a digest)
 
     def preset(self, name: str) -> Any:
         if name not in self.presets:
@@ -97,8 +98,9 @@ class Experiment:
         """The settings in words, generated from their fields (for `presets` and the report)."""
         raise NotImplementedError
 
-    def default_out(self, preset: str, opts: dict[str, Any]) -> Path:
-        task = opts.get("task")
+    def default_out(self, preset: str, settings: Any) -> Path:
+        """runs/neural/<experiment>-<preset>[-<task>] (the task where the settings have one)."""
+        task = getattr(settings, "task", None)
         return Path("runs/neural") / "-".join([self.name, preset] + ([str(task)] if task else []))
 
     def run(self, settings: Any, out: Path, ctx: Context) -> dict:
@@ -186,7 +188,7 @@ def read_results(path: Path, name: str, param: str = "sweep_dir") -> dict:
         if not isinstance(summary.get(key), kind):
             what = "lacks" if key not in summary else f"has a malformed (not a {kind.__name__})"
             raise ValueError(f"{where}: its summary.json {what} {key!r}: not a finished {name} summary")
-    rows = rundir.read_rows(d / exp.tables[0], required=exp.columns) if exp.tables else []
+    rows = rundir.read_rows(d / exp.tables[0], text=exp.text_columns, required=exp.columns) if exp.tables else []
     return {"dir": d, "summary": summary, "rows": rows}
 
 
@@ -196,7 +198,7 @@ def execute(experiment: Experiment, preset: str, opts: dict[str, Any], *, out: P
     own the directory, run, write summary.json. Returns (out, summary, wall seconds). cluster.Pending passes
     through while jobs run without waiting."""
     settings = experiment.settings(preset, opts)
-    out = Path(out) if out is not None else experiment.default_out(preset, opts)
+    out = Path(out) if out is not None else experiment.default_out(preset, settings)
     return run_settings(experiment, preset, settings, out, overwrite=overwrite, ctx=ctx)
 
 

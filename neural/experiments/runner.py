@@ -29,6 +29,7 @@ from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
 
 EXECUTORS = cluster.EXECUTORS
+TEXT_COLUMNS = ("ensemble", "parent", "task")  # names in a results table: a digest like 0123456789e1 stays text
 SUMMARY_KEYS = ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen", "test/acc_no_mirror",
                 "train/label_logit", "norm/total", "train/o_t", "train/o_m")
 

@@ -143,6 +143,7 @@ class Semigrok(protocol.Experiment):
     tables = ("classes.csv",)
     summary_keys = {"by_size": dict, "total": dict, "members": int}
     columns = ("D", "member", "seed", "class", "final_level")
+    text_columns = ("class",)
     help = ("P4: many seeds from random initialisation a little above D_crit, run long; every run classified "
             "(memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and "
             "the two routes to middling accuracy.")
@@ -166,7 +167,7 @@ class Semigrok(protocol.Experiment):
         check(pre)
         return pre
 
-    def default_out(self, preset: str, opts: dict) -> Path:
+    def default_out(self, preset: str, pre: Preset) -> Path:
         return Path("runs/neural") / f"semigrok-{preset}"
 
     def identity(self, pre: Preset) -> dict:

@@ -195,14 +195,17 @@ def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
             grid = [D for D in Ds if D in table[s]]
             per_seed[s] = {m: crossing(grid, [table[s][D][m] for D in grid])
                            for m in (metric, "test/acc_unseen", "test/acc_no_mirror")}
-        mean = [float(np.mean([table[s][D][metric] for s in seeds if D in table[s]])) for D in Ds]
+        def mean_over_seeds(key: str) -> list[float]:
+            return [float(np.mean([table[s][D][key] for s in seeds if D in table[s]])) for D in Ds]
+
+        mean = mean_over_seeds(metric)
         curves[wd] = np.array(mean)
         found = [v[metric] for v in per_seed.values() if v[metric] is not None]
         out["by_wd"][str(wd)] = {
             "d_prime": Ds, "mean_test_acc": mean,
             "test_acc_by_seed": {str(s): [table[s][D][metric] if D in table[s] else None for D in Ds] for s in seeds},
-            "mean_test_acc_unseen": [float(np.mean([table[s][D]["test/acc_unseen"] for s in seeds if D in table[s]])) for D in Ds],
-            "mean_test_acc_no_mirror": [float(np.mean([table[s][D]["test/acc_no_mirror"] for s in seeds if D in table[s]])) for D in Ds],
+            "mean_test_acc_unseen": mean_over_seeds("test/acc_unseen"),
+            "mean_test_acc_no_mirror": mean_over_seeds("test/acc_no_mirror"),
             "d_crit_by_seed": {str(s): v[metric] for s, v in per_seed.items()},
             "d_crit_unseen_by_seed": {str(s): v["test/acc_unseen"] for s, v in per_seed.items()},
             "d_crit_no_mirror_by_seed": {str(s): v["test/acc_no_mirror"] for s, v in per_seed.items()},
@@ -229,6 +232,7 @@ class Ungrok(protocol.Experiment):
     summary_keys = {"tasks": dict}
     columns = ("task", "stage", "seed", "wd", "p", "ensemble", "member", "test/acc", "train/acc", "converged",
                "train/o_t", "train/o_m", "norm/total", "train/label_logit")
+    text_columns = runner.TEXT_COLUMNS
     help = ("Ungrokking: train parents to generalisation, continue each on nested subsets D' for every weight decay "
             "until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw "
             "Figures 1a, 1b, 4 and 8 (Figure 9 for multitask) into the sweep directory.")
@@ -269,6 +273,10 @@ class Ungrok(protocol.Experiment):
 
     def describe(self, pre: Preset) -> str:
         return describe(pre)
+
+    def default_out(self, preset: str, pre: Preset) -> Path:
+        task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
+        return Path("runs/neural") / f"ungrok-{preset}-{task}"
 
     def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
         return run(pre, out, ctx)

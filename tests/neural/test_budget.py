@@ -15,7 +15,8 @@ MEASURE = """
 import json, resource, sys
 from neural import budget, train
 from neural.config import TrainConfig
-train.train(TrainConfig(p=5, frac=0.5, d_model=8, n_heads=1, d_head=8, d_mlp=8, steps=1, threads=1), None, progress=False)
+warm = TrainConfig(p=5, frac=0.5, d_model=8, n_heads=1, d_head=8, d_mlp=8, steps=1, threads=1)
+train.train(warm, None, progress=False)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(sys.argv[1]).items()})
 train.train(cfg, None, progress=False)
@@ -25,8 +26,10 @@ print(json.dumps({"measured": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 
 @pytest.mark.parametrize("kw", [
-    {"p": 97, "frac": 0.5, "d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64, "seeds": list(range(16))},  # eval-bound
-    {"p": 59, "frac": 0.5, "d_model": 64, "n_heads": 4, "d_head": 16, "d_mlp": 4096, "seeds": list(range(8))},  # MLP-bound
+    # eval-bound
+    {"p": 97, "frac": 0.5, "d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64, "seeds": list(range(16))},
+    # MLP-bound
+    {"p": 59, "frac": 0.5, "d_model": 64, "n_heads": 4, "d_head": 16, "d_mlp": 4096, "seeds": list(range(8))},
 ])
 def test_estimate_bounds_the_measured_peak(kw):
     cfg = {**kw, "steps": 2, "eval_points": 2, "threads": 1}

@@ -38,7 +38,8 @@ def fake_slurm(tmp_path, monkeypatch):
     states = tmp_path / "sacct.txt"
     states.write_text("")
     scripts = {
-        "sbatch": f'#!/bin/sh\nn=$(ls {kept} | wc -l)\ncp "$1" {kept}/$n.sh\necho "Submitted batch job $((4242 + n))"\n',
+        "sbatch": f'#!/bin/sh\nn=$(ls {kept} | wc -l)\ncp "$1" {kept}/$n.sh\n'
+                  'echo "Submitted batch job $((4242 + n))"\n',
         "srun": "#!/bin/sh\nexit 0\n",
         "sacct": f"#!/bin/sh\ncat {states}\n",
     }
@@ -57,7 +58,8 @@ def test_options_are_checked_and_named():
     opts = cluster.parse_options(OPTIONS)
     assert opts["time"] == 120 and opts["mem_gb"] == 16.0 and opts["partition"] == "gpu"
     params = cluster.executor_parameters(opts)
-    assert params["timeout_min"] == 120 and params["slurm_partition"] == "gpu" and params["slurm_array_parallelism"] == 2
+    assert params["timeout_min"] == 120 and params["slurm_partition"] == "gpu"
+    assert params["slurm_array_parallelism"] == 2
     assert cluster.executor_parameters({})["timeout_min"] == cluster.DEFAULT_TIME_MIN
 
 
@@ -168,7 +170,8 @@ def test_a_sweeps_summary_records_its_cluster_options(tmp_path):
     pre = efficiency.Preset(tiny, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7), wds=(1.0,), seeds=(0,), mem_cap=30,
                             gen_cap=30)
     opts = cluster.parse_options(["time=5", "cpus_per_task=1"])
-    summary = protocol.run_preset(efficiency.EXPERIMENT, pre, tmp_path, progress=False, executor="submitit-local", slurm=opts)
+    summary = protocol.run_preset(efficiency.EXPERIMENT, pre, tmp_path, progress=False, executor="submitit-local",
+                                  slurm=opts)
     assert summary["cluster"] == {"executor": "submitit-local", "slurm": {"time": 5, "cpus_per_task": 1}, "wait": True}
     assert json.loads((tmp_path / "summary.json").read_text())["cluster"]["slurm"] == {"time": 5, "cpus_per_task": 1}
 

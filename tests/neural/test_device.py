@@ -64,14 +64,16 @@ def test_resume_on_another_device_is_refused_unless_asked(tmp_path):
     assert record["device"] == "cpu"
     # as if it had started on a GPU
     rundir.write_json(out / "config.json", {**record, "device": "cuda:0 (NVIDIA H200)"})
-    with pytest.raises(ValueError, match=r"was trained on cuda:0 \(NVIDIA H200\); resuming it on cpu would not continue "
+    with pytest.raises(ValueError, match=r"was trained on cuda:0 \(NVIDIA H200\); resuming it on cpu would not "
+                                         r"continue "
                                          r"with the same numbers .*--device cuda:0, or pass --allow-device-change"):
         train.train(TINY, out, progress=False)
     assert not rundir.is_finished(out)
     r = train.train(TINY, out, progress=False, allow_device_change=True)
     assert r.summary["device_this_session"] == "cpu"
     changes = rundir.read_json(out / "config.json")["device_changes"]
-    assert [c["to"] for c in changes] == ["cpu"] and TrainConfig.from_dict(rundir.read_json(out / "config.json")["config"]) == TINY
+    assert [c["to"] for c in changes] == ["cpu"]
+    assert TrainConfig.from_dict(rundir.read_json(out / "config.json")["config"]) == TINY
 
 
 def test_same_kind_of_device_resumes(tmp_path):

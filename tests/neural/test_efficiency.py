@@ -47,7 +47,8 @@ def test_kappa_of_a_product_of_k_linear_maps_is_k(k):
             h = torch.einsum("ei,eij->ej", h, ps[f"A{i}"])
         return h.sum(1)
 
-    torch.testing.assert_close(analysis.homogeneity_degree(params, fn)[0], torch.full((3,), float(k)), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(analysis.homogeneity_degree(params, fn)[0], torch.full((3,), float(k)), rtol=1e-4,
+                               atol=1e-4)
 
 
 def test_kappa_of_the_transformer_without_biases_matches_finite_differences():
@@ -148,7 +149,7 @@ def test_efficiency_sweep_end_to_end_tiny(tmp_path):
                             gen_cap=30)
     efficiency.check(pre)
     summary = protocol.run_preset(efficiency.EXPERIMENT, pre, tmp_path, progress=False)
-    rows = rundir.read_rows(tmp_path / "members.csv")
+    rows = rundir.read_rows(tmp_path / "members.csv", text=runner.TEXT_COLUMNS)
     assert len(rows) == len(efficiency.specs(pre)) == 4
     assert all(np.isfinite([r["kappa"], r["norm"], r["label_logit"], r["trig_share"]]).all() for r in rows)
     for kind in ("mem", "gen"):

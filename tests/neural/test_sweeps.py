@@ -178,7 +178,7 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     task = summary["tasks"]["add"]
     assert not task["parents_generalised"] and task["by_wd"] == {}
     assert "no stage 2" in task["stage2_skipped"] and f"< {ungrok.GENERALISED}" in task["stage2_skipped"]
-    rows = rundir.read_rows(tmp_path / "results.csv")
+    rows = rundir.read_rows(tmp_path / "results.csv", text=runner.TEXT_COLUMNS)
     assert [r["stage"] for r in rows] == [1]
     assert list(ungrok_fig.render_all(ungrok_fig.load(tmp_path))) == ["fig4"]
 

@@ -60,7 +60,8 @@ def test_random_label_lookup_table_has_little_trig_part():
     exact[0, torch.arange(p * p), a] = 5.0
     o_t_exact, o_m_exact = analysis.trig_split(exact, a, p)
     # centred per input, the table is 5 (delta - 1/p): all of it trigonometric
-    assert torch.isclose(o_t_exact, torch.tensor([5.0 * (1 - 1 / p)], dtype=torch.float64)) and o_m_exact.abs().max() < 1e-9
+    assert torch.isclose(o_t_exact, torch.tensor([5.0 * (1 - 1 / p)],
+                                                 dtype=torch.float64)) and o_m_exact.abs().max() < 1e-9
 
 
 def test_gini_extremes():

@@ -61,7 +61,8 @@ def test_fig2_from_run_dirs(tmp_path):
     dirs = []
     for name in ("fig2a", "fig2b", "fig2c"):
         d = tmp_path / name
-        assert runner.invoke(app, ["run", "--preset", name, "--steps", "1500", "--out", str(d), "--json"]).exit_code == 0
+        assert runner.invoke(app, ["run", "--preset", name, "--steps", "1500", "--out", str(d),
+                                   "--json"]).exit_code == 0
         dirs.append(str(d))
     r = runner.invoke(fig_app, ["fig2", *dirs, "--out", str(tmp_path / "fig2.png"), "--pdf"])
     assert r.exit_code == 0, r.output

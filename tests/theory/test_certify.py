@@ -17,7 +17,8 @@ runner = CliRunner()
 
 
 def test_a_true_strict_inequality_is_proved():
-    piece = Piece("x^2 - x y + y^2 + 1/10 > 0", x**2 - x * y + y**2 + sp.Rational(1, 10), (Var(x, -3, 3), Var(y, -2, 5)))
+    piece = Piece("x^2 - x y + y^2 + 1/10 > 0", x**2 - x * y + y**2 + sp.Rational(1, 10), (Var(x, -3, 3), Var(y, -2,
+                                                                                                              5)))
     cert = certify(piece, seconds=30)
     assert cert.verdict == "proved" and cert.certified_share == 1.0 and cert.undecided_count == 0
 
@@ -102,7 +103,8 @@ def test_secant_is_non_increasing_in_both_arguments_where_its_enclosure_says_so(
 def test_one_definition_two_evaluations_the_sampler_uses_the_pieces_margin():
     for p in claims.LEMMA_D3_CORRECTED.pieces + claims.LEMMA_D2.pieces:
         assert sample_check(p, 300).holds
-    false = Piece("(a+b)^r <= a^r + b^r for r > 1", x**2 + y**2 - (x + y) ** 2, (Var(x, 1, 5), Var(y, 1, 5)), strict=False)
+    false = Piece("(a+b)^r <= a^r + b^r for r > 1", x**2 + y**2 - (x + y) ** 2, (Var(x, 1, 5), Var(y, 1, 5)),
+                  strict=False)
     report = as_statement(false).check(100)
     assert not report.holds and report.counterexample == {"x": 1.0, "y": 1.0}
     assert certify(false, seconds=10).verdict == "refuted"

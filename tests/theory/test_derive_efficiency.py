@@ -27,7 +27,8 @@ def test_ratio_crosses_one_at_dcrit_in_case2_and_is_winner_takes_all_in_case1():
     law = efficiency.fit_memorisation_norm([100, 1000], [10, 20])
     dc = efficiency.critical_dataset_size(law, 15.0).D_crit
     assert np.isclose(efficiency.predicted_ratio(dc, law, 15.0, 1.2, 2.0), 1.0)
-    assert efficiency.predicted_ratio(dc * 2, law, 15.0, 1.2, 2.0) > 1 > efficiency.predicted_ratio(dc / 2, law, 15.0, 1.2, 2.0)
+    assert efficiency.predicted_ratio(dc * 2, law, 15.0, 1.2, 2.0) > 1 > efficiency.predicted_ratio(dc / 2, law, 15.0,
+                                                                                                    1.2, 2.0)
     assert efficiency.predicted_ratio(dc * 2, law, 15.0, 3.0, 2.0) == float("inf")
     assert efficiency.predicted_ratio(dc / 2, law, 15.0, 3.0, 2.0) == 0.0
 

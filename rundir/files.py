@@ -1,0 +1,166 @@
+"""The file format of results on disk: atomic writes (a reader or a kill sees the old file or the new one), JSON
+with plain types, and tidy CSV tables, each read back with one-line errors naming the file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import signal
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+TMP_SUFFIX = ".tmp"  # temporaries are ".<name>.<random>.tmp" beside their target; RunDir removes leftovers
+KILL_AT_ENV = "CIRCUIT_EFFICIENCY_KILL_AT"  # fault injection for tests: "NAME[:K]" = SIGKILL at the K-th write of NAME
+_writes: dict[str, int] = {}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fault_point(path: Path) -> None:
+    """Tests set CIRCUIT_EFFICIENCY_KILL_AT=NAME[:K] to have this process killed (SIGKILL, no cleanup) after the
+    K-th write of a file called NAME is on disk under its temporary name but not yet renamed."""
+    spec = os.environ.get(KILL_AT_ENV)
+    if not spec:
+        return
+    name, _, k = spec.partition(":")
+    if path.name != name:
+        return
+    _writes[name] = _writes.get(name, 0) + 1
+    if _writes[name] == int(k or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader (or a kill) sees the old file or the new one, never a mix.
+    The file gets the permissions a plain open() would give (0666 less the umask)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.fsync(f.fileno())
+        _fault_point(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def to_jsonable(x: Any) -> Any:
+    """Plain JSON types: numpy scalars and arrays become numbers and lists; inf and nan become strings."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else str(float(x))
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file; a missing, unreadable or malformed one is a ValueError that names the file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not a readable JSON file ({e})") from None
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A tidy table with a header row; readable by numpy.genfromtxt(names=True) and pandas.read_csv."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([_cell(v) for v in row])
+    atomic_write_text(path, buf.getvalue())
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if v is None:
+        return ""
+    return v
+
+
+def read_csv(path: Path) -> dict[str, np.ndarray]:
+    """Columns of a table written by `write_csv`, as float arrays (empty cells are nan)."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        return {name: np.array([float(r[k]) if r[k] != "" else np.nan for r in body], dtype=float)
+                for k, name in enumerate(header)}
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, IndexError, ValueError, csv.Error) as e:
+        raise ValueError(f"{path} is not a metrics table written by this toolkit ({type(e).__name__}: {e})") from None
+
+
+
+
+def read_rows(path: Path, text: Sequence[str] = (), required: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str; the
+    columns named in `text` stay text (a sweep's results name each ensemble by a digest that may be all digits, or
+    read as 1e5: each experiment declares such columns, neural.experiments.protocol.Experiment.text_columns).
+    ValueError naming
+    the file and the problem when a `required` column is missing or a row is cut short or too long."""
+    def cell(v: str) -> Any:
+        if v == "":
+            return None
+        try:
+            return float(v)
+        except ValueError:
+            return {"True": True, "False": False}.get(v, v)
+
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise ValueError(f"{path} lacks column(s) {', '.join(missing)}: not a table this command can read")
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    raise ValueError(f"{path} line {line} has {len(row) - (None in row) + len(row.get(None) or [])} "
+                                     f"cells, the header {len(header)}: the table is cut short or malformed")
+                rows.append({k: (v or None) if k in text else cell(v) for k, v in row.items()})
+            return rows
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{path} is not a table written by this toolkit ({e})") from None
+
+
+def is_finished(run_dir: Path) -> bool:
+    return (Path(run_dir) / "summary.json").exists()
