@@ -32,12 +32,20 @@ import dataclasses, json, os, sys
 import neural
 assert os.path.dirname(os.path.dirname(os.path.abspath(neural.__file__))) == os.getcwd(), neural.__file__
 from neural.experiments import ungrok
+new = hasattr(ungrok, "EXPERIMENT")  # this tree: the experiment protocol; older trees: run(pre, tasks, dir)
+extra = {} if new else {"description": "bench"}
 cpu = ungrok.PRESETS["cpu"]
-pre = dataclasses.replace(cpu, seeds=(0,), wds=(1.0, 3.0), d_prime=cpu.d_prime[1:5], description="bench")
+grid = {"d_prime_fracs": cpu.d_prime_fracs[1:5]} if new else {"d_prime": cpu.d_prime[1:5]}
+pre = dataclasses.replace(cpu, seeds=(0,), wds=(1.0, 3.0), **grid, **extra)
 if sys.argv[2] == "check":
-    old = dataclasses.replace(ungrok.PRESETS["demo"], description="bench")
+    old = dataclasses.replace(ungrok.PRESETS["demo"], **extra)
     assert old == pre, (old, pre)
-s = ungrok.run(pre, ["add"], sys.argv[1], progress=False)["tasks"]["add"]["by_wd"]
+if new:
+    from neural.experiments import protocol
+    s = protocol.run_preset(ungrok.EXPERIMENT, pre, sys.argv[1], progress=False)
+else:
+    s = ungrok.run(pre, ["add"], sys.argv[1], progress=False)
+s = s["tasks"]["add"]["by_wd"]
 print(json.dumps({"d_crit": {wd: v["d_crit"] for wd, v in s.items()}}))
 """,
     "efficiency": """
@@ -45,13 +53,19 @@ import dataclasses, json, os, sys
 import neural
 assert os.path.dirname(os.path.dirname(os.path.abspath(neural.__file__))) == os.getcwd(), neural.__file__
 from neural.experiments import efficiency
+new = hasattr(efficiency, "EXPERIMENT")
+extra = {} if new else {"description": "bench"}
 cpu = efficiency.PRESETS["cpu"]
 pre = dataclasses.replace(cpu, mem_sizes=(100, 200), gen_fracs=(0.5, 0.6), wds=(1.0,), seeds=(0, 1, 2), mem_cap=2500,
-                          gen_cap=2500, description="bench")
+                          gen_cap=2500, **extra)
 if sys.argv[2] == "check":
-    old = dataclasses.replace(efficiency.PRESETS["demo"], description="bench")
+    old = dataclasses.replace(efficiency.PRESETS["demo"], **extra)
     assert old == pre, (old, pre)
-s = efficiency.run(pre, sys.argv[1], progress=False)["kinds"]
+if new:
+    from neural.experiments import protocol
+    s = protocol.run_preset(efficiency.EXPERIMENT, pre, sys.argv[1], progress=False)["kinds"]
+else:
+    s = efficiency.run(pre, sys.argv[1], progress=False)["kinds"]
 print(json.dumps({k: (v.get("law") or {}).get("beta") for k, v in s.items()}))
 """,
 }

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from figures import source, style, ungrok, verdicts
+from neural.experiments import phases
 from figures.sections import Section, figure_of, section_for
 
 COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:red",
@@ -63,13 +64,13 @@ def _detail(ax, c: dict, with_norm: bool):
 
 def render_detail(data: dict, with_norm: bool):
     """Figure 1c (with_norm False) / Figure 6 (True): the clearest semi-grokking run; if the classifier found
-    none, the run with the highest settled final level below 0.95, titled with its real class."""
+    none, the run with the highest settled final level below phases.HIGH, titled with its real class."""
     style.apply()
     clear = data["summary"]["clearest_semi_grokking"]
     if clear:
         row = next(r for r in data["rows"] if r["D"] == clear["D"] and r["member"] == clear["member"])
     else:
-        candidates = [r for r in data["rows"] if r["final_level"] < 0.95] or data["rows"]
+        candidates = [r for r in data["rows"] if r["final_level"] < phases.HIGH] or data["rows"]
         row = max(candidates, key=lambda r: r["final_level"])
     fig, ax = plt.subplots(figsize=(7.5 if with_norm else 6.5, 4))
     _detail(ax, _curve(data, row), with_norm)
@@ -94,7 +95,7 @@ def render_routes(data: dict, ungrok_rows: list[dict] | None):
         kids = [r for r in ungrok_rows if r.get("stage") == 2]
         ax.scatter([r["d_prime"] for r in kids], [r["test/acc_no_mirror"] for r in kids], marker="x", s=16,
                    color="tab:green", label="ungrokking from a grokked network")
-    ax.axhspan(0.1, 0.95, color="tab:red", alpha=0.05)
+    ax.axhspan(phases.LOW, phases.HIGH, color="tab:red", alpha=0.05)
     ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="dataset size D (pairs)",
            ylabel="final test accuracy (mirror not trained)", title="two routes to middling accuracy (shaded)")
     style.plain_log(ax.xaxis)

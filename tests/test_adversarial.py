@@ -31,7 +31,7 @@ def tiny_presets():
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(cfgmod.PRESETS, "tiny", TINY.with_(steps=20))
         mp.setitem(ungrok.PRESETS, "tiny", ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20,
-                                                         wds=(1.0,), seeds=(0,), d_prime=(0.2, 0.4)))
+                                                         wds=(1.0,), seeds=(0,), d_prime_fracs=(0.2, 0.4)))
         mp.setitem(efficiency.PRESETS, "tiny", efficiency.Preset(TINY, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7),
                                                                  wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20))
         mp.setitem(semigrok.PRESETS, "tiny", semigrok.Preset(TINY.with_(frac=None, train_size=60, wds=(3.0,),

@@ -37,22 +37,22 @@ class Preset:
     child_cap: int  # stage 2 step cap (members stop earlier at convergence)
     wds: tuple[float, ...]  # stage 2 weight decays
     seeds: tuple[int, ...]
-    d_prime: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); pairs: d_prime_sizes
+    d_prime_fracs: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); in pairs: d_prime_sizes
     tasks: tuple[str, ...] = ("add",)
 
 
 CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=60), parent_steps=1500, parent_wd=1.0, child_cap=6000,
-             wds=(1.0, 2.0, 3.0), seeds=(0, 1, 2), d_prime=tuple(np.geomspace(0.04, 0.25, 6).round(4)))
+             wds=(1.0, 2.0, 3.0), seeds=(0, 1, 2), d_prime_fracs=tuple(np.geomspace(0.04, 0.25, 6).round(4)))
 PRESETS = {
     "cpu": CPU,
     # Appendix B; the D' grid is Figure 8's, 390-1,494 pairs of 113^2 (a GPU job)
     "paper": Preset(PAPER_MODEL.with_(eval_points=100), parent_steps=20_000, parent_wd=1.0, child_cap=100_000,
                     wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
-                    d_prime=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5))),
+                    d_prime_fracs=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5))),
     # make demo: the cpu preset's 4 middle D' (where its transition is), wd 1/3, and 3 seeds: with one seed neither
     # D_crit nor the weight-decay comparison (P3) has an interval; 3 is the least that gives a t-interval with 2
     # degrees of freedom (2 seeds would give 1: t = 12.7)
-    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime=CPU.d_prime[1:5]),
+    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime_fracs=CPU.d_prime_fracs[1:5]),
 }
 # Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
 MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_cap=4000)
@@ -72,7 +72,7 @@ def describe(pre: Preset) -> str:
     """The preset in words, from its fields."""
     grid = ", ".join(f"{t}: {min(d_prime_sizes(pre, t))}-{max(d_prime_sizes(pre, t))}" for t in pre.tasks)
     return (f"tasks {', '.join(pre.tasks)}; {describe_model(pre.base)}; parents {pre.parent_steps:,} steps on "
-            f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime)} geometric D' "
+            f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime_fracs)} geometric D' "
             f"({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds {','.join(map(str, pre.seeds))}, "
             f"cap {pre.child_cap:,} steps")
 
@@ -80,7 +80,7 @@ def describe(pre: Preset) -> str:
 def d_prime_sizes(pre: Preset, task: str) -> list[int]:
     """The D' grid in pairs for `task` (fractions of its pairs; at least 1, distinct, within the split)."""
     top = pre.base.with_(task=task).train_pairs()
-    return sorted({min(top, tasks.pairs_from_fraction(f, task, pre.base.p)) for f in pre.d_prime})
+    return sorted({min(top, tasks.pairs_from_fraction(f, task, pre.base.p)) for f in pre.d_prime_fracs})
 
 
 def parent_specs(pre: Preset, task: str) -> list[runner.Spec]:
@@ -104,20 +104,20 @@ def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec
 
 def check(pre: Preset) -> None:
     """ValueError naming the first bad setting, before anything runs: every parent and child configuration."""
-    for name, values in (("seeds", pre.seeds), ("wd", pre.wds), ("d_prime", pre.d_prime), ("task", pre.tasks)):
+    for name, values in (("seeds", pre.seeds), ("wd", pre.wds), ("d_prime", pre.d_prime_fracs), ("task", pre.tasks)):
         if not values:
             raise ValueError(f"{name} is empty: give at least one value")
         if len(set(values)) != len(values):
             raise ValueError(f"{name}={','.join(map(str, values))} repeats a value")
-    bad = [f for f in pre.d_prime if not 0 < f <= pre.base.frac]
+    bad = [f for f in pre.d_prime_fracs if not 0 < f <= pre.base.frac]
     if bad:
-        raise ValueError(f"d_prime={','.join(map(str, pre.d_prime))} is not allowed: fractions must lie in "
+        raise ValueError(f"d_prime={','.join(map(str, pre.d_prime_fracs))} is not allowed: fractions must lie in "
                          f"(0, {pre.base.frac}] (the parents' training split)")
     for task in pre.tasks:
         tasks.get_task(task)
         sizes = d_prime_sizes(pre, task)
-        if len(sizes) < len(pre.d_prime):
-            raise ValueError(f"d_prime={','.join(map(str, pre.d_prime))} is not allowed for task {task!r}: two "
+        if len(sizes) < len(pre.d_prime_fracs):
+            raise ValueError(f"d_prime={','.join(map(str, pre.d_prime_fracs))} is not allowed for task {task!r}: two "
                              f"fractions give the same D' ({', '.join(map(str, sizes))} pairs)")
         for spec in parent_specs(pre, task):
             spec.base.with_(member_specs=(spec.member,)).validate()
@@ -259,7 +259,7 @@ class Ungrok(protocol.Experiment):
         if opts.get("seeds") is not None:
             changes["seeds"] = protocol.numbers("seeds", opts["seeds"], int)
         if opts.get("d_prime") is not None:
-            changes["d_prime"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
+            changes["d_prime_fracs"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
         if opts.get("steps") is not None:
             changes["child_cap"] = opts["steps"]
         pre = dataclasses.replace(pre, **changes)
@@ -269,7 +269,7 @@ class Ungrok(protocol.Experiment):
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"tasks": list(pre.tasks), "parent_steps": pre.parent_steps, "parent_wd": pre.parent_wd,
                               "child_cap": pre.child_cap, "wds": list(pre.wds), "seeds": list(pre.seeds),
-                              "d_prime": list(pre.d_prime), "base": pre.base.to_dict()})
+                              "d_prime": list(pre.d_prime_fracs), "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
         return describe(pre)

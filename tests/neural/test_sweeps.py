@@ -173,7 +173,7 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     from figures import ungrok as ungrok_fig
 
     pre = ungrok.Preset(BASE, parent_steps=12, parent_wd=1.0, child_cap=12, wds=(1.0,), seeds=(0,),
-                        d_prime=(0.2, 0.4))
+                        d_prime_fracs=(0.2, 0.4))
     summary = protocol.run_preset(ungrok.EXPERIMENT, pre, tmp_path, progress=False)
     task = summary["tasks"]["add"]
     assert not task["parents_generalised"] and task["by_wd"] == {}
