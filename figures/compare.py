@@ -67,11 +67,10 @@ def draw(out: Path, summary: dict) -> dict:
 
 def compare_section(found: dict) -> Section:
     s, run = section_for("compare", "Theory against measurement: D_crit and o_t/o_m predicted from efficiencies",
-                   "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the theory "
-                   "(P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's transition "
-                   "lies and "
-                   "how the logit splits between the circuits (paper Figure 12).",
-                   "grok-neural compare --preset demo", found.get("compare", []))
+                         "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the "
+                         "theory (P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's "
+                         "transition lies and how the logit splits between the circuits (paper Figure 12).",
+                         "grok-neural compare --preset demo", found.get("compare", []))
     if run is None:
         return s
     summ = run["summary"]

@@ -69,10 +69,10 @@ def draw(out: Path, summary: dict) -> dict:
 
 def efficiency_section(found: dict) -> Section:
     s, run = section_for("p1", "P1 — efficiency: memorisation gets less efficient with D, generalisation does not",
-                   "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with the "
-                   "dataset "
-                   "size D; generalisation-only networks need the same norm at every D (paper Section 4.1, Figure 3).",
-                   "grok-neural efficiency --preset demo", found.get("efficiency", []))
+                         "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with "
+                         "the dataset size D; generalisation-only networks need the same norm at every D (paper "
+                         "Section 4.1, Figure 3).",
+                         "grok-neural efficiency --preset demo", found.get("efficiency", []))
     if run is None:
         return s
     kinds = run["summary"]["kinds"]

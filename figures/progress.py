@@ -90,9 +90,9 @@ def render(data: dict):
 
 def grokking_section(found: dict) -> Section:
     s, run = section_for("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
-                   "A 1-layer transformer on modular addition fits its training set first and generalises much later; "
-                   "the Fourier progress measures move before test accuracy does.",
-                   "grok-neural train --preset cpu", found.get("train", []))
+                         "A 1-layer transformer on modular addition fits its training set first and generalises much "
+                         "later; the Fourier progress measures move before test accuracy does.",
+                         "grok-neural train --preset cpu", found.get("train", []))
     if run is None:
         return s
     cfg = run["config"].get("config", {})

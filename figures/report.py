@@ -27,8 +27,8 @@ from figures.sections import NOT_RUN, Section, figure_of, find_runs, num, sectio
 # ------------------------------------------------------------------------------------------- sections
 def theory_section(found: dict) -> Section:
     s, run = section_for("theory", "Theory: the appendix's theorems and lemmas, checked as printed",
-                   "Theorems D.1, D.4 and Lemmas D.2, D.3 of the paper hold on every sampled instance.",
-                   "grok-theory check --out runs/theory/check", found.get("theory-check", []))
+                         "Theorems D.1, D.4 and Lemmas D.2, D.3 of the paper hold on every sampled instance.",
+                         "grok-theory check --out runs/theory/check", found.get("theory-check", []))
     if run is None:
         return s
     summary = run["summary"]
@@ -73,9 +73,9 @@ def toy_section(found: dict) -> Section:
     runs = {r["dir"].name: r for r in found.get("toy", [])}
     panels = [runs.get(n) for n in ("fig2a", "fig2b", "fig2c")]
     s, _ = section_for("toy", "The three ingredients: the toy of Appendix B.5 (Table 1, Figure 2)",
-                 "With a generalising circuit that is more efficient but slower to learn, the toy groks (a); a less "
-                 "efficient one never generalises (b); an equally fast one generalises without delay (c).",
-                 command, [p for p in panels if p][:1])
+                       "With a generalising circuit that is more efficient but slower to learn, the toy groks (a); a "
+                       "less efficient one never generalises (b); an equally fast one generalises without delay (c).",
+                       command, [p for p in panels if p][:1])
     if not all(panels):
         s.source, s.verdict = "", NOT_RUN
         s.why = f"needs the fig2a, fig2b and fig2c toy runs: run `{command}`"
@@ -169,10 +169,9 @@ def to_html(sections: list[Section], root: Path) -> str:
            "<h1>Explaining grokking through circuit efficiency: this toolkit's results</h1>",
            f"<p>Runs under <code>{esc(str(root))}</code>, report written {now}. Each section states the paper's claim, "
            "a verdict by a rule fixed in advance (<code>figures/verdicts.py</code>: confirmed, confirmed with "
-           "corrections, "
-           "not confirmed, inconclusive when the evidence is too weak to decide, or not run), the condition that "
-           "decided it, the numbers it used, its figures, and how the results were made; <code>verdicts.json</code> "
-           "beside this page holds the same verdicts.</p>",
+           "corrections, not confirmed, inconclusive when the evidence is too weak to decide, or not run), the "
+           "condition that decided it, the numbers it used, its figures, and how the results were made; "
+           "<code>verdicts.json</code> beside this page holds the same verdicts.</p>",
            "<table><tr><th>section</th><th>verdict</th><th>why</th></tr>"]
     for s in sections:
         out.append(f"<tr><td><a href='#{s.key}'>{esc(s.title)}</a></td><td><span class='verdict "
@@ -183,9 +182,9 @@ def to_html(sections: list[Section], root: Path) -> str:
         out.append(f"<p class='claim'><b>Claim.</b> {esc(s.claim)}</p>")
         out.append(f"<p><span class='verdict {s.verdict.replace(' ', '-')}'>{s.verdict}</span> {esc(s.why)}</p>")
         if s.rule:
+            numbers = esc(json.dumps(rundir.to_jsonable(s.numbers), indent=1))
             out.append(f"<p class='rule'><b>Rule</b> (fixed in advance): {esc(s.rule)}</p><details><summary>numbers "
-                       "the rule "
-                       f"used</summary><pre>{esc(json.dumps(rundir.to_jsonable(s.numbers), indent=1))}</pre></details>")
+                       f"the rule used</summary><pre>{numbers}</pre></details>")
         if s.rows:
             cells = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in s.rows)
             out.append(f"<table>{cells}</table>")
