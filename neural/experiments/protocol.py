@@ -131,10 +131,11 @@ def register(experiment: Experiment) -> Experiment:
 
 
 def registry() -> dict[str, Experiment]:
-    """Every registered experiment (the five of this toolkit imported first), in registration order."""
-    import neural.experiments.all  # noqa: F401  (registers train, efficiency, ungrok, compare, semigrok)
+    """Every registered experiment: the toolkit's own in the order of `neural.experiments.all.ORDER`, then any
+    other in registration order."""
+    from neural.experiments import all as known  # registers the toolkit's own
 
-    return REGISTRY
+    return {**{name: REGISTRY[name] for name in known.ORDER if name in REGISTRY}, **REGISTRY}
 
 
 def flat(d: dict, prefix: str = "") -> dict[str, Any]:
