@@ -120,6 +120,13 @@ def figure_of(caption: str, make: Callable[[], object]) -> tuple[str, bytes]:
     return caption, style.png_bytes(make())
 
 
+def _described(summary: dict) -> str:
+    """What a run ran, in words: the description its experiment generated from the settings it ran with, and the
+    preset they started from."""
+    desc, preset = summary.get("description"), summary.get("preset")
+    return f"{desc} (preset {preset})" if desc and preset else str(desc or preset or "")
+
+
 def section_for(key: str, title: str, claim: str, command: str, runs: list[dict]) -> tuple[Section, dict | None]:
     """A section for `runs` (largest first) and the run it shows, or a 'not run' one naming `command` and None."""
     if not runs:
@@ -129,6 +136,6 @@ def section_for(key: str, title: str, claim: str, command: str, runs: list[dict]
     return Section(key, title, claim, NOT_RUN, "", recorded or command, source=str(run["dir"]), environment=env,
                    compute_seconds=run["summary"].get("compute_seconds",
                                                       run["summary"].get("wall_seconds_this_session")),
-                   config=str(run["summary"].get("preset", "")), others=[str(r["dir"]) for r in runs[1:]]), run
+                   config=_described(run["summary"]), others=[str(r["dir"]) for r in runs[1:]]), run
 
 

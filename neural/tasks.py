@@ -132,9 +132,14 @@ def context_length(fmt: str) -> int:
     return 4 if fmt == "paper" else 3
 
 
+def size_of_fraction(frac: float, n_total: int) -> int:
+    """D for a fraction of n_total pairs (nearest integer, at least 1): the one rule every split and grid uses."""
+    return max(1, round(frac * n_total))
+
+
 def pairs_from_fraction(frac: float, task: str, p: int) -> int:
-    """D for a fraction of all pairs (nearest integer, at least 1): the one rule every split and grid uses."""
-    return max(1, round(frac * n_pairs(task, p)))
+    """D for a fraction of all the task's pairs (size_of_fraction)."""
+    return size_of_fraction(frac, n_pairs(task, p))
 
 
 def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: int | None = None) -> torch.Tensor:
@@ -144,7 +149,7 @@ def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: i
     if frac is not None:
         if not 0 < frac <= 1:
             raise ValueError(f"frac={frac} is not allowed: must lie in (0, 1]")
-        size = max(1, round(frac * n_total))
+        size = size_of_fraction(frac, n_total)
     if not 1 <= size <= n_total:
         raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} "
                          "pairs)")

@@ -101,6 +101,8 @@ def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
     assert by_key["toy"].verdict == verdicts.CONFIRMED
     assert by_key["theory"].verdict in (verdicts.CONFIRMED, verdicts.CORRECTED)  # 20 instances may miss the errors
     assert by_key["p3"].verdict == verdicts.INCONCLUSIVE  # one seed never decides P3
+    # a sweep is described by what it ran (its settings' generated description), not by its preset's name alone
+    assert by_key["p2"].config.startswith("tasks add; p=17") and by_key["p2"].config.endswith("(preset tiny)")
 
 
 def test_markdown_variant_links_its_figures(runs, sections, tmp_path):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import budget, tasks, train
+from neural import budget, train
 from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
@@ -41,9 +41,7 @@ class Spec:
     tags: dict = field(default_factory=dict)  # coordinates for the results table
 
     def size(self) -> int:
-        n = tasks.n_pairs(self.base.task, self.base.p)
-        base = self.base.train_size or max(1, round(self.base.frac * n))
-        return self.member.get("subset") or base
+        return self.member.get("subset") or self.base.train_pairs()
 
 
 def _shared(cfg: TrainConfig) -> str:
