@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from theory import validate
+from theory import toy, validate
 
 MAX_STEPS = 10**7  # gradient steps of one run: about 40 us each for one configuration, so about 7 minutes
 MAX_BETA = 100.0  # exponent of P_M(D)
@@ -38,10 +38,10 @@ CHOICES = {
 
 @dataclass(frozen=True)
 class ToyConfig:
-    P_G: float = 1.0  # hypothetical parameter norm of the generalising circuit at w_G = 1
+    P_G: float = toy.TABLE1_P_G  # hypothetical parameter norm of the generalising circuit at w_G = 1
     P_M: float = 2.0  # ... of the memorising circuit at w_M = 1 (ignored when D is set)
     kappa: float = 1.2  # logits scale as norm^kappa: circuit norm is |w|^(1/kappa) P
-    alpha: float = 0.005  # weight decay: loss = CE + (alpha/2)(norm_G^2 + norm_M^2)
+    alpha: float = toy.TABLE1_ALPHA  # weight decay: loss = CE + (alpha/2)(norm_G^2 + norm_M^2)
     wG1_0: float = 0.0  # initial subweights: w_G = w_G1 * w_G2, w_M = w_M1 * w_M2
     wG2_0: float = 0.005
     wM1_0: float = 0.0
@@ -58,7 +58,7 @@ class ToyConfig:
 
     def memorisation_norm(self, D: float | None = None) -> float:
         D = self.D if D is None else D
-        return self.P_M if D is None else self.P_G * (D / self.D_crit) ** self.beta
+        return self.P_M if D is None else toy.memorisation_norm(self.P_G, D, self.D_crit, self.beta)
 
     def validate(self) -> "ToyConfig":
         """Every field in a range that cannot overflow float64 (theory.validate's ranges); ValueError otherwise."""

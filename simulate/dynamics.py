@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulate.config import ToyConfig
+from theory import toy
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,11 @@ def weights(s_B4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_loss(wG, wM, p: Params):
-    return np.logaddexp(0.0, np.log(p.n_classes - 1) - (wG + wM))
+    return toy.train_loss(wG, wM, p.n_classes)
 
 
 def test_loss(wG, wM, p: Params):
-    return np.logaddexp(np.logaddexp(wG, wM), np.log(p.n_classes - 2)) - wG
+    return toy.test_loss(wG, wM, p.n_classes)
 
 
 def circuit_norms(wG, wM, p: Params):

@@ -10,7 +10,7 @@ import rundir
 from simulate import dynamics
 from rundir.progress import bar as progress_bar
 from simulate.config import CHOICES, ToyConfig
-from theory.allocation import Q_L2, allocate
+from theory import toy
 
 METRIC_COLUMNS = ("step", "train/loss", "test/loss", "train/perf", "test/perf", "test/acc", "w_G", "w_M",
                   "w_G1", "w_G2", "w_M1", "w_M2", "norm/G", "norm/M", "norm/total", "loss/total")
@@ -40,13 +40,7 @@ def metrics_rows(steps: np.ndarray, s_T4: np.ndarray, p: dynamics.Params) -> np.
 
 def theory_prediction(cfg: ToyConfig) -> dict:
     """Theory's exact optimum of the same loss (eq. 5 with q = 2) for this configuration."""
-    a = allocate([cfg.P_G, cfg.memorisation_norm()], kappa=cfg.kappa, q=Q_L2, alpha=cfg.alpha,
-                 n_classes=int(cfg.n_classes))
-    p = dynamics.params_of([cfg])
-    wG, wM = np.array([a.weights[0]]), np.array([a.weights[1]])
-    _, te = dynamics.correct_probabilities(wG, wM, p)
-    return {"w_G": a.weights[0], "w_M": a.weights[1], "loss": a.loss, "case": a.case, "test_perf": float(te[0]),
-            "note": a.note}
+    return toy.converged(cfg.P_G, cfg.memorisation_norm(), kappa=cfg.kappa, alpha=cfg.alpha, n_classes=cfg.n_classes)
 
 
 def run(cfg: ToyConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True) -> dict:

@@ -26,10 +26,8 @@ import numpy as np
 from scipy import stats
 
 import rundir
-from simulate import run as toy_run
-from simulate.config import ToyConfig
 from neural.experiments import cluster, efficiency as eff_mod, protocol, ungrok as ungrok_mod
-from theory import allocation
+from theory import allocation, toy
 from theory import efficiency as theory_eff
 
 Q = allocation.Q_L2  # weight decay's norm exponent (the L2 penalty)
@@ -145,14 +143,14 @@ def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | Non
     except ValueError as e:
         d_crit, interval, interval_mem_only, why = None, None, None, str(e)
     ratio = [theory_eff.predicted_ratio(float(D), lw.law_M, lw.P_G, lw.kappa, Q) for D in D_grid]
-    toy = None
+    toy_curve = None
     if d_crit is not None and n_classes:
-        toy = {"D": [float(D) for D in D_grid],
-               "test_perf": [toy_run.theory_prediction(ToyConfig(D=float(D), D_crit=d_crit, beta=lw.law_M.beta,
-                                                                 kappa=lw.kappa, n_classes=n_classes))["test_perf"]
-                             for D in D_grid]}
+        P_M = [toy.memorisation_norm(toy.TABLE1_P_G, float(D), d_crit, lw.law_M.beta) for D in D_grid]
+        toy_curve = {"D": [float(D) for D in D_grid],
+                     "test_perf": [toy.converged(toy.TABLE1_P_G, pm, kappa=lw.kappa, alpha=toy.TABLE1_ALPHA,
+                                                 n_classes=n_classes)["test_perf"] for pm in P_M]}
     sizes = mem["law"].get("sizes") or sorted({D for c in mem["isologit"] for D in c["D"]})
-    return {"toy": toy, "o_ref": o_ref, "P_G": lw.P_G, "P_G_log_sd": math.sqrt(lw.log_P_G_var), "D_G": lw.D_G,
+    return {"toy": toy_curve, "o_ref": o_ref, "P_G": lw.P_G, "P_G_log_sd": math.sqrt(lw.log_P_G_var), "D_G": lw.D_G,
             "law_M": {"a": math.exp(lw.law_M.log_a), "beta": lw.law_M.beta},
             "gen_slope": gen["law"]["beta"], "gen_slope_interval": gen["law"]["beta_interval"],
             "kappa": lw.kappa, "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
