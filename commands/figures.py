@@ -1,14 +1,17 @@
 """`grok-figures`: draw the paper's figures from saved run directories (never recomputes a run)."""
 from __future__ import annotations
 
+import importlib
+import inspect
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 
 from commands.common import friendly_errors, new_app
 
-from figures import compare, efficiency, phase, progress, report, semigrok, style, toy, ungrok
+from figures import phase, progress, report, style, toy
+from neural.experiments import protocol
 
 app = new_app("Render figures from run directories.")
 
@@ -48,57 +51,6 @@ def progress_cmd(run_dir: Path = typer.Argument(..., help="Directory written by 
         typer.echo(str(path))
 
 
-@app.command("ungrok")
-@friendly_errors
-def ungrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural ungrok."),
-               wd: float = typer.Option(1.0, help="Weight decay of Figures 1b and 8."),
-               out_dir: Path = typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR)."),
-               pdf: bool = typer.Option(False, help="Also write PDFs.")):
-    """Figures 1a/1b (grokking, then ungrokking), 4 (test accuracy vs D' per weight decay), 8 (many ungrokking
-    runs over time), or 9 (one panel per task) for a multitask sweep."""
-    data = ungrok.load(sweep_dir)
-    target = Path(out_dir or sweep_dir)
-    for name, fig in ungrok.render_all(data, wd).items():
-        for path in style.save(fig, target / f"{name}.png", pdf):
-            typer.echo(str(path))
-
-
-@app.command("efficiency")
-@friendly_errors
-def efficiency_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural efficiency."),
-                   out_dir: Path = typer.Option(None, help="Where to write the PNG (default: SWEEP_DIR)."),
-                   pdf: bool = typer.Option(False, help="Also write a PDF.")):
-    """Figure 3: parameter norm against D coloured by logit, and isologit curves, per circuit."""
-    fig = efficiency.render_fig3(efficiency.load(sweep_dir))
-    for path in style.save(fig, Path(out_dir or sweep_dir) / "fig3.png", pdf):
-        typer.echo(str(path))
-
-
-@app.command("compare")
-@friendly_errors
-def compare_cmd(compare_dir: Path = typer.Argument(..., help="Directory written by grok-neural compare."),
-                out_dir: Path = typer.Option(None, help="Where to write the PNG (default: COMPARE_DIR)."),
-                pdf: bool = typer.Option(False, help="Also write a PDF.")):
-    """Figure 12: o_t/o_m and test accuracy against D' at convergence, with the theory's predictions."""
-    fig = compare.render_fig12(compare.load(compare_dir))
-    for path in style.save(fig, Path(out_dir or compare_dir) / "fig12.png", pdf):
-        typer.echo(str(path))
-
-
-@app.command("semigrok")
-@friendly_errors
-def semigrok_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-neural semigrok."),
-                 ungrok_dir: Path = typer.Option(None, "--ungrok", help="An ungrokking sweep to draw beside "
-                                                                        "(routes figure)."),
-                 out_dir: Path = typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR)."),
-                 pdf: bool = typer.Option(False, help="Also write PDFs.")):
-    """Figures 5, 1c, 6 and the two routes to middling accuracy."""
-    rows = ungrok.load(ungrok_dir)["rows"] if ungrok_dir else None  # validated: one line naming what is wrong
-    for name, fig in semigrok.render_all(semigrok.load(sweep_dir), rows).items():
-        for path in style.save(fig, Path(out_dir or sweep_dir) / f"{name}.png", pdf):
-            typer.echo(str(path))
-
-
 @app.command("report")
 @friendly_errors
 def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding the runs (searched two levels deep)."),
@@ -115,6 +67,39 @@ def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding
     for bad in report.find_runs(root).get("unreadable", []):
         typer.echo(f"skipped (unreadable): {bad['dir']}: {bad['error']}", err=True)
     typer.echo(f"report: {paths[0].resolve()}")
+
+
+def _figure_command(exp):
+    """`grok-figures <experiment> DIR`: the figures the experiment's own command draws, from its saved results
+    (its figures module's draw, with that module's DRAW_OPTIONS)."""
+    module = importlib.import_module(exp.figures)
+    extra = getattr(module, "DRAW_OPTIONS", ())
+
+    def command(**kw):
+        data = protocol.read_results(kw["sweep_dir"], exp.name)
+        target = Path(kw["out_dir"] or kw["sweep_dir"])
+        options = {o.name: kw[o.name] for o in extra}
+        for name, fig in module.draw(Path(kw["sweep_dir"]), data["summary"], **options).items():
+            for path in style.save(fig, target / f"{name}.png", kw["pdf"]):
+                typer.echo(str(path))
+
+    P = inspect.Parameter
+    params = [P("sweep_dir", P.POSITIONAL_OR_KEYWORD, annotation=Path,
+                default=typer.Argument(..., help=f"Directory written by grok-neural {exp.name}."))]
+    params += [P(o.name, P.KEYWORD_ONLY, annotation=Optional[o.kind], default=typer.Option(o.default, help=o.help))
+               for o in extra]
+    params += [P("out_dir", P.KEYWORD_ONLY, annotation=Optional[Path],
+                 default=typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR).")),
+               P("pdf", P.KEYWORD_ONLY, annotation=bool, default=typer.Option(False, help="Also write PDFs."))]
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = module.draw.__doc__
+    return friendly_errors(command)
+
+
+for _exp in protocol.registry().values():  # one figures command per experiment whose figures module draws
+    if _exp.figures and hasattr(importlib.import_module(_exp.figures), "draw"):
+        app.command(_exp.name)(_figure_command(_exp))
 
 
 def main() -> None:

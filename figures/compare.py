@@ -61,7 +61,8 @@ def render_fig12(data: dict):
 
 
 def draw(out: Path, summary: dict) -> dict:
-    """The figure `grok-neural compare` writes into its directory, by file stem."""
+    """Figure 12: o_t/o_m and test accuracy against D' at convergence, with the theory's predictions (what
+    `grok-neural compare` writes, by stem)."""
     return {"fig12": render_fig12(load(out))}
 
 

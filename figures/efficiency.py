@@ -63,7 +63,8 @@ def render_fig3(data: dict):
 
 
 def draw(out: Path, summary: dict) -> dict:
-    """The figures `grok-neural efficiency` writes into its directory, by file stem."""
+    """Figure 3: parameter norm against D coloured by logit, and isologit curves, per circuit (what `grok-neural
+    efficiency` writes, by stem)."""
     return {"fig3": render_fig3(load(out))}
 
 

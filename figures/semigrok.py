@@ -9,8 +9,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import source, style, ungrok, verdicts
-from neural.experiments import phases
+from figures import source, style, verdicts
+from figures import ungrok as ungrok_figures
+from neural.experiments import phases, protocol
 from figures.sections import Section, figure_of, section_for
 
 COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:red",
@@ -109,10 +110,15 @@ def render_all(data: dict, ungrok_rows: list[dict] | None = None) -> dict:
             "routes": render_routes(data, ungrok_rows)}
 
 
-def draw(out: Path, summary: dict) -> dict:
-    """The figures `grok-neural semigrok` writes into its directory, beside the ungrokking sweep it names."""
-    beside = summary.get("beside")
-    rows = ungrok.load(Path(beside))["rows"] if beside else None
+DRAW_OPTIONS = (protocol.Option("ungrok", Path, "An ungrokking sweep to draw beside (routes figure; default: the one "
+                                                 "the sweep recorded, if any)."),)
+
+
+def draw(out: Path, summary: dict, ungrok: Path | None = None) -> dict:
+    """Figures 5, 1c, 6 and the two routes to middling accuracy (beside an ungrokking sweep): what `grok-neural
+    semigrok` writes, by stem."""
+    beside = ungrok or summary.get("beside")
+    rows = ungrok_figures.load(Path(beside))["rows"] if beside else None
     return render_all(load(out), rows)
 
 
@@ -134,7 +140,7 @@ def semigrok_section(found: dict) -> Section:
     s.judge(verdicts.p4(summ["total"].get("semi-grokked", 0), summ["members"]))
     data = load(run["dir"])
     ungrok_runs = found.get("ungrok", [])
-    rows = ungrok.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
+    rows = ungrok_figures.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
     s.figures.append(figure_of("Figure 5: test accuracy over training for every run, by dataset size",
                              lambda: render_fig5(data)))
     s.figures.append(figure_of("Two routes to middling accuracy: semi-grokking runs beside ungrokking children",

@@ -14,6 +14,7 @@ from matplotlib.colors import LogNorm
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from figures.verdicts import NOT_CONFIRMED
+from neural.experiments import protocol
 
 
 def load(sweep_dir: Path) -> dict:
@@ -141,9 +142,14 @@ def figure_wd(summary: dict) -> float:
     return 1.0 if 1.0 in wds else wds[0]
 
 
-def draw(out: Path, summary: dict) -> dict:
-    """The figures `grok-neural ungrok` writes into its directory, by file stem."""
-    return render_all(load(out), wd=figure_wd(summary))
+DRAW_OPTIONS = (protocol.Option("wd", float, "Weight decay of Figures 1b and 8 (default: 1 where the sweep has it, "
+                                              "else its first)."),)
+
+
+def draw(out: Path, summary: dict, wd: float | None = None) -> dict:
+    """Figures 1a/1b (grokking, then ungrokking), 4 (test accuracy vs D' per weight decay), 8 (many ungrokking
+    runs over time), or 9 (one panel per task) for a multitask sweep: what `grok-neural ungrok` writes, by stem."""
+    return render_all(load(out), wd=figure_wd(summary) if wd is None else wd)
 
 
 def _ungrok_task(run: dict) -> dict:
