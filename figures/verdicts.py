@@ -34,6 +34,11 @@ flips), and it says why. Conditions are tested in the order written; the first t
   beat the best step).
 - P4 (semi-grokking): at least one run semi-grokked -> confirmed; none in at least 20 runs -> not confirmed (were
   15% of runs to semi-grok, 20 runs would show none with probability 0.85^20 = 4%); none in fewer -> inconclusive.
+- D_crit across widths (beyond the paper; fixed before any scaling run): a measured and a predicted slope of
+  log D_crit on log width, each from at least 3 widths (else inconclusive). With d = measured - predicted and
+  se = sqrt(se_m^2 + se_p^2): the 90% interval of d within +-0.5 (two one-sided 5% tests: over a 3x range of
+  widths the prediction stays within 3^0.5 = 1.7x of the measurement's trend) -> confirmed, the prediction tracks
+  the measurement; the 95% interval of d excluding 0 and |d| > 0.5 -> not confirmed; else inconclusive.
 """
 from __future__ import annotations
 
@@ -57,6 +62,7 @@ P2_SHARP = (0.1, 0.9, 2)  # from <= 0.1 to >= 0.9 within this many grid steps
 P3_MARGIN, P3_CONFIDENCE = 1.25, 0.90  # equivalence margin on the D_crit ratio, two one-sided 5% tests
 CMP_RATIO, CMP_WIDTH, CMP_EXTRAPOLATION = 1.5, 2.0, 1.5
 P4_MIN_RUNS = 20
+SCALING_MIN_WIDTHS, SCALING_MARGIN = 3, 0.5  # widths per slope; equivalence margin on the slope difference
 
 
 @dataclass
@@ -388,3 +394,29 @@ def multitask(tasks: dict) -> Verdict:
     if skipped:
         out.decided_by += f"; no stage 2 for {', '.join(skipped)} (parents did not generalise)"
     return out
+
+
+def scaling(slopes: dict) -> Verdict:
+    """Does the predicted D_crit track the measured one across widths? (the module docstring's rule)"""
+    rule = (f"slopes of log D_crit on log width from >= {SCALING_MIN_WIDTHS} widths each; d = measured - predicted: "
+            f"90% interval of d within +-{SCALING_MARGIN} -> confirmed; 95% interval excluding 0 and |d| > "
+            f"{SCALING_MARGIN} -> not confirmed; else inconclusive")
+    m, p = slopes.get("measured"), slopes.get("predicted")
+    numbers = {"measured": m, "predicted": p, "widths_measured": slopes.get("widths_measured"),
+               "widths_predicted": slopes.get("widths_predicted")}
+    short = [k for k in ("measured", "predicted") if (slopes.get(f"widths_{k}") or 0) < SCALING_MIN_WIDTHS
+             or not slopes.get(k)]
+    if short:
+        return Verdict(INCONCLUSIVE, rule, f"{' and '.join(short)} D_crit at fewer than {SCALING_MIN_WIDTHS} "
+                                           f"widths: no slope to compare", numbers)
+    d = m["slope"] - p["slope"]
+    se = math.hypot(m["stderr"], p["stderr"])
+    z90, z95 = stats.norm.ppf(0.95), stats.norm.ppf(0.975)
+    numbers.update({"difference": d, "difference_se": se})
+    what = f"slope difference {d:.2f} (se {se:.2f}; measured {m['slope']:.2f}, predicted {p['slope']:.2f})"
+    if abs(d) + z90 * se <= SCALING_MARGIN:
+        return Verdict(CONFIRMED, rule, f"{what}: its 90% interval lies within +-{SCALING_MARGIN}", numbers)
+    if abs(d) - z95 * se > 0 and abs(d) > SCALING_MARGIN:
+        return Verdict(NOT_CONFIRMED, rule, f"{what}: its 95% interval excludes 0 and |d| > {SCALING_MARGIN}",
+                       numbers)
+    return Verdict(INCONCLUSIVE, rule, f"{what}: too uncertain to decide", numbers)

@@ -135,6 +135,17 @@ def homogeneity_degree(params: dict[str, torch.Tensor], logit_fn) -> tuple[torch
     return (grad / o).detach(), o.detach()
 
 
+def homogeneity_by_matrix(params: dict[str, torch.Tensor], logit_fn) -> dict[str, torch.Tensor]:
+    """Per weight matrix M, d log o / d log s_M at s = 1 where only M is scaled by s_M, (E,) each: which matrices
+    carry a logit summary's homogeneity degree. By Euler's theorem they sum to homogeneity_degree's kappa."""
+    first = next(iter(params.values()))
+    s = {k: torch.ones(first.shape[0], dtype=first.dtype, device=first.device, requires_grad=True) for k in params}
+    scaled = {k: v.detach() * s[k].view(-1, *[1] * (v.dim() - 1)) for k, v in params.items()}
+    o = logit_fn(scaled)
+    grads = torch.autograd.grad(o.sum(), list(s.values()))
+    return {k: (g / o).detach() for k, g in zip(s, grads)}
+
+
 def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int]) -> torch.Tensor:
     """The part of Z spanned by cos/sin(w_k c*(a,b)) over inputs, for each class, k in keys: (N, C) per member."""
     if not keys:
