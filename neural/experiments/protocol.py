@@ -53,7 +53,7 @@ class Context:
     progress: bool = True
     device: str = "auto"
     allow_device_change: bool = False
-    overwrite: bool = False  # for an experiment that owns its directory itself (train)
+    overwrite: bool = False  # --overwrite: train's own directory, or an experiment's sub-experiments (scaling)
 
     def placement(self) -> dict:
         return {"executor": self.executor, "slurm": dict(self.slurm), "wait": self.wait, "progress": self.progress,
@@ -207,12 +207,12 @@ def run_settings(experiment: Experiment, preset: str, settings: Any, out: Path, 
                  ctx: Context = Context()) -> tuple[Path, dict, float]:
     """`execute` for settings already made and validated (by `experiment.settings`, or by hand in a test)."""
     out = Path(out)
+    ctx = dataclasses.replace(ctx, overwrite=overwrite)
     if experiment.sweep:
         ctx.check()
     t0 = time.perf_counter()
     if not experiment.owns_directory:
-        return out, experiment.run(settings, out, dataclasses.replace(ctx, overwrite=overwrite)), \
-            time.perf_counter() - t0
+        return out, experiment.run(settings, out, ctx), time.perf_counter() - t0
     _refuse_foreign(out, experiment.name, overwrite)
     experiment.before(settings, out, ctx, overwrite)
     ident = identity_of(experiment, preset, settings)

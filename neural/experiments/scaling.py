@@ -71,11 +71,11 @@ PRESETS = {
     "cpu": Preset(widths=(32, 48, 64, 96), ungrok=_UNGROK_CPU, efficiency=_EFF_CPU, diagnose_width=64,
                   continue_factor=3.0, name="cpu"),
     # two small widths, few members, short caps: the whole pipeline in minutes (its numbers are not evidence)
+    # (each efficiency sweep has the fit's minimum: 2 sizes x 2 seeds per kind, at the efficiency demo's caps)
     "demo": Preset(widths=(32, 48),
                    ungrok=dataclasses.replace(_UNGROK_CPU, seeds=(0, 1), d_prime_fracs=_UNGROK_CPU.d_prime_fracs[1:5],
                                               child_cap=3000),
-                   efficiency=dataclasses.replace(_EFF_CPU, mem_sizes=(100, 208), gen_fracs=(0.5, 0.7), seeds=(0,),
-                                                  mem_cap=2000, gen_cap=1500),
+                   efficiency=dataclasses.replace(_EFF_CPU, mem_sizes=(100, 208), gen_fracs=(0.5, 0.7)),
                    diagnose_width=48, continue_factor=1.0, name="demo"),
 }
 
@@ -258,8 +258,16 @@ def conclude(continued: list[dict], kappa_eff: dict | None, kappa_hom: float | N
                 f"is ruled out at this budget")
     else:
         supported = "undecided"
-        text = ("the numbers decide neither: " + ("no continued member had a measurable ratio" if not measured else
-                "no member drifts away from a mixture, but kappa_eff's interval does not lie below q"))
+        if not measured:
+            why = "no continued member had a measurable o_t/o_m"
+        elif not kappa_eff or not kappa_eff.get("interval"):
+            why = ("no member drifts away from a mixture, but no effective kappa could be fitted (it needs the width's "
+                   "memorisation beta and >= 3 positive ratios at 2 D')")
+        elif not below_q:
+            why = "no member drifts away from a mixture, but kappa_eff's 95% interval does not lie below q"
+        else:
+            why = "no member drifts away from a mixture, but the homogeneity kappa is not above q"
+        text = "the numbers decide neither: " + why
     return {"supported": supported, "text": text, "rule": ALLOCATION_RULE}
 
 
@@ -272,8 +280,8 @@ def run(pre: Preset, out: Path, ctx: protocol.Context = protocol.Context()) -> d
     for w in pre.widths:
         u, e = for_width(pre, w)
         u_dir, e_dir = out / f"w{w}" / "ungrok", out / f"w{w}" / "efficiency"
-        protocol.run_settings(ungrok_mod.EXPERIMENT, f"{pre.name}@w{w}", u, u_dir, ctx=ctx)
-        protocol.run_settings(eff_mod.EXPERIMENT, f"{pre.name}@w{w}", e, e_dir, ctx=ctx)
+        for exp, settings, d in ((ungrok_mod.EXPERIMENT, u, u_dir), (eff_mod.EXPERIMENT, e, e_dir)):
+            protocol.run_settings(exp, f"{pre.name}@w{w}", settings, d, overwrite=ctx.overwrite, ctx=ctx)
         ung = protocol.read_results(u_dir, "ungrok")
         eff = protocol.read_results(e_dir, "efficiency")["summary"]
         row, diag = width_row(w, pre, u, ung, eff)

@@ -47,7 +47,7 @@ def test_the_effective_kappa_fit_recovers_a_planted_kappa(kappa):
 
 
 def test_per_matrix_homogeneity_of_a_product_of_linear_maps_is_its_degree():
-    """o = sum(x W1 W2 W3^2-ish): W1 and W2 enter linearly (degree 1 each), W3 twice (degree 2); the total is the sum."""
+    """o = x W1 W2 W3 W3: W1 and W2 enter linearly (degree 1 each), W3 twice (degree 2); the total is the sum."""
     torch.manual_seed(0)
     params = {"W1": torch.rand(4, 3, 5) + 0.1, "W2": torch.rand(4, 5, 2) + 0.1, "W3": torch.rand(4, 2, 2) + 0.1}
     x = torch.rand(3) + 0.1
