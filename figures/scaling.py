@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cm
+from matplotlib.ticker import NullFormatter
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
@@ -62,6 +63,7 @@ def render_dcrit(data: dict):
     ax.set_xscale("log")
     ax.set_xlim(min(widths) / 1.25, max(widths) * 1.25)  # the widths' range, measured or not
     ax.set_xticks(widths, [str(w) for w in widths])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     plotted = [r[k] for r in rows for k in ("d_crit", "predicted")]
     if _log_if_positive(ax, plotted, x=False):
         style.plain_log(ax.yaxis)
@@ -83,6 +85,7 @@ def render_laws(data: dict):
         widths = [r["width"] for r in rows]
         ax.set(xscale="log", xlim=(min(widths) / 1.25, max(widths) * 1.25), xlabel="width", title=label)
         ax.set_xticks(widths, [str(w) for w in widths])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout()
     return fig
 

@@ -75,7 +75,8 @@ def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
     assert report.write(sections, runs, out) == [out, out.parent / "verdicts.json"]
     page = out.read_text()
     text = html.unescape(page)  # the page as a reader sees it: rules say ">=", the HTML says "&gt;="
-    assert [s.key for s in sections] == ["theory", "toy", "grokking", "p1", "p2", "p3", "p2-tasks", "compare", "p4"]
+    assert [s.key for s in sections] == ["theory", "toy", "grokking", "p1", "p2", "p3", "p2-tasks", "compare", "p4",
+                                         "scaling"]
     record = rundir.read_json(out.parent / "verdicts.json")
     assert [r["section"] for r in record] == [s.title for s in sections]
     for s, r in zip(sections, record):
@@ -84,8 +85,8 @@ def test_report_has_every_section_figure_and_verdict(runs, sections, tmp_path):
         assert s.why and s.command and s.command in text
         if s.verdict != verdicts.NOT_RUN:  # a judged section shows its rule on the page
             assert r["rule"] and s.rule in text, s.key
-        if s.key == "p2-tasks":  # no multitask sweep under this root: says so, with the command
-            assert s.verdict == verdicts.NOT_RUN and "--task multitask" in s.why and not s.figures
+        if s.key in ("p2-tasks", "scaling"):  # no multitask or scaling run under this root: says so, with the command
+            assert s.verdict == verdicts.NOT_RUN and s.command in s.why and not s.figures
             continue
         assert s.verdict != verdicts.NOT_RUN, (s.key, s.why)
         assert s.figures and all(png.startswith(b"\x89PNG") for _, png in s.figures), s.key
