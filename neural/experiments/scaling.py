@@ -393,16 +393,27 @@ class Scaling(protocol.Experiment):
     presets = PRESETS
     figures = "figures.scaling"
     options = (protocol.Option("widths", str, "Widths (d_model), e.g. 32,48,64,96 (d_mlp 4w, d_head w/4)."),
+               protocol.Option("p", int, "Modulus (the second axis: one run per p; default the preset's, 59)."),
                protocol.Option("task", str, "add or sub.", "add"))
 
     def settings(self, name: str, opts: dict) -> Preset:
         pre = dataclasses.replace(self.preset(name), task=opts.get("task") or "add", name=name)
+        if opts.get("p") is not None:
+            u, e = pre.ungrok, pre.efficiency
+            pre = dataclasses.replace(pre, ungrok=dataclasses.replace(u, base=u.base.with_(p=opts["p"])),
+                                      efficiency=dataclasses.replace(e, base=e.base.with_(p=opts["p"])))
         if opts.get("widths") is not None:
             widths = tuple(sorted(protocol.numbers("widths", opts["widths"], int)))
             pre = dataclasses.replace(pre, widths=widths, diagnose_width=pre.diagnose_width
                                       if pre.diagnose_width in widths else widths[len(widths) // 2])
         check(pre)
         return pre
+
+    def default_out(self, preset: str, pre: Preset) -> Path:
+        """runs/neural/scaling-<preset>-<task>, with -p<p> where the modulus is not the preset's."""
+        p = pre.ungrok.base.p
+        own = self.presets[preset].ungrok.base.p if preset in self.presets else p
+        return Path("runs/neural") / (f"scaling-{preset}-{pre.task}" + (f"-p{p}" if p != own else ""))
 
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"task": pre.task, "widths": list(pre.widths), "diagnose_width": pre.diagnose_width,

@@ -113,3 +113,14 @@ def test_scaling_end_to_end_at_a_tiny_size(tiny_scaling, tmp_path):
     again = CliRunner().invoke(neural_app, ["scaling", "--preset", "tiny", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert sorted(p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt")) == trained  # reused, not retrained
+
+
+def test_the_modulus_is_a_second_axis():
+    """--p moves every width's sweeps to another modulus, into a directory of its own."""
+    exp = scaling.EXPERIMENT
+    pre = exp.settings("cpu", {"p": 97})
+    assert pre.ungrok.base.p == pre.efficiency.base.p == 97
+    assert str(exp.default_out("cpu", pre)) == "runs/neural/scaling-cpu-add-p97"
+    assert exp.identity(pre) != exp.identity(exp.settings("cpu", {}))
+    with pytest.raises(ValueError, match="same D'"):  # p = 5 has too few pairs for the D' grid
+        exp.settings("cpu", {"p": 5})
