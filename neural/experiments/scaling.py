@@ -75,6 +75,10 @@ PRESETS = {
     # widths by measured cost (README): 32-96 at p = 59, 3 ungrokking seeds and 2 efficiency seeds per width
     "cpu": Preset(widths=(32, 48, 64, 96), ungrok=_UNGROK_CPU, efficiency=_EFF_CPU, diagnose_width=64,
                   continue_factor=3.0, name="cpu"),
+    # Appendix B's model at 4 widths around its d_model 128, wd 1 only (a GPU job; not run on this machine)
+    "paper": Preset(widths=(64, 96, 128, 192), ungrok=dataclasses.replace(ungrok_mod.PRESETS["paper"], wds=(1.0,)),
+                    efficiency=dataclasses.replace(eff_mod.PRESETS["paper"], wds=(1.0,)), diagnose_width=128,
+                    continue_factor=3.0, name="paper"),
     # two small widths, few members, short caps: the whole pipeline in minutes (its numbers are not evidence)
     # (each efficiency sweep has the fit's minimum: 2 sizes x 2 seeds per kind, at the efficiency demo's caps)
     "demo": Preset(widths=(32, 48),
