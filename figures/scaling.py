@@ -11,6 +11,7 @@ from matplotlib.ticker import NullFormatter
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
+from neural.experiments.scaling import MIN_LOGIT  # the logits the drift is measured on (both above it)
 
 
 def load(out: Path) -> dict:
@@ -116,9 +117,16 @@ def render_mixture(data: dict):
     if a.get_legend_handles_labels()[0]:
         a.legend(fontsize=7)
     for c in summary["continuation"]:
-        if c.get("start_ratio") and c.get("end_ratio"):
+        if not (c.get("start_ratio") and c.get("end_ratio")):
+            continue
+        label = f"D' {c['d_prime']}: slope {num(c['slope_per_window'], '.3f')} per window"
+        curve = source.member_curve(data["dir"] / c["run_dir"], 0) if c.get("run_dir") else None
+        if curve is not None:  # the whole continuation: its full evaluations (where o_t and o_m were measured)
+            ok = np.isfinite(curve["train/o_m"]) & (curve["train/o_m"] > MIN_LOGIT) & (curve["train/o_t"] > MIN_LOGIT)
+            b.plot(c["start_step"] + curve["step"][ok], curve["train/o_t"][ok] / curve["train/o_m"][ok], label=label)
+        else:
             b.plot([c["start_step"], c["start_step"] + c["continued_steps"]], [c["start_ratio"], c["end_ratio"]],
-                   "o-", label=f"D' {c['d_prime']}: slope {num(c['slope_per_window'], '.3f')} per window")
+                   "o-", label=label)
     b.set(xlabel="step (from the child's start)", ylabel="o_t / o_m", title="continued past convergence")
     _log_if_positive(b, [c.get("end_ratio") for c in summary["continuation"]], x=False)
     if b.get_legend_handles_labels()[0]:

@@ -379,7 +379,8 @@ def run_continuation(pre: Preset, out: Path, per_width: dict, ctx: protocol.Cont
     for spec, r in zip(specs, rows):
         d = drift(cont_dir / "ensembles" / r["ensemble"], 0, spec.member["lr"], spec.member["wd"])
         result.append({"width": w, "d_prime": spec.tags["d_prime"], "seed": spec.member["seed"],
-                       "start_step": spec.tags["start_step"], "continued_steps": spec.base.steps, **d})
+                       "start_step": spec.tags["start_step"], "continued_steps": spec.base.steps,
+                       "run_dir": str(Path(f"w{w}") / "continue" / "ensembles" / r["ensemble"]), **d})
     return result
 
 
