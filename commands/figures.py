@@ -78,8 +78,7 @@ def _figure_command(exp):
     def command(**kw):
         data = protocol.read_results(kw["sweep_dir"], exp.name)
         target = Path(kw["out_dir"] or kw["sweep_dir"])
-        options = {o.name: kw[o.name] for o in extra}
-        for name, fig in module.draw(Path(kw["sweep_dir"]), data["summary"], **options).items():
+        for name, fig in module.draw(data, **{o.name: kw[o.name] for o in extra}).items():
             for path in style.save(fig, target / f"{name}.png", kw["pdf"]):
                 typer.echo(str(path))
 

@@ -83,8 +83,9 @@ def _own_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
     return out
 
 
-def _save_figures(exp: protocol.Experiment, out: Path, summary: dict) -> list[str]:
-    """The experiment's figures (its figures module's draw), saved into its directory."""
+def _save_figures(exp: protocol.Experiment, out: Path) -> list[str]:
+    """The experiment's figures (its figures module's draw, from its validated results), saved into its
+    directory."""
     if not exp.figures:
         return []
     module = importlib.import_module(exp.figures)
@@ -92,7 +93,8 @@ def _save_figures(exp: protocol.Experiment, out: Path, summary: dict) -> list[st
         return []
     from figures import style
 
-    return [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in module.draw(out, summary).items()]
+    figs = module.draw(protocol.read_results(out, exp.name))
+    return [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figs.items()]
 
 
 def _echo_result(exp: protocol.Experiment, out: Path, summary: dict, wall: float, paths: list[str]) -> None:
@@ -108,14 +110,12 @@ def command_for(exp: protocol.Experiment):
     own = [o.name for o in exp.options]
 
     def command(**kw):
-        ctx = protocol.Context(device=kw["device"], allow_device_change=kw["allow_device_change"],
-                               progress=not kw["as_json"])
         devices.check_spec(kw["device"])
-        if exp.sweep:
-            slurm = cluster.parse_options(kw["slurm"], kw["slurm_config"])
-            ctx = protocol.Context(executor=kw["executor"], slurm=slurm, wait=not kw["no_wait"], progress=ctx.progress,
-                                   device=ctx.device, allow_device_change=ctx.allow_device_change)
-        if not exp.sweep or ctx.executor == "local":
+        cluster_kw = {"executor": kw["executor"], "slurm": cluster.parse_options(kw["slurm"], kw["slurm_config"]),
+                      "wait": not kw["no_wait"]} if exp.sweep else {}
+        ctx = protocol.Context(device=kw["device"], allow_device_change=kw["allow_device_change"],
+                               progress=not kw["as_json"], **cluster_kw)
+        if ctx.executor == "local":
             devices.resolve(kw["device"])  # trains here: the device must exist here (a SLURM job resolves its own)
         try:
             out, summary, wall = protocol.execute(exp, kw["preset"], {k: kw[k] for k in own}, out=kw["out"],
@@ -123,7 +123,7 @@ def command_for(exp: protocol.Experiment):
         except cluster.Pending as p:
             out = kw["out"] or exp.default_out(kw["preset"], exp.settings(kw["preset"], {k: kw[k] for k in own}))
             return _report_pending(p.sweeps or [(out, p)], kw["as_json"])
-        paths = _save_figures(exp, out, summary)
+        paths = _save_figures(exp, out)
         if kw["as_json"]:
             body = {k: v for k, v in summary.items() if k != "reused"}
             typer.echo(json.dumps(rundir.to_jsonable({"out": str(out), "wall_seconds": wall, "figures": paths,
@@ -162,7 +162,7 @@ def demo(preset: str = typer.Option("demo", help="demo (about 6 minutes on 2 cor
             continue
         name = preset if preset in exp.presets else exp.default_preset
         out, summary, wall = protocol.execute(exp, name, {}, ctx=protocol.Context())
-        _echo_result(exp, out, summary, wall, _save_figures(exp, out, summary))
+        _echo_result(exp, out, summary, wall, _save_figures(exp, out))
         ran.append({"experiment": exp.name, "preset": name, "out": str(out)})
     rundir.write_json(record or Path("runs/neural") / f"demo-{preset}.json", {"preset": preset, "ran": ran,
                                                                           "provenance": rundir.provenance()})
@@ -231,7 +231,7 @@ def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory
 
 
 def main() -> None:
-    build_app()()
+    app()
 
 
 app = build_app()

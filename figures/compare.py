@@ -60,10 +60,10 @@ def render_fig12(data: dict):
     return fig
 
 
-def draw(out: Path, summary: dict) -> dict:
+def draw(data: dict) -> dict:
     """Figure 12: o_t/o_m and test accuracy against D' at convergence, with the theory's predictions (what
     `grok-neural compare` writes, by stem)."""
-    return {"fig12": render_fig12(load(out))}
+    return {"fig12": render_fig12(data)}
 
 
 def compare_section(found: dict) -> Section:

@@ -62,10 +62,10 @@ def render_fig3(data: dict):
     return fig
 
 
-def draw(out: Path, summary: dict) -> dict:
+def draw(data: dict) -> dict:
     """Figure 3: parameter norm against D coloured by logit, and isologit curves, per circuit (what `grok-neural
     efficiency` writes, by stem)."""
-    return {"fig3": render_fig3(load(out))}
+    return {"fig3": render_fig3(data)}
 
 
 def efficiency_section(found: dict) -> Section:

@@ -135,9 +135,8 @@ def render_mixture(data: dict):
     return fig
 
 
-def draw(out: Path, summary: dict) -> dict:
+def draw(data: dict) -> dict:
     """D_crit and the laws against width, and the allocation diagnostics: what `grok-neural scaling` writes."""
-    data = load(out)
     return {"dcrit-width": render_dcrit(data), "laws-width": render_laws(data), "mixture": render_mixture(data)}
 
 

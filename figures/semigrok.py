@@ -114,12 +114,12 @@ DRAW_OPTIONS = (protocol.Option("ungrok", Path, "An ungrokking sweep to draw bes
                                                  "the sweep recorded, if any)."),)
 
 
-def draw(out: Path, summary: dict, ungrok: Path | None = None) -> dict:
+def draw(data: dict, ungrok: Path | None = None) -> dict:
     """Figures 5, 1c, 6 and the two routes to middling accuracy (beside an ungrokking sweep): what `grok-neural
     semigrok` writes, by stem."""
-    beside = ungrok or summary.get("beside")
+    beside = ungrok or data["summary"].get("beside")
     rows = ungrok_figures.load(Path(beside))["rows"] if beside else None
-    return render_all(load(out), rows)
+    return render_all(data, rows)
 
 
 def semigrok_section(found: dict) -> Section:

@@ -146,10 +146,10 @@ DRAW_OPTIONS = (protocol.Option("wd", float, "Weight decay of Figures 1b and 8 (
                                               "else its first)."),)
 
 
-def draw(out: Path, summary: dict, wd: float | None = None) -> dict:
+def draw(data: dict, wd: float | None = None) -> dict:
     """Figures 1a/1b (grokking, then ungrokking), 4 (test accuracy vs D' per weight decay), 8 (many ungrokking
     runs over time), or 9 (one panel per task) for a multitask sweep: what `grok-neural ungrok` writes, by stem."""
-    return render_all(load(out), wd=figure_wd(summary) if wd is None else wd)
+    return render_all(data, wd=figure_wd(data["summary"]) if wd is None else wd)
 
 
 def _ungrok_task(run: dict) -> dict:

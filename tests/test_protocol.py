@@ -50,9 +50,9 @@ class Count(protocol.Experiment):
         return [f"total {summary['total']}"]
 
 
-def draw(out, summary):
+def draw(data):
     fig, ax = plt.subplots()
-    ax.plot([r["k"] for r in protocol.read_results(out, "count")["rows"]])
+    ax.plot([r["k"] for r in data["rows"]])
     return {"terms": fig}
 
 
@@ -65,7 +65,7 @@ def count_section(found):
     s.rows.append(("total", str(total)))
     s.judge(verdicts.Verdict(verdicts.CONFIRMED if total == n * (n - 1) // 2 else verdicts.NOT_CONFIRMED,
                              "the closed form", f"total {total} for n = {n}", {"total": total}))
-    s.figures.append(figure_of("the terms", lambda: draw(run["dir"], run["summary"])["terms"]))
+    s.figures.append(figure_of("the terms", lambda: draw(protocol.read_results(run["dir"], "count"))["terms"]))
     return s
 
 

@@ -303,7 +303,7 @@ class Compare(protocol.Experiment):
                         opts.get("efficiency") or root / f"efficiency-{name}-{task}",
                         start_missing=opts.get("ungrok") is None and opts.get("efficiency") is None)
 
-    def before(self, st: Settings, out: Path, ctx: protocol.Context, overwrite: bool) -> None:
+    def before(self, st: Settings, out: Path, ctx: protocol.Context) -> None:
         """Run the preset's sweeps that are missing (default directories only), saying so; raise
         cluster.Pending after submitting every missing one when not waiting."""
         pending = []

@@ -115,7 +115,7 @@ class Experiment:
         """Directories whose training time this experiment's compute_seconds counts (default: its own)."""
         return []
 
-    def before(self, settings: Any, out: Path, ctx: Context, overwrite: bool) -> None:
+    def before(self, settings: Any, out: Path, ctx: Context) -> None:
         """Work that must happen before `out` is locked (compare: the sweeps it reads); nothing by default."""
 
 
@@ -214,7 +214,7 @@ def run_settings(experiment: Experiment, preset: str, settings: Any, out: Path, 
     if not experiment.owns_directory:
         return out, experiment.run(settings, out, ctx), time.perf_counter() - t0
     _refuse_foreign(out, experiment.name, overwrite)
-    experiment.before(settings, out, ctx, overwrite)
+    experiment.before(settings, out, ctx)
     ident = identity_of(experiment, preset, settings)
     with rundir.RunDir.open(out, ident, overwrite=overwrite, extendable=experiment.extendable,
                             results=experiment.tables) as d:

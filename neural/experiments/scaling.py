@@ -292,19 +292,19 @@ def run(pre: Preset, out: Path, ctx: protocol.Context = protocol.Context()) -> d
         for exp, settings, d in ((ungrok_mod.EXPERIMENT, u, u_dir), (eff_mod.EXPERIMENT, e, e_dir)):
             protocol.run_settings(exp, f"{pre.name}@w{w}", settings, d, overwrite=ctx.overwrite, ctx=ctx)
         ung = protocol.read_results(u_dir, "ungrok")
+        if w == pre.diagnose_width:
+            diagnosed = ung
         eff = protocol.read_results(e_dir, "efficiency")["summary"]
         row, diag = width_row(w, pre, u, ung, eff)
         rows.append(row)
-        per_width[w] = {**diag, "ungrok": str(u_dir), "efficiency": str(e_dir)}
-        for ens in sorted({r["ensemble"] for r in ung["rows"] if r.get("stage") == 2}):
-            circuits += [{"width": w, **c} for c in circuit_homogeneity(u_dir / "ensembles" / ens)]
-        per_width[w]["circuits"] = summarise_circuits([c for c in circuits if c["width"] == w])
+        mine = [{"width": w, **c} for ens in sorted({r["ensemble"] for r in ung["rows"] if r.get("stage") == 2})
+                for c in circuit_homogeneity(u_dir / "ensembles" / ens)]
+        circuits += mine
+        per_width[w] = {**diag, "ungrok": str(u_dir), "efficiency": str(e_dir), "circuits": summarise_circuits(mine)}
     slopes = fit_slopes(rows, per_width)
-    continued = run_continuation(pre, out, per_width, ctx)
-    dw = per_width[pre.diagnose_width]
-    kappa_hom = next(r["kappa"] for r in rows if r["width"] == pre.diagnose_width)
-    conclusion = conclude(continued, dw["kappa_eff"], kappa_hom,
-                          next(r["d_crit"] for r in rows if r["width"] == pre.diagnose_width))
+    at = next(r for r in rows if r["width"] == pre.diagnose_width)
+    continued = run_continuation(pre, out, diagnosed, at["d_crit"], ctx)
+    conclusion = conclude(continued, per_width[pre.diagnose_width]["kappa_eff"], at["kappa"], at["d_crit"])
     runner.write_table(rows, out / "scaling.csv")
     runner.write_table(circuits or [{"width": None}], out / "circuits.csv")
     runner.write_table(continued or [{"d_prime": None}], out / "continuation.csv")
@@ -364,13 +364,12 @@ def fit_slopes(rows: list[dict], per_width: dict) -> dict:
             "widths_predicted": len(pred)}
 
 
-def run_continuation(pre: Preset, out: Path, per_width: dict, ctx: protocol.Context) -> list[dict]:
-    """The continued members at diagnose_width (each its own ensemble under out/w<width>/continue) and their drift."""
+def run_continuation(pre: Preset, out: Path, ung: dict, d_crit: float | None, ctx: protocol.Context) -> list[dict]:
+    """The continued members at diagnose_width (`ung`: its ungrokking results; each continued member its own
+    ensemble under out/w<width>/continue) and their drift."""
     w = pre.diagnose_width
     u, _ = for_width(pre, w)
-    ung = protocol.read_results(out / f"w{w}" / "ungrok", "ungrok")
-    by_wd = ung["summary"]["tasks"][pre.task]["by_wd"].get("1.0") or {}
-    specs = continuation_specs(u, ung["rows"], by_wd.get("d_crit"), pre.continue_factor)
+    specs = continuation_specs(u, ung["rows"], d_crit, pre.continue_factor)
     if not specs:
         return []
     cont_dir = out / f"w{w}" / "continue"
@@ -423,8 +422,8 @@ class Scaling(protocol.Experiment):
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"task": pre.task, "widths": list(pre.widths), "diagnose_width": pre.diagnose_width,
                               "continue_factor": pre.continue_factor,
-                              "ungrok": protocol.flat(ungrok_mod.EXPERIMENT.identity(pre.ungrok)),
-                              "efficiency": protocol.flat(eff_mod.EXPERIMENT.identity(pre.efficiency))})
+                              "ungrok": ungrok_mod.EXPERIMENT.identity(pre.ungrok),
+                              "efficiency": eff_mod.EXPERIMENT.identity(pre.efficiency)})
 
     def describe(self, pre: Preset) -> str:
         u, e = for_width(pre, pre.widths[0])
