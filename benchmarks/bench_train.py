@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neural import model, train
+from neural import dataset, evaluation, model, train
 from neural.config import preset
 from neural.experiments import ungrok
 
@@ -50,7 +50,7 @@ def trainer(cfg):
 def reference(cfg):
     """One training step of every member in turn, each its own plain model and torch.optim.AdamW."""
     mcfg = train.model_config(cfg)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     models = []
     for e, m in enumerate(cfg.members()):
         params = {k: torch.nn.Parameter(v) for k, v in model.init_params(mcfg, [m["seed"]]).items()}
@@ -89,7 +89,7 @@ def compare(name: str, cfg, rounds: int, target: float) -> None:
     n = 1024
     a, b = torch.randn(n, n), torch.randn(n, n)
     burst = 4
-    E, N = len(cfg.members()), train.Data(cfg, torch.device("cpu")).sizes[0]
+    E, N = len(cfg.members()), dataset.Data(cfg, torch.device("cpu")).sizes[0]
     t = alternate({"matmul": lambda: [a @ b for _ in range(burst)], "trainer": trainer(cfg),
                    "reference": reference(cfg)}, rounds)
     rate = 2 * n**3 * burst / t["matmul"]
@@ -112,12 +112,12 @@ def evaluation_share(rounds: int) -> None:
     st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
     run = train._Run(cfg, torch.device("cpu"), None, st)
     params, mcfg, data = st.params(), run.mcfg, run.data
-    t = alternate({"full": lambda: train.evaluate(params, mcfg, data, cfg, full=True),
-                   "cheap": lambda: train.evaluate(params, mcfg, data, cfg, full=False),
+    t = alternate({"full": lambda: evaluation.evaluate(params, mcfg, data, cfg, full=True),
+                   "cheap": lambda: evaluation.evaluate(params, mcfg, data, cfg, full=False),
                    "step": run.train_step}, rounds)
     full, cheap, step = (float(np.median(t[k])) for k in ("full", "cheap", "step"))
-    n_full = len(train.full_eval_steps(cfg))
-    n_all = len(train.eval_steps(cfg))
+    n_full = len(dataset.full_eval_steps(cfg))
+    n_all = len(dataset.eval_steps(cfg))
     before = n_all * full / (cfg.steps * step)
     now = (n_full * full + (n_all - n_full) * cheap) / (cfg.steps * step)
     print(f"evaluation, {len(members)} members on all {len(data.answer)} pairs: full {1e3 * full:.1f} ms, cheap "

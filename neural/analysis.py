@@ -69,17 +69,24 @@ def gini_measures(params: dict[str, torch.Tensor], p: int) -> dict[str, torch.Te
     return {"gini/W_E": gini(component_norms(W_E, p)), "gini/W_L": gini(component_norms(W_L, p))}
 
 
+def key_frequency_mask(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9,
+                       max_keys: int = 10) -> torch.Tensor:
+    """(E, p//2) bool, column k-1 for frequency k: per member the fewest frequencies k >= 1 holding `mass` of
+    W_L's squared Fourier norm (at most max_keys). Computed on the device for every member at once."""
+    norms2 = frequency_norms(neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)  # (E, p//2)
+    order = torch.argsort(norms2, dim=1, descending=True)
+    cum = torch.cumsum(norms2.gather(1, order), 1) / norms2.sum(1, keepdim=True).clamp_min(1e-30)
+    n = ((cum < mass).sum(1, keepdim=True) + 1).clamp_max(max_keys)  # how many the mass needs, (E, 1)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1], device=order.device)
+                                            .expand_as(order).contiguous())
+    return rank < n
+
+
 def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9,
                     max_keys: int = 10) -> list[list[int]]:
-    """Per member: the fewest frequencies k >= 1 holding `mass` of W_L's squared Fourier norm (at most max_keys)."""
-    norms2 = frequency_norms(neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)  # (E, p//2)
-    out = []
-    for row in norms2:
-        order = torch.argsort(row, descending=True)
-        cum = torch.cumsum(row[order], 0) / row.sum().clamp_min(1e-30)
-        n = int(torch.searchsorted(cum, torch.tensor(mass, dtype=cum.dtype, device=cum.device)).item()) + 1
-        out.append(sorted(int(k) + 1 for k in order[: min(n, max_keys)]))
-    return out
+    """Per member: the key frequencies of `key_frequency_mask`, ascending (read back to the host)."""
+    return [[k + 1 for k, on in enumerate(row) if on]
+            for row in key_frequency_mask(params, p, mass=mass, max_keys=max_keys).cpu().tolist()]
 
 
 def _answer_angle(answer_N: torch.Tensor, p: int, k: torch.Tensor) -> torch.Tensor:
@@ -146,27 +153,27 @@ def homogeneity_by_matrix(params: dict[str, torch.Tensor], logit_fn) -> dict[str
     return {k: (g / o).detach() for k, g in zip(s, grads)}
 
 
-def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[int]) -> torch.Tensor:
-    """The part of Z spanned by cos/sin(w_k c*(a,b)) over inputs, for each class, k in keys: (N, C) per member."""
-    if not keys:
-        return torch.zeros_like(Z)
-    ang = _answer_angle(answer_N, p, torch.tensor(keys, dtype=torch.float64, device=Z.device))  # (K, N)
+def _key_terms(Z: torch.Tensor, answer_N: torch.Tensor, p: int, keys_EK: torch.Tensor) -> torch.Tensor:
+    """The part of Z (E, N, C) spanned by cos/sin(w_k c*(a,b)) over inputs, for each class, k a key frequency of
+    that member (keys_EK: (E, p//2) bool, column k-1 for frequency k): (E, N, C)."""
+    ks = torch.arange(1, keys_EK.shape[1] + 1, dtype=torch.float64, device=Z.device)
+    ang = _answer_angle(answer_N, p, ks)  # (K, N)
     dirs = torch.cat([torch.cos(ang), torch.sin(ang)])  # (2K, N), orthogonal, each of norm^2 N/2
-    coef = dirs @ Z / (Z.shape[0] / 2.0)  # (2K, C)
-    return dirs.T @ coef
+    on = keys_EK.repeat(1, 2).to(Z.dtype)[:, :, None]  # (E, 2K, 1): the member's own key directions
+    coef = torch.einsum("kn,enc->ekc", dirs, Z) * on / (Z.shape[1] / 2.0)  # (E, 2K, C)
+    return torch.einsum("kn,ekc->enc", dirs, coef)
 
 
-def restricted_excluded(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, keys: list[list[int]],
+def restricted_excluded(Z_ENC: torch.Tensor, answer_N: torch.Tensor, p: int, keys_EK: torch.Tensor,
                         train_mask_EN: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Nanda's restricted loss (key terms + constant, on the test split) and excluded loss (key terms
-    removed, on the train split), each (E,)."""
+    """Nanda's restricted loss (key terms + constant, on the test split; nan without test pairs) and excluded loss
+    (key terms removed, on the train split), each (E,). keys_EK: `key_frequency_mask`."""
     Z = Z_ENC.double()
-    restricted, excluded = [], []
-    for e in range(Z.shape[0]):
-        key = _key_terms(Z[e], answer_N, p, keys[e])
-        Zr = Z[e].mean(0, keepdim=True) + key
-        Zx = Z[e] - key
-        test, train = ~train_mask_EN[e], train_mask_EN[e]
-        restricted.append(F.cross_entropy(Zr[test], answer_N[test]) if test.any() else Z.new_tensor(float("nan")))
-        excluded.append(F.cross_entropy(Zx[train], answer_N[train]))
-    return {"restricted_loss": torch.stack(restricted), "excluded_loss": torch.stack(excluded)}
+    E, N, C = Z.shape
+    key = _key_terms(Z, answer_N, p, keys_EK)
+    labels = answer_N.expand(E, N).reshape(-1)
+    ce = lambda logits: F.cross_entropy(logits.reshape(E * N, C), labels, reduction="none").reshape(E, N)  # noqa
+    train, test = train_mask_EN.double(), (~train_mask_EN).double()
+    restricted = (ce(Z.mean(1, keepdim=True) + key) * test).sum(1) / test.sum(1)  # 0/0 = nan without test pairs
+    excluded = (ce(Z - key) * train).sum(1) / train.sum(1)
+    return {"restricted_loss": restricted, "excluded_loss": excluded}

@@ -9,17 +9,16 @@ for the whole ensemble, and positions whose token is the same in every sequence 
 handled once per member instead of per example. Checked against autograd of the plain model in
 tests/neural/test_model.py.
 
-What a token layout implies (its constant positions and gather rows) is computed once per token tensor and
-cached: reading tokens on the host every step would stall a GPU.
+What a token tensor implies (its constant positions and gather rows) is a `TokenLayout`, built once per data
+tensor by whoever owns the data (neural.data.Data) and passed in: nothing of it is recomputed or read back to the
+host in a training step, and the step holds no cache a compiler would have to trace.
 """
 from __future__ import annotations
 
-import weakref
+from dataclasses import dataclass
 
 import torch
 from torch.autograd.function import once_differentiable
-
-_LAYOUTS: dict[int, tuple] = {}  # id(tokens) -> (weak reference, version, n_tok, layout); dropped with the tensor
 
 
 def constant_positions(tokens: torch.Tensor) -> list[int | None]:
@@ -29,34 +28,49 @@ def constant_positions(tokens: torch.Tensor) -> list[int | None]:
     return [int(first[0, 0, j]) if s else None for j, s in enumerate(same)]
 
 
-def layout(tokens: torch.Tensor, n_tok: int) -> tuple[list[tuple[int, torch.Tensor]], list[tuple[int, int]]]:
-    """`tokens` (E, N, P) as gather rows of the flat (E * P * n_tok)-row table: for each varying position j,
-    (j, rows (E * N,)); for each constant one, (j, token). Cached per tensor (and its in-place version)."""
-    hit = _LAYOUTS.get(id(tokens))
-    if hit is not None and hit[0]() is tokens and hit[1:3] == (tokens._version, n_tok):
-        return hit[3]
+@dataclass(frozen=True)
+class TokenLayout:
+    """Token sequences (E, N, P) as gather rows of the flat (E * P * n_tok)-row tables: for each varying position
+    j, (j, rows (E * N,)); for each constant one, (j, token)."""
+    E: int
+    N: int
+    P: int
+    n_tok: int
+    var: tuple[tuple[int, torch.Tensor], ...]
+    fixed: tuple[tuple[int, int], ...]
+
+    @property
+    def last_token(self) -> int:
+        """The token every sequence ends with (the '=' token); ValueError if they differ."""
+        last = dict(self.fixed).get(self.P - 1)
+        if last is None:
+            raise ValueError("tokens: every sequence must end with the same token (the '=' token)")
+        return last
+
+
+def token_layout(tokens: torch.Tensor, n_tok: int, const: list[int | None] | None = None) -> TokenLayout:
+    """The layout of `tokens` (E, N, P) (an expanded (N, P) tensor for tokens shared by the members). `const`:
+    the constant positions (`constant_positions`) when the caller knows them; otherwise they are read from the
+    tokens (one read back to the host)."""
     E, N, P = tokens.shape
-    const = constant_positions(tokens)
+    const = constant_positions(tokens) if const is None else const
     offset = torch.arange(E, device=tokens.device)[:, None] * (P * n_tok)  # (E, 1)
-    var = [(j, (tokens[:, :, j] + offset + j * n_tok).reshape(E * N)) for j in range(P) if const[j] is None]
-    fixed = [(j, t) for j, t in enumerate(const) if t is not None]
-    if id(tokens) not in _LAYOUTS:
-        weakref.finalize(tokens, _LAYOUTS.pop, id(tokens), None)
-    _LAYOUTS[id(tokens)] = (weakref.ref(tokens), tokens._version, n_tok, (var, fixed))
-    return var, fixed
+    var = tuple((j, (tokens[:, :, j] + offset + j * n_tok).reshape(E * N)) for j in range(P) if const[j] is None)
+    fixed = tuple((j, t) for j, t in enumerate(const) if t is not None)
+    return TokenLayout(E, N, P, n_tok, var, fixed)
 
 
 class AttentionMix(torch.autograd.Function):
     """z[e, n, h] = sum_j softmax_j(S[e, j, tok_j, h]) V[e, j, tok_j, h] over the positions j of each sequence.
 
     S: (E, P, V, H) attention scores of the last position's query against every (position, token) key;
-    V: (E, P, V, H, dh) values of every (position, token); tokens: (E, N, P). Returns z: (E, N, H, dh)."""
+    V: (E, P, V, H, dh) values of every (position, token); lay: the tokens' TokenLayout. Returns z: (E, N, H, dh)."""
 
     @staticmethod
-    def forward(ctx, S, Vt, tokens):
+    def forward(ctx, S, Vt, lay: TokenLayout):
         E, P, n_tok, H, dh = Vt.shape
-        N = tokens.shape[1]
-        var, fixed = layout(tokens, n_tok)
+        N = lay.N
+        var, fixed = lay.var, lay.fixed
         S_rows, V_rows = S.reshape(E * P * n_tok, H), Vt.reshape(E * P * n_tok, H * dh)
         v_var = [V_rows.index_select(0, rows).view(E, N, H, dh) for _, rows in var]
         s = [S_rows.index_select(0, rows).view(E, N, H) for _, rows in var]
@@ -102,5 +116,5 @@ class AttentionMix(torch.autograd.Function):
         return dS, dV, None
 
 
-def attention_mix(S: torch.Tensor, Vt: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    return AttentionMix.apply(S, Vt, tokens)
+def attention_mix(S: torch.Tensor, Vt: torch.Tensor, lay: TokenLayout) -> torch.Tensor:
+    return AttentionMix.apply(S, Vt, lay)

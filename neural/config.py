@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from neural import model, tasks
 
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
+PRECISIONS = ("float32", "tf32", "bf16")
 MEMBER_DEFAULTS = {"split_seed": None, "subset": None, "parent": None, "parent_member": 0}
 MEMBER_KEYS = ("seed", "wd", "lr", "split_seed", "subset", "parent", "parent_member")
 
@@ -29,7 +30,7 @@ class TrainConfig:
     n_heads: int = 4
     d_head: int = 32
     d_mlp: int = 512
-    precision: str = "float32"  # or "bf16": autocast forward; faster on CPU, shifts the dynamics
+    precision: str = "float32"  # exact; "tf32": CUDA's TF32 matmuls; "bf16": autocast forward (both shift the dynamics)
     eval_points: int = 200  # about this many metric evaluations, log-spaced, plus every eval_every
     eval_every: int = 0  # also evaluate every this many steps (0: steps // 50)
     checkpoint_every: int = 1000  # steps between checkpoints (and always at the end)
@@ -112,8 +113,8 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)} is not allowed: must be >= 1")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every={self.checkpoint_every} is not allowed: must be >= 1")
-        if self.precision not in ("float32", "bf16"):
-            raise ValueError(f"precision={self.precision!r} is unknown: choose 'float32' or 'bf16'")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} is unknown: choose {', '.join(map(repr, PRECISIONS))}")
         return self
 
     def to_dict(self) -> dict:

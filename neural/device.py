@@ -7,9 +7,15 @@ where an uninterrupted one does. Resuming on another device is therefore refused
 recorded."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 
 import torch
+
+# cuBLAS is deterministic only with a fixed workspace; it reads this when its first handle is made, so it is set
+# when this module is imported, before any CUDA work (a value the user set is kept).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 CHOICES = "auto (CUDA when visible, else the CPU), cpu, cuda or cuda:N"
 _PATTERN = re.compile(r"auto|cpu|cuda(?::(\d+))?")
@@ -63,3 +69,35 @@ def check_resume(recorded: str | None, dev: torch.device, path, allow: bool) -> 
                          f"--device {recorded.split(' ')[0]}, or pass --allow-device-change to continue here anyway "
                          f"(recorded in its config.json)")
     return True
+
+
+def check_precision(precision: str, dev: torch.device) -> None:
+    """ValueError if `precision` has no meaning on `dev`: TF32 is a CUDA matmul mode (a CPU has none)."""
+    if precision == "tf32" and dev.type != "cuda":
+        raise ValueError(f"precision='tf32' is not available on {dev}: TF32 is a mode of NVIDIA GPUs' matrix units; "
+                         f"use precision float32 (exact) or bf16 on a CPU")
+
+
+def numerics(precision: str, dev: torch.device) -> dict:
+    """What a run's numbers depend on beyond its configuration, as config.json records it."""
+    return {"precision": precision, "matmul": "tf32" if precision == "tf32" else "float32",
+            "deterministic": dev.type == "cuda" or None}
+
+
+@contextlib.contextmanager
+def numerics_mode(precision: str, dev: torch.device):
+    """Within: float32 matrix products exact (TF32 only when precision is 'tf32') and, on CUDA, deterministic
+    algorithms (the attention's scatter-adds and cuBLAS), so that the same seed gives the same numbers on the same
+    GPU. The previous settings are restored after."""
+    if dev.type != "cuda":
+        yield
+        return
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+              torch.are_deterministic_algorithms_enabled())
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[:2]
+        torch.use_deterministic_algorithms(before[2])

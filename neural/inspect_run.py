@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 import rundir
-from neural import analysis, interop, model, tasks, train
-from neural.config import TrainConfig
+from neural import analysis, checkpoint, dataset, evaluation, interop, model, tasks
+from neural.config import TrainConfig, model_config
 
 
 def load_run(run_dir: Path) -> tuple[dict, TrainConfig, model.ModelConfig]:
@@ -25,8 +25,8 @@ def load_run(run_dir: Path) -> tuple[dict, TrainConfig, model.ModelConfig]:
         cfg = TrainConfig.from_dict(record["config"])
     except TypeError as e:
         raise ValueError(f"source={str(run_dir)!r}: its config.json cannot be read ({e})") from None
-    mcfg = train.model_config(cfg)
-    saved = train.load_checkpoint(run_dir / "checkpoint.pt")
+    mcfg = model_config(cfg)
+    saved = checkpoint.load(run_dir / "checkpoint.pt")
     params = saved["params"]
     if not isinstance(saved.get("config"), dict) or {**saved["config"], "steps": cfg.steps} != cfg.to_dict():
         raise ValueError(f"checkpoint={str(run_dir / 'checkpoint.pt')!r} was written by another configuration than "
@@ -42,8 +42,8 @@ def analyze_run(run_dir: Path) -> dict:
     """Final-state measures per member, plus when restricted and test loss first fell below 1 nat."""
     run_dir = Path(run_dir)
     params, cfg, mcfg = load_run(run_dir)
-    data = train.Data(cfg, torch.device("cpu"))
-    metrics = train.evaluate(params, mcfg, data, cfg)
+    data = dataset.Data(cfg, torch.device("cpu"))
+    metrics = evaluation.evaluate(params, mcfg, data, cfg)
     keys = analysis.key_frequencies(params, data.n) if tasks.get_task(cfg.task).cyclic else [[] for _ in cfg.members()]
     table = rundir.read_csv(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else None
     members = []
@@ -66,7 +66,7 @@ def load_file(path: Path, task: str | None = None) -> dict:
     without running code: weights as a 1-member ensemble, model shape, layout, task, modulus, sequence format
     (from the shapes: 3 positions are [a, b, =] with p + 1 tokens, 4 are [a, op, b, =] with p + 2), and the
     training split where the file records one (`interop.stored_split`)."""
-    state = train.safe_load(path, "checkpoint")
+    state = checkpoint.safe_load(path, "checkpoint")
     try:
         params, mcfg, layout = interop.import_state_dict(interop.state_dict_of(state))
     except ValueError as e:
@@ -111,6 +111,7 @@ def analyze_checkpoint(path: Path, task: str | None = None) -> dict:
                       "test_acc": correct[~train_mask].mean().item() if (~train_mask).any() else None})
     keys = [[]]
     if tasks.get_task(f["task"]).fourier and f["labels"] is None:
+        key_mask = analysis.key_frequency_mask(params, n)
         keys = analysis.key_frequencies(params, n)
         o_t, o_m = analysis.trig_split(Z, answer, n)
         # o_m averaged over all pairs is ~0 by construction for a network that generalises (its memorisation of
@@ -119,12 +120,12 @@ def analyze_checkpoint(path: Path, task: str | None = None) -> dict:
         if train_mask is not None:
             entry["train_o_m"] = float(o_m[0][train_mask].mean())
         if train_mask is not None:
-            split = analysis.restricted_excluded(Z, answer, n, keys, train_mask[None])
+            split = analysis.restricted_excluded(Z, answer, n, key_mask, train_mask[None])
             entry.update({k: v.item() for k, v in split.items()})
         else:
             everything = torch.ones(1, len(answer), dtype=torch.bool)
-            restricted = analysis.restricted_excluded(Z, answer, n, keys, ~everything)["restricted_loss"]
-            excluded = analysis.restricted_excluded(Z, answer, n, keys, everything)["excluded_loss"]
+            restricted = analysis.restricted_excluded(Z, answer, n, key_mask, ~everything)["restricted_loss"]
+            excluded = analysis.restricted_excluded(Z, answer, n, key_mask, everything)["excluded_loss"]
             entry.update({"restricted_loss": restricted.item(), "excluded_loss": excluded.item()})
     if tasks.get_task(f["task"]).cyclic:
         g = analysis.gini_measures(params, n)
@@ -142,7 +143,7 @@ def export_run(run_dir: Path, member: int, to: str) -> dict:
     members = cfg.members()
     if not 0 <= member < len(members):
         raise ValueError(f"member={member} is not allowed: {str(run_dir)!r} has members 0..{len(members) - 1}")
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     m = members[member]
     meta = {"task": cfg.task, "p": cfg.p, "n_elements": data.n, "format": cfg.fmt,
             "train_pairs": torch.nonzero(data.train_mask[member]).flatten(),
@@ -150,7 +151,7 @@ def export_run(run_dir: Path, member: int, to: str) -> dict:
                       "subset": m["subset"], "how": "neural.tasks.train_indices, then nested_subset"},
             "random_labels": cfg.random_labels,
             "member": {"index": member, "seed": m["seed"], "wd": m["wd"], "lr": m["lr"]},
-            "step": int(train.load_checkpoint(Path(run_dir) / "checkpoint.pt")["step"]), "source": str(run_dir)}
+            "step": int(checkpoint.load(Path(run_dir) / "checkpoint.pt")["step"]), "source": str(run_dir)}
     if cfg.random_labels:
         meta["labels"] = data.labels[member].clone()
     return interop.export(params, mcfg, member, to, meta)

@@ -89,24 +89,32 @@ def _tables(params: dict[str, torch.Tensor], cfg: ModelConfig, last_token: int):
     return scores, values, x_last
 
 
-def last_residual(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
-    """Residual stream at the last position after attention, (E, N, d_model). `tokens`: (N, n_ctx) shared or
-    (E, N, n_ctx) per member; every sequence must end with the same token (the '=' token)."""
-    E = n_members(params)
+def layout_of(tokens: torch.Tensor, cfg: ModelConfig, E: int) -> attention.TokenLayout:
+    """The attention's layout of `tokens`: (N, n_ctx) shared by E members, or (E, N, n_ctx) per member. Reads the
+    tokens back to the host once: a training loop builds it once per data tensor and passes it to `forward`."""
     if tokens.dim() == 2:
         tokens = tokens.expand(E, *tokens.shape)
+    return attention.token_layout(tokens, cfg.d_vocab)
+
+
+def last_residual(params: dict[str, torch.Tensor], cfg: ModelConfig,
+                  tokens: torch.Tensor | attention.TokenLayout) -> torch.Tensor:
+    """Residual stream at the last position after attention, (E, N, d_model). `tokens`: a TokenLayout, or
+    (N, n_ctx) shared or (E, N, n_ctx) per member; every sequence must end with the same token (the '=' token)."""
+    E = n_members(params)
+    lay = tokens if isinstance(tokens, attention.TokenLayout) else layout_of(tokens, cfg, E)
+    if lay.E != E or lay.n_tok != cfg.d_vocab:
+        raise ValueError(f"tokens: a layout of {lay.E} member(s) over {lay.n_tok} tokens cannot feed {E} member(s) "
+                         f"over {cfg.d_vocab}")
     H, dh = cfg.n_heads, cfg.d_head
-    last = dict(attention.layout(tokens, cfg.d_vocab)[1]).get(tokens.shape[-1] - 1)
-    if last is None:
-        raise ValueError("tokens: every sequence must end with the same token (the '=' token)")
-    scores, values, x_last = _tables(params, cfg, last)
-    z = attention.attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H), values.view(E, cfg.n_ctx, cfg.d_vocab, H,
-                                                                                       dh),
-                      tokens)  # (E, N, n_heads, d_head)
+    scores, values, x_last = _tables(params, cfg, lay.last_token)
+    z = attention.attention_mix(scores.view(E, cfg.n_ctx, cfg.d_vocab, H),
+                                values.view(E, cfg.n_ctx, cfg.d_vocab, H, dh), lay)  # (E, N, n_heads, d_head)
     return torch.baddbmm(x_last[:, None, :], z.reshape(E, -1, H * dh), params["W_O"].reshape(E, H * dh, cfg.d_model))
 
 
-def forward(params: dict[str, torch.Tensor], cfg: ModelConfig, tokens: torch.Tensor) -> torch.Tensor:
+def forward(params: dict[str, torch.Tensor], cfg: ModelConfig,
+            tokens: torch.Tensor | attention.TokenLayout) -> torch.Tensor:
     """Logits at the last position, (E, N, d_vocab_out); `tokens` as for `last_residual`."""
     resid = last_residual(params, cfg, tokens)
     # biases added in place: baddbmm would first copy the broadcast bias into a fresh (E, N, d_mlp) tensor

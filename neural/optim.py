@@ -1,12 +1,16 @@
 """AdamW over an ensemble: one learning rate and weight decay per member (row e of every (E, P) buffer).
 
-Each member's row takes torch's own fused AdamW kernel (the one torch.optim.AdamW(fused=True) runs: decoupled
-decay, bias correction, eps added to sqrt(v)/sqrt(bc2)), one pass over its weights and moments, 10x faster than
-the same update written as a dozen whole-buffer operations. A member is updated only when allowed and when its
-gradient is finite and below GRAD_LIMIT; otherwise the kernel skips it (its `found_inf` flag, set on the device,
-so nothing is read back to the host) and it keeps its last finite state exactly. The limit makes the check
-complete: with |g| < 1e19, g^2 < 1e38 and Adam's moments stay finite, and an AdamW step moves a weight by at
-most lr / sqrt(1 - beta2), so from a finite state the update is finite.
+The update is a fixed sequence of about fifteen whole-ensemble operations whatever the number of members E
+(per-member learning rate, weight decay and guard enter as (E, 1) tensors), so on a GPU its kernel count does not
+grow with E, and the step counter lives on the device, so nothing of the host is frozen into a captured step.
+It is torch.optim.AdamW's update (decoupled decay, bias correction, eps added to sqrt(v)/sqrt(bc2)), checked per
+member against it in tests/neural/test_model.py.
+
+The guard: a member is updated only when allowed and when its gradient is finite and below GRAD_LIMIT; for the
+others every coefficient of the update is zero (their gradient replaced by 0), so weights and moments keep their
+last finite state bit for bit, decided on the device with nothing read back to the host. The limit makes the
+check complete: with |g| < 1e19, g^2 < 1e38 and Adam's moments stay finite, and an AdamW step moves a weight by
+at most lr / sqrt(1 - beta2), so from a finite state the update is finite.
 """
 from __future__ import annotations
 
@@ -16,17 +20,24 @@ GRAD_LIMIT = 1e19  # float32 overflows at 3.4e38: below this, g^2 and every mome
 
 
 @torch.no_grad()
-def step(w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr_E: list[float],
-         wd_E: list[float], allowed_E: torch.Tensor, betas: tuple[float, float] = (0.9, 0.98),
+def step(*, w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, count: torch.Tensor,
+         lr_E1: torch.Tensor, wd_E1: torch.Tensor, allowed_E: torch.Tensor, betas: tuple[float, float] = (0.9, 0.98),
          eps: float = 1e-8) -> torch.Tensor:
-    """AdamW step number t (from 1) in place on weights w, moments m, v (E, P) from gradients g (E, P).
-    lr_E, wd_E: per-member learning rates and weight decays. Returns (E,) bool: the members updated (allowed,
-    gradient finite and below GRAD_LIMIT); the others are left exactly as they were."""
+    """One AdamW step in place on weights w and moments m, v (E, P) from gradients g (E, P).
+
+    count: 0-d float64 tensor, the steps taken so far (incremented here, on the device). lr_E1, wd_E1: (E, 1)
+    per-member learning rates and weight decays, in w's dtype. allowed_E: (E,) bool. Returns (E,) bool: the
+    members updated (allowed, gradient finite and below GRAD_LIMIT); the others are left exactly as they were."""
+    b1, b2 = betas
     ok = allowed_E & (g.abs().amax(1) < GRAD_LIMIT)  # amax propagates NaN: a NaN gradient fails the test
-    skip = (~ok).float()
-    count = torch.full((), float(t), dtype=torch.float32, device=w.device)
-    for e in range(w.shape[0]):
-        torch._fused_adamw_([w[e]], [g[e]], [m[e]], [v[e]], [], [count], lr=lr_E[e], beta1=betas[0],
-                            beta2=betas[1], weight_decay=wd_E[e], eps=eps, amsgrad=False, maximize=False,
-                            grad_scale=None, found_inf=skip[e])
+    on = ok[:, None].to(w.dtype)  # (E, 1): 1 updates, 0 leaves the row as it is
+    g = torch.where(ok[:, None], g, 0.0)
+    count.add_(1)
+    bc1 = (1 - torch.pow(b1, count)).to(w.dtype)  # bias corrections of step `count`
+    bc2_sqrt = (1 - torch.pow(b2, count)).sqrt().to(w.dtype)
+    w.mul_(1 - lr_E1 * wd_E1 * on)
+    m.lerp_(g, (1 - b1) * on)
+    v.mul_(1 - (1 - b2) * on).addcmul_(g * ((1 - b2) * on), g)
+    denom = (v.sqrt() / bc2_sqrt).add_(eps)
+    w.addcmul_(m / denom, -(lr_E1 * on) / bc1)
     return ok

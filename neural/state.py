@@ -3,8 +3,10 @@
 With one contiguous buffer per quantity, AdamW, the finiteness guard and compaction are a handful of
 whole-ensemble operations instead of a few per weight tensor. The batch holds only the live members (still
 training); a member that converges or diverges leaves it at the next synchronisation point and its final rows
-are kept aside, so an ensemble's cost follows its live members. A checkpoint holds the whole ensemble in the
-named layout (tensors and plain values only), as before this layout existed.
+are kept aside, so an ensemble's cost follows its live members. AdamW's step counter `t` is a 0-d float64 tensor on
+the run's device (the step reads and advances it there). A checkpoint holds the whole ensemble in the named layout
+(tensors and plain values only) and where the metrics file ended; the metric rows themselves live in metrics.csv
+(neural.checkpoint).
 """
 from __future__ import annotations
 
@@ -51,18 +53,26 @@ class Layout:
 class TrainState:
     """Everything a run resumes from. w, m, v: (E_live, P) rows of the live members `live` (indices into the
     configuration's members, ascending); `parked`: member -> its final (w, m, v) rows, (3, P), once it left the
-    batch. t: AdamW's step counter (shared: bias correction); step: training steps taken."""
+    batch. t: AdamW's step counter (shared: bias correction), a 0-d float64 tensor on the device; step: training
+    steps taken. rows: every metric row so far, of which the first `rows_written` are in metrics.csv, which then
+    had `metrics_bytes` bytes."""
     layout: Layout
     w: torch.Tensor
     m: torch.Tensor
     v: torch.Tensor
     live: list[int]
-    t: int = 0
+    t: torch.Tensor | None = None
     step: int = 0
     rows: list[dict] = field(default_factory=list)
+    rows_written: int = 0
+    metrics_bytes: int = 0
     diverged: list[int | None] = field(default_factory=list)
     converged: list[int | None] = field(default_factory=list)
     parked: dict[int, torch.Tensor] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.t is None:
+            self.t = torch.zeros((), dtype=torch.float64, device=self.w.device)
 
     @property
     def n_members(self) -> int:
@@ -96,21 +106,27 @@ class TrainState:
         return out
 
     def to_checkpoint(self, config: dict) -> dict:
-        """The checkpoint dict: named weights and moments of every member (tensors and plain values only)."""
+        """The checkpoint dict: named weights and moments of every member (tensors and plain values only), after
+        the metric rows up to now are in metrics.csv (`metrics_bytes`)."""
         views = [self.layout.views(self.whole(k)) for k in range(3)]
         active = torch.zeros(self.n_members, dtype=torch.bool, device="cpu")
         active[self.live] = True
         return {"config": config, "step": self.step, "params": views[0],
-                "opt": {"step": self.t, "m": views[1], "v": views[2]}, "rows": self.rows, "active": active,
-                "diverged": self.diverged, "converged": self.converged}
+                "opt": {"step": int(self.t), "m": views[1], "v": views[2]}, "metrics_bytes": self.metrics_bytes,
+                "active": active, "diverged": self.diverged, "converged": self.converged}
 
     @classmethod
-    def from_checkpoint(cls, layout: Layout, saved: dict, dev: torch.device) -> "TrainState":
+    def from_checkpoint(cls, layout: Layout, saved: dict, rows: list[dict], dev: torch.device) -> "TrainState":
+        """The state a checkpoint holds, with the metric rows it stands for (neural.checkpoint.read_rows). A
+        checkpoint that held its rows itself has no metrics file to append to yet (rows_written 0)."""
         E = saved["active"].shape[0]
         w, m, v = (layout.flatten({k: t.to(dev) for k, t in part.items()})
                    for part in (saved["params"], saved["opt"]["m"], saved["opt"]["v"]))
-        state = cls(layout, w, m, v, live=list(range(E)), t=int(saved["opt"]["step"]), step=int(saved["step"]),
-                    rows=saved["rows"], diverged=list(saved["diverged"]),
+        legacy = "metrics_bytes" not in saved
+        state = cls(layout, w, m, v, live=list(range(E)),
+                    t=torch.tensor(float(saved["opt"]["step"]), dtype=torch.float64, device=dev),
+                    step=int(saved["step"]), rows=rows, rows_written=0 if legacy else len(rows),
+                    metrics_bytes=0 if legacy else int(saved["metrics_bytes"]), diverged=list(saved["diverged"]),
                     converged=list(saved.get("converged", [None] * E)))
         state.keep([e for e in range(E) if bool(saved["active"][e])])
         return state

@@ -1,10 +1,19 @@
-"""Full-batch AdamW training of an ensemble, with metrics, checkpoints, exact resume and a progress bar.
+"""Full-batch AdamW training of an ensemble, with metrics, checkpoints, exact resume and a progress bar: the loop
+and the ownership of its run directory (the data live in neural.dataset, the measurements in neural.evaluation,
+the files in neural.checkpoint).
 
 A run directory holds config.json, metrics.csv (one row per evaluated step and member, columns
 "split/metric"; the Fourier and Gini columns are filled at the log-spaced steps and each member's last row,
-blank at the frequent evaluations that only feed the convergence test), checkpoint.pt (weights, optimiser
-state, step, metric rows: tensors and plain values only, enough to resume exactly) and, when finished,
-summary.json. An interrupted run, killed at any moment, resumes from its checkpoint and ends bit-identical to
+blank at the frequent evaluations that only feed the convergence test; appended, never rewritten),
+checkpoint.pt (weights, optimiser state, step, where metrics.csv ended: tensors and plain values only, enough to
+resume exactly; its size does not grow with the run) and, when finished, summary.json. A checkpoint is written
+every `checkpoint_every` steps and, at the next evaluation, once `checkpoint_seconds` have passed since the last.
+
+The host's work per step does not grow with the number of members: one whole-ensemble AdamW (neural.optim),
+token layouts built once (neural.dataset), counters and flags on the device and written in place; an evaluation
+moves its metrics to the host in one transfer (neural.evaluation).
+
+An interrupted run, killed at any moment, resumes from its checkpoint and ends bit-identical to
 an uninterrupted one on CPU (its thread count is part of its configuration). A member whose loss or update
 becomes NaN/inf is frozen at its last finite state (its later rows are absent) and reported; a member that
 converges or freezes leaves the batch (neural.state), and the run stops when none is left.
@@ -13,25 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import io
-import pickle
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import rundir
-from neural import analysis, budget, convergence, loss, model, optim, tasks
+from neural import budget, checkpoint, convergence, evaluation, loss, model, optim
 from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig, model_config
+from neural.dataset import Data, eval_every, eval_steps, full_eval_steps
 from neural.state import Layout, TrainState
+
+CHECKPOINT_SECONDS = 300.0  # also checkpoint at the first evaluation this long after the last checkpoint
 
 
 def tune_process() -> None:
@@ -54,159 +62,13 @@ def tune_process() -> None:
     mallopt(M_MMAP_THRESHOLD, 32 << 20)
 
 
-class Data:
-    """Every pair's tokens and answer, and each member's own training set D' (sizes may differ).
-
-    Member e trains on `subset` pairs nested in its base split (`frac`/`train_size` of all pairs, drawn with
-    its `split_seed`), or on the whole base split. Training sets are padded to the largest (padding has weight
-    0), so a step costs E x max D': the sweep runner packs members of similar D' together (runner.pack)."""
-
-    def __init__(self, cfg: TrainConfig, dev: torch.device):
-        x, y, answer = tasks.all_pairs(cfg.task, cfg.p)
-        self.n = tasks.n_elements(cfg.task, cfg.p)
-        self.tokens = tasks.sequences(x, y, self.n, cfg.fmt).to(dev)  # (N, n_ctx)
-        self.answer = answer.to(dev)  # (N,) true answers (for o_t/o_m and restricted loss)
-        members = cfg.members()
-        E, N = len(members), len(answer)
-        base = [tasks.train_indices(N, seed=m["split_seed"], frac=cfg.frac, size=cfg.train_size) for m in members]
-        idx = [b if m["subset"] is None else tasks.nested_subset(b, m["subset"], seed=m["split_seed"])
-               for b, m in zip(base, members)]
-        self.sizes = [len(i) for i in idx]
-        D = max(self.sizes)
-        self.train_idx = torch.stack([torch.cat([i, i.new_zeros(D - len(i))]) for i in idx]).to(dev)  # (E, D)
-        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i), device="cpu"),
-                                                    torch.zeros(D - len(i), device="cpu")])
-                                         for i in idx]).to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
-        self.train_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # D'
-        self.seen_mask = torch.zeros(E, N, dtype=torch.bool, device=dev)  # pairs trained on in any stage
-        for e, (b, i) in enumerate(zip(base, idx)):
-            self.train_mask[e, i.to(dev)] = True
-            self.seen_mask[e, b.to(dev)] = True
-        mirror = tasks.mirror_indices(cfg.task, cfg.p).to(dev)  # (N,), -1 where (y, x) is not a pair
-        self.mirror_trained = self.train_mask[:, mirror] & (mirror >= 0)  # (E, N)
-        if cfg.random_labels:
-            self.labels = torch.stack([tasks.random_labels(N, self.n,
-                                                           seed=10_000 + m["seed"]) for m in members]).to(dev)
-        else:
-            self.labels = self.answer.expand(E, N).clone()  # (E, N)
-        self.train_tokens = self.tokens[self.train_idx]  # (E, D, n_ctx)
-        self.train_labels = self.labels.gather(1, self.train_idx)  # (E, D)
-
-    PADDED = ("train_idx", "train_weight", "train_tokens", "train_labels")  # (E, D, ...): padded to the largest D'
-    OVER_ALL_PAIRS = ("train_mask", "seen_mask", "mirror_trained", "labels")  # (E, N)
-
-    def select(self, members: list[int]) -> "Data":
-        """The same data for members `members` only (in that order), padded to their own largest D'."""
-        out = object.__new__(Data)
-        out.__dict__.update(self.__dict__)
-        out.sizes = [self.sizes[e] for e in members]
-        D = max(out.sizes, default=0)
-        idx = torch.tensor(members, dtype=torch.long, device=self.tokens.device)
-        for name in self.PADDED:
-            setattr(out, name, getattr(self, name).index_select(0, idx)[:, :D])
-        for name in self.OVER_ALL_PAIRS:
-            setattr(out, name, getattr(self, name).index_select(0, idx))
-        return out
-
-
-def full_eval_steps(cfg: TrainConfig) -> set[int]:
-    """Where every metric is measured: about `eval_points` log-spaced steps, the first and the last."""
-    logs = np.unique(np.round(np.geomspace(1, cfg.steps, cfg.eval_points)).astype(int))
-    return set(int(s) for s in logs) | {0, cfg.steps}
-
-
-def eval_every(cfg: TrainConfig, member: dict) -> int:
-    """A member's frequent evaluations: every `eval_every` steps (default steps/50) and, for converging runs, at
-    least five per convergence window 1/(lr wd) of its own. Only the cheap metrics (losses, accuracies, norms)
-    are taken there: enough for the convergence test and the curves."""
-    every = cfg.eval_every or max(cfg.steps // 50, 1)
-    if cfg.converge:
-        every = min(every, max(int(convergence.window_steps(member["lr"], member["wd"], cfg.steps) // 5), 1))
-    return every
-
-
-def eval_steps(cfg: TrainConfig) -> set[int]:
-    """Every step where some member is evaluated: the full evaluations and each member's frequent ones."""
-    everies = {eval_every(cfg, m) for m in cfg.members()}
-    return full_eval_steps(cfg).union(*(range(0, cfg.steps + 1, k) for k in everies))
-
-
 def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
     """Per-member mean training cross-entropy, (E,)."""
     with torch.autocast(device_type=data.tokens.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        logits = model.forward(params, mcfg, data.train_tokens)  # (E, D, C)
+        logits = model.forward(params, mcfg, data.train_layout)  # (E, D, C)
     E, D, C = logits.shape
     ce = loss.cross_entropy(logits.float().reshape(E * D, C), data.train_labels.reshape(-1))
     return (ce.reshape(E, D) * data.train_weight).sum(1)
-
-
-@torch.no_grad()
-def evaluate(params, mcfg, data: Data, cfg: TrainConfig, full: bool = True) -> dict[str, torch.Tensor]:
-    """Metrics of every member on all pairs: dict of (E,) tensors. The cheap ones (losses, accuracies, the label
-    logit, norms) always; with `full` also the Gini, Fourier and restricted/excluded measures."""
-    Z = model.forward(params, mcfg, data.tokens).float()  # (E, N, C)
-    E, N, C = Z.shape
-    ce = F.cross_entropy(Z.double().reshape(E * N, C), data.labels.reshape(-1), reduction="none").reshape(E, N)
-    correct = (Z.argmax(-1) == data.labels).float()
-    tr, te = data.train_mask.float(), (~data.train_mask).float()
-    n_te = te.sum(1).clamp_min(1)
-    mean_over = lambda values, mask: (values * mask).sum(1) / mask.sum(1).clamp_min(1)  # noqa: E731
-    label_logit = Z.gather(2, data.labels[:, :, None])[:, :, 0] - Z.mean(2)  # (E, N) centred logit of the label
-    out = {"train/loss": (ce * tr).sum(1) / tr.sum(1), "train/acc": (correct * tr).sum(1) / tr.sum(1),
-           "test/loss": (ce * te).sum(1) / n_te, "test/acc": (correct * te).sum(1) / n_te,
-           "test/acc_unseen": mean_over(correct, (~data.seen_mask).float()),
-           "test/acc_no_mirror": mean_over(correct, ((~data.train_mask) & ~data.mirror_trained).float()),
-           "train/label_logit": mean_over(label_logit, tr),
-           "norm/total": model.param_norm(params)}
-    for name, p in params.items():
-        out[f"norm/{name}"] = p.reshape(E, -1).norm(dim=1)
-    task = tasks.get_task(cfg.task)
-    if full and task.cyclic:
-        out.update(analysis.gini_measures(params, data.n))
-    if full and task.fourier:
-        o_t, o_m = analysis.trig_split(Z, data.answer, data.n)
-        for split, m in (("train", tr), ("test", te)):
-            out[f"{split}/o_t"] = o_t
-            out[f"{split}/o_m"] = (o_m * m).sum(1) / m.sum(1).clamp_min(1)
-        keys = analysis.key_frequencies(params, data.n)
-        out.update(analysis.restricted_excluded(Z, data.answer, data.n, keys, data.train_mask))
-        out["n_key_freqs"] = torch.tensor([len(k) for k in keys], dtype=torch.float64, device=Z.device)
-    return {k: v.detach().double().cpu() for k, v in out.items()}
-
-
-CHECKPOINT_KEYS = ("config", "step", "params", "opt", "rows", "active", "diverged")
-
-
-def load_checkpoint(path: Path, dev: torch.device | str = "cpu") -> dict:
-    """A run's checkpoint.pt, loaded with weights_only=True: it can hold tensors and plain values only, so
-    opening one never runs code. ValueError (naming the file) if it is unreadable, unsafe or incomplete."""
-    state = safe_load(path, "checkpoint", dev)
-    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
-    if missing:
-        raise ValueError(f"checkpoint={str(path)!r} is not a grok-neural checkpoint: missing {', '.join(missing)}")
-    return state
-
-
-def safe_load(path: Path, param: str, dev: torch.device | str = "cpu"):
-    """torch.load with weights_only=True; every failure is a one-line ValueError naming `param` and the file."""
-    try:
-        with warnings.catch_warnings():  # files pickled with protocol > 2 load fine; the warning is noise
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            return torch.load(path, map_location=dev, weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{param}={str(path)!r} was refused: it holds objects other than tensors and plain values, "
-                         f"and loading it could run code ({first[:160]})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, KeyError, IndexError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{param}={str(path)!r} cannot be read as a torch file (truncated or not a checkpoint: "
-                         f"{first[:160]})") from None
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    rundir.atomic_write_bytes(path, buf.getvalue())
 
 
 def resolve_threads(cfg: TrainConfig, out: Path | None) -> TrainConfig:
@@ -233,50 +95,55 @@ def is_done(cfg: TrainConfig, out: Path) -> bool:
 
 
 def train(cfg: TrainConfig, out: Path | None = None, *, overwrite: bool = False, progress: bool = True,
-          stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False) -> "TrainResult":
+          stop_after: int | None = None, device: str = "auto", allow_device_change: bool = False,
+          checkpoint_seconds: float = CHECKPOINT_SECONDS) -> "TrainResult":
     """Train every member of `cfg` together. With `out`, own the run directory (rundir.RunDir: locked, its
     configuration checked) and resume from its checkpoint if one is there; a run killed at any moment is
     finished by the same call. A finished run of the same configuration is returned as it is (reused=True);
     more `steps` extend it. `stop_after` ends the process early at that step (for tests of resume). `device` is
     neural.device's spec; a run is resumed or extended only on the device it started on, unless
-    `allow_device_change` (then config.json records the change)."""
+    `allow_device_change` (then config.json records the change). `checkpoint_seconds`: also checkpoint at the
+    first evaluation this long after the last checkpoint (changes no number)."""
     cfg = resolve_threads(cfg, out).validate()
     dev = devices.resolve(device)
+    devices.check_precision(cfg.precision, dev)
     if dev.type == "cpu":
         cores.check(cfg.threads)  # here, not in validate(): a configuration is valid whatever machine reads it
     budget.check(cfg, dev)
     if out is None:
-        return _run_on_cores(cfg, dev, None, progress, stop_after)
+        return _run_on_cores(cfg, dev, None, progress, stop_after, checkpoint_seconds)
     with rundir.RunDir.open(out, cfg.to_dict(), overwrite=overwrite, extendable=("steps",)) as d:
         if d.state == "finished":
             summary = rundir.read_json(d.path / "summary.json")
             if _at_cap(summary, cfg):
-                saved = load_checkpoint(d.path / "checkpoint.pt", dev)
-                return TrainResult(summary=summary, params=saved["params"], rows=saved["rows"],
-                                   model=model_config(cfg), reused=True)
+                saved = checkpoint.load(d.path / "checkpoint.pt", dev)
+                return TrainResult(summary=summary, params=saved["params"],
+                                   rows=checkpoint.read_rows(d.path, saved), model=model_config(cfg), reused=True)
         if d.state == "new":
             d.write_config({"package": "neural", "config": cfg.to_dict(), "model": model_config(cfg).to_dict(),
                             "members": cfg.members(), "device": devices.describe(dev),
-                            "environment": rundir.environment()})
+                            "numerics": devices.numerics(cfg.precision, dev), "environment": rundir.environment()})
         else:
             record = rundir.read_json(d.path / "config.json")
             if devices.check_resume(record.get("device"), dev, d.path, allow_device_change):
                 record["device_changes"] = record.get("device_changes", []) + [
                     {"to": devices.describe(dev), "environment": rundir.environment()}]
                 d.write_config(record)
-        return _run_on_cores(cfg, dev, d, progress, stop_after)
+        return _run_on_cores(cfg, dev, d, progress, stop_after, checkpoint_seconds)
 
 
-def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> "TrainResult":
-    """Hold cfg.threads cores of this machine (on CPU) and run torch on exactly that many threads."""
+def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None,
+                  checkpoint_seconds: float) -> "TrainResult":
+    """Hold cfg.threads cores of this machine (on CPU) and run torch on exactly that many threads, with the
+    numerics the precision and the device ask for (neural.device.numerics_mode)."""
     before = torch.get_num_threads()
     wait = lambda: print(f"waiting for {cfg.threads} free core(s): other grok-neural runs hold them "  # noqa: E731
                          f"({cores.lease_dir()})", file=sys.stderr)
     lease = cores.lease(cfg.threads, on_wait=wait) if dev.type == "cpu" else contextlib.nullcontext()
-    with lease:
+    with lease, devices.numerics_mode(cfg.precision, dev):
         torch.set_num_threads(cfg.threads)
         try:
-            return _fit(cfg, dev, d, progress, stop_after)
+            return _fit(cfg, dev, d, progress, stop_after, checkpoint_seconds)
         finally:
             torch.set_num_threads(before)
 
@@ -305,7 +172,7 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState,
         if record.get("model") != mcfg.to_dict():
             raise ValueError(f"parent={str(parent)!r} has model {record.get('model')}, not {mcfg.to_dict()}: a member "
                              f"can start only from weights of the same shape")
-        saved = load_checkpoint(parent / "checkpoint.pt")
+        saved = checkpoint.load(parent / "checkpoint.pt")
         k = m["parent_member"]
         if not k < saved["params"]["W_E"].shape[0]:
             raise ValueError(f"parent_member={k} is not allowed: {parent} has {saved['params']['W_E'].shape[0]} "
@@ -322,7 +189,7 @@ def init_from_parents(cfg: TrainConfig, mcfg: model.ModelConfig, st: TrainState,
         if len(steps) > 1:
             raise ValueError(f"reset_on_init={cfg.reset_on_init} keeps the step counter, but the parents are at "
                              f"different optimiser steps {sorted(steps)}: one ensemble shares one counter")
-        st.t = steps.pop()
+        st.t.fill_(steps.pop())
 
 
 def gradients(params: dict[str, torch.Tensor], loss_E: torch.Tensor) -> torch.Tensor:
@@ -337,14 +204,14 @@ def _start(cfg: TrainConfig, mcfg: model.ModelConfig, dev: torch.device, ckpt_pa
     """The state to train from: the run directory's checkpoint, or fresh weights (and parents' where named)."""
     layout = Layout.of(mcfg)
     if ckpt_path is not None and ckpt_path.exists():
-        saved = load_checkpoint(ckpt_path, dev)
+        saved = checkpoint.load(ckpt_path, dev)
         if {**saved["config"], "steps": cfg.steps} != {**cfg.to_dict(), "steps": cfg.steps}:
             raise ValueError(f"checkpoint={str(ckpt_path)!r} was written by a different configuration than its "
                              f"config.json; pass --overwrite to start again")
         if saved["step"] > cfg.steps:
             raise ValueError(f"steps={cfg.steps} is not allowed for {ckpt_path.parent}: it already holds step "
                              f"{saved['step']}; pass at least that many --steps, or --overwrite to replace it")
-        return TrainState.from_checkpoint(layout, saved, dev)
+        return TrainState.from_checkpoint(layout, saved, checkpoint.read_rows(ckpt_path.parent, saved), dev)
     params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
     st = TrainState.fresh(layout, {k: v.to(dev) for k, v in params.items()})
     init_from_parents(cfg, mcfg, st, ckpt_path.parent.parent if ckpt_path is not None else None)
@@ -366,7 +233,8 @@ class TrainResult:
 
 class _Run:
     """One ensemble's training loop. Between synchronisation points (evaluations and checkpoints) nothing is
-    read back to the host: which members are live, diverged and why stays on the device until then."""
+    read back to the host: which members are live, diverged and why stays on the device until then, in tensors
+    written in place (a step holds no host number that changes from one step to the next)."""
 
     def __init__(self, cfg: TrainConfig, dev: torch.device, d, st: TrainState):
         self.cfg, self.dev, self.d, self.st = cfg, dev, d, st
@@ -376,6 +244,8 @@ class _Run:
         self.every = [eval_every(cfg, m) for m in self.members]
         self.history = {e: [(r["step"], r["train/loss"], r["test/acc"]) for r in st.rows if r["member"] == e]
                         for e in range(len(self.members))}
+        self.columns = evaluation.columns(cfg)
+        self.step_dev = torch.tensor(st.step, dtype=torch.long, device=dev)  # the step, on the device
         self.eval_seconds = 0.0
         self._batch()
 
@@ -383,7 +253,9 @@ class _Run:
         """Tensors of the live members: their data (padded to their largest D'), lr, wd and device flags."""
         live = self.st.live
         self.data = self.data_all.select(live)
-        self.lr_E, self.wd_E = [self.members[e]["lr"] for e in live], [self.members[e]["wd"] for e in live]
+        dtype = self.st.w.dtype
+        self.lr_E1 = torch.tensor([[self.members[e]["lr"]] for e in live], dtype=dtype, device="cpu").to(self.dev)
+        self.wd_E1 = torch.tensor([[self.members[e]["wd"]] for e in live], dtype=dtype, device="cpu").to(self.dev)
         self.ok_E = torch.ones(len(live), dtype=torch.bool, device=self.dev)  # not diverged since the last sync
         self.failed_at = torch.full((len(live),), -1, dtype=torch.long, device=self.dev)
         self.why = torch.zeros(len(live), dtype=torch.long, device=self.dev)  # 1: loss, 2: gradient not finite
@@ -395,19 +267,20 @@ class _Run:
         finite = torch.isfinite(loss_E.detach())
         allowed = self.ok_E & finite
         g = gradients(params, torch.where(allowed, loss_E, 0.0))
-        st.t += 1
-        updated = optim.step(st.w, g, st.m, st.v, st.t, self.lr_E, self.wd_E, allowed, self.cfg.betas)
+        updated = optim.step(w=st.w, g=g, m=st.m, v=st.v, count=st.t, lr_E1=self.lr_E1, wd_E1=self.wd_E1,
+                             allowed_E=allowed, betas=self.cfg.betas)
         newly = self.ok_E & ~updated
-        self.failed_at = torch.where(newly, st.step, self.failed_at)
-        self.why = torch.where(newly, torch.where(finite, 2, 1), self.why)
-        self.ok_E = updated
+        self.failed_at.copy_(torch.where(newly, self.step_dev, self.failed_at))
+        self.why.copy_(torch.where(newly, torch.where(finite, 2, 1), self.why))
+        self.ok_E.copy_(updated)
+        self.step_dev.add_(1)
         st.step += 1
 
     def sync(self) -> None:
-        """Read the divergence flags, report the members that diverged, and drop every finished member from the
-        batch (the run's cost follows its live members)."""
+        """Read the divergence flags (one transfer), report the members that diverged, and drop every finished
+        member from the batch (the run's cost follows its live members)."""
         st = self.st
-        failed, why = self.failed_at.tolist(), self.why.tolist()
+        failed, why = torch.stack([self.failed_at, self.why]).cpu().tolist()
         for i, e in enumerate(st.live):
             if failed[i] >= 0:
                 st.diverged[e] = failed[i]
@@ -448,20 +321,26 @@ class _Run:
                              "test": f"{float(metrics['test/loss'][0]):.3g}",
                              "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
 
-    def _measure(self, rows: list[int], full: bool) -> dict[str, torch.Tensor]:
-        """evaluate() on batch rows `rows` (all of the batch without copying it)."""
+    def _measure(self, rows: list[int], full: bool) -> dict[str, np.ndarray]:
+        """evaluation.evaluate() on batch rows `rows` (all of the batch without copying it)."""
         if len(rows) == len(self.st.live):
-            return evaluate(self.st.params(), self.mcfg, self.data, self.cfg, full=full)
-        return evaluate(self.st.params(rows), self.mcfg, self.data.select(rows), self.cfg, full=full)
+            return evaluation.evaluate(self.st.params(), self.mcfg, self.data, self.cfg, full=full)
+        return evaluation.evaluate(self.st.params(rows), self.mcfg, self.data.select(rows), self.cfg, full=full)
 
     def checkpoint(self) -> None:
+        """Append the new metric rows to metrics.csv, then write the state with where the file now ends."""
         if self.d is None:
             return
-        _save_checkpoint(self.d.path / "checkpoint.pt", self.st.to_checkpoint(self.cfg.to_dict()))
-        _write_metrics(self.d.path, self.st.rows)
+        st = self.st
+        new = st.rows[st.rows_written:]
+        st.metrics_bytes = rundir.append_csv(self.d.path / "metrics.csv", self.columns,
+                                             ([r.get(c) for c in self.columns] for r in new), at=st.metrics_bytes)
+        st.rows_written = len(st.rows)
+        checkpoint.save(self.d.path / "checkpoint.pt", st.to_checkpoint(self.cfg.to_dict()))
 
 
-def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None) -> TrainResult:
+def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None,
+         checkpoint_seconds: float) -> TrainResult:
     tune_process()
     st = _start(cfg, model_config(cfg), dev, d.path / "checkpoint.pt" if d is not None else None)
     run = _Run(cfg, dev, d, st)
@@ -469,11 +348,14 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     bar = None
     if progress:
         bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {st.n_members} member(s)")
-    t0 = time.perf_counter()
+    t0 = last_checkpoint = time.perf_counter()
     while True:
         if st.step in run.evals and not (st.rows and st.rows[-1]["step"] == st.step):  # resumed: may be done
             run.evaluate(bar)
             run.sync()
+            if time.perf_counter() - last_checkpoint > checkpoint_seconds and st.step < cfg.steps:
+                run.checkpoint()
+                last_checkpoint = time.perf_counter()
         if st.step >= cfg.steps or not st.live:
             break
         if stop_after is not None and st.step >= stop_after:
@@ -486,6 +368,7 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
         if st.step % cfg.checkpoint_every == 0 and st.step < cfg.steps:
             run.sync()
             run.checkpoint()
+            last_checkpoint = time.perf_counter()
     if bar is not None:
         bar.close()
     run.sync()
@@ -500,19 +383,6 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
         d.finish(summary)
     params = st.layout.views(st.whole(0))
     return TrainResult(summary=summary, params=params, rows=st.rows, model=run.mcfg)
-
-
-METRIC_ORDER = ("step", "member", "train/loss", "test/loss", "train/acc", "test/acc", "norm/total")
-
-
-def _write_metrics(out: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    cols = list(METRIC_ORDER)
-    for r in rows:
-        cols += [c for c in r if c not in cols]
-    cols = cols[:len(METRIC_ORDER)] + sorted(cols[len(METRIC_ORDER):])
-    rundir.write_csv(out / "metrics.csv", cols, ([r.get(c) for c in cols] for r in rows))
 
 
 def _summary(cfg: TrainConfig, dev: torch.device, members, rows, diverged, seconds: float, steps_run: int) -> dict:

@@ -8,7 +8,7 @@
 runs/<package>/<experiment>/<run-name>/{config.json, metrics.csv, checkpoint.*, summary.json}; a directory with a
 summary.json is finished and is not overwritten unless asked.
 """
-from rundir.files import (KILL_AT_ENV, TMP_SUFFIX, atomic_write_bytes, atomic_write_text, is_finished,  # noqa: F401
+from rundir.files import (KILL_AT_ENV, TMP_SUFFIX, append_csv, atomic_write_bytes, atomic_write_text, is_finished,  # noqa: F401
                           read_csv, read_json, read_rows, to_jsonable, write_csv, write_json)
 from rundir.provenance import PACKAGES, compute_seconds, environment, provenance, write_sweep_summary  # noqa: F401
 from rundir.owner import OWNED_FILES, RunDir, owned_files  # noqa: F401

@@ -104,6 +104,31 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]])
     atomic_write_text(path, buf.getvalue())
 
 
+def append_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, at: int) -> int:
+    """Append `rows` to a table that `write_csv` or this function wrote, after cutting it back to `at` bytes (the
+    size a checkpoint recorded: rows a killed process appended after its last checkpoint are dropped, and so is a
+    half-written line). At 0 (or a file not there) the header is written first. The cost does not grow with the
+    table: nothing already written is rewritten. Returns the file's size after."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if at == 0 or not path.exists():
+        at = 0
+        w.writerow(columns)
+    for row in rows:
+        w.writerow([_cell(v) for v in row])
+    with open(path, "r+b" if path.exists() else "wb") as f:
+        f.truncate(at)
+        f.seek(at)
+        f.write(buf.getvalue().encode())
+        f.flush()
+        os.fsync(f.fileno())
+        size = f.tell()
+    _fault_point(path)
+    return size
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
         return repr(float(v))
@@ -128,12 +153,13 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
 
 
 
-def read_rows(path: Path, text: Sequence[str] = (), required: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """A table written by `write_csv` as dicts: numbers as float, empty cells as None, other text as str; the
-    columns named in `text` stay text (a sweep's results name each ensemble by a digest that may be all digits, or
-    read as 1e5: each experiment declares such columns, neural.experiments.protocol.Experiment.text_columns).
-    ValueError naming
-    the file and the problem when a `required` column is missing or a row is cut short or too long."""
+def read_rows(path: Path, text: Sequence[str] = (), required: Sequence[str] = (),
+              upto: int | None = None) -> list[dict[str, Any]]:
+    """A table written by `write_csv` or `append_csv` (its first `upto` bytes, if given) as dicts: numbers as
+    float, empty cells as None, other text as str; the columns named in `text` stay text (a sweep's results name
+    each ensemble by a digest that may be all digits, or read as 1e5: each experiment declares such columns,
+    neural.experiments.protocol.Experiment.text_columns). ValueError naming the file and the problem when a
+    `required` column is missing or a row is cut short or too long."""
     def cell(v: str) -> Any:
         if v == "":
             return None
@@ -143,19 +169,20 @@ def read_rows(path: Path, text: Sequence[str] = (), required: Sequence[str] = ()
             return {"True": True, "False": False}.get(v, v)
 
     try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise ValueError(f"{path} lacks column(s) {', '.join(missing)}: not a table this command can read")
-            rows = []
-            for line, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise ValueError(f"{path} line {line} has {len(row) - (None in row) + len(row.get(None) or [])} "
-                                     f"cells, the header {len(header)}: the table is cut short or malformed")
-                rows.append({k: (v or None) if k in text else cell(v) for k, v in row.items()})
-            return rows
+        with open(path, "rb") as f:
+            content = (f.read() if upto is None else f.read(upto)).decode()
+        reader = csv.DictReader(io.StringIO(content, newline=""))
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ValueError(f"{path} lacks column(s) {', '.join(missing)}: not a table this command can read")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                raise ValueError(f"{path} line {line} has {len(row) - (None in row) + len(row.get(None) or [])} "
+                                 f"cells, the header {len(header)}: the table is cut short or malformed")
+            rows.append({k: (v or None) if k in text else cell(v) for k, v in row.items()})
+        return rows
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:

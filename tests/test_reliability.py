@@ -12,7 +12,7 @@ import torch
 
 import rundir
 from neural.experiments import runner
-from neural import train
+from neural import checkpoint, train
 from neural.config import TrainConfig
 from rundir import cores
 
@@ -118,7 +118,7 @@ def test_kill_during_a_write_then_the_same_command_finishes_the_same_run(tmp_pat
     assert again.returncode == 0, again.stderr
     assert not list(cut.glob(f".*{rundir.TMP_SUFFIX}")), "temporaries left behind"
     assert (cut / "metrics.csv").read_bytes() == (straight / "metrics.csv").read_bytes()
-    a, b = (train.load_checkpoint(d / "checkpoint.pt") for d in (straight, cut))
+    a, b = (checkpoint.load(d / "checkpoint.pt") for d in (straight, cut))
     assert all(torch.equal(a["params"][k], b["params"][k]) for k in a["params"])
     assert _members(rundir.read_json(cut / "summary.json")) == _members(rundir.read_json(straight / "summary.json"))
     assert json.loads(again.stdout)["members"] == _members(rundir.read_json(straight / "summary.json"))

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from neural import analysis, inspect_run, model, tasks, train
+from neural import analysis, dataset, inspect_run, model, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from neural.experiments import protocol, runner
 from theory import allocation
@@ -121,7 +121,7 @@ def measure(sweep_dir: Path, rows: list[dict]) -> list[dict]:
     out = []
     for ens in sorted({r["ensemble"] for r in rows}):
         params, cfg, mcfg = inspect_run.load_run(Path(sweep_dir) / "ensembles" / ens)
-        data = train.Data(cfg, torch.device("cpu"))
+        data = dataset.Data(cfg, torch.device("cpu"))
         with torch.no_grad():
             Z = model.forward(params, mcfg, data.tokens)  # (E, N, C)
         share = analysis.trig_share(Z, data.answer, data.n)
@@ -135,7 +135,7 @@ def measure(sweep_dir: Path, rows: list[dict]) -> list[dict]:
     return out
 
 
-def label_logit(params: dict[str, torch.Tensor], mcfg: model.ModelConfig, data: train.Data) -> torch.Tensor:
+def label_logit(params: dict[str, torch.Tensor], mcfg: model.ModelConfig, data: dataset.Data) -> torch.Tensor:
     """Each member's correct-class logit minus its mean logit, averaged over its own training pairs, (E,)."""
     Z = model.forward(params, mcfg, data.train_tokens)  # (E, D, C)
     centred = Z.gather(2, data.train_labels[..., None])[..., 0] - Z.mean(2)

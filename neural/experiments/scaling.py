@@ -32,7 +32,7 @@ import torch
 from scipy import stats
 
 import rundir
-from neural import analysis, convergence, inspect_run, model, train
+from neural import analysis, convergence, dataset, inspect_run, model
 from neural.config import TrainConfig, describe_model, model_config
 from neural.experiments import compare, efficiency as eff_mod, protocol, runner, ungrok as ungrok_mod
 from theory import allocation
@@ -163,7 +163,7 @@ def effective_kappa(d_prime: list[float], ratio: list[float], beta: float | None
 
 
 # ----------------------------------------------------------------------------------------------- circuits
-def circuit_logits(params: dict[str, torch.Tensor], mcfg: model.ModelConfig, data: train.Data
+def circuit_logits(params: dict[str, torch.Tensor], mcfg: model.ModelConfig, data: dataset.Data
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """o_t (E,) and o_m (E,): Appendix C's trigonometric and memorisation parts of the correct logit, o_m averaged
     over each member's training pairs (as the sweeps' train/o_m)."""
@@ -177,7 +177,7 @@ def circuit_homogeneity(ensemble_dir: Path) -> list[dict]:
     """Per member of an ensemble: o_t, o_m, and the homogeneity degree of each (all parameters scaled) and per
     weight matrix."""
     params, cfg, mcfg = inspect_run.load_run(ensemble_dir)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     out = []
     by = {}
     for k, part in ((0, "o_t"), (1, "o_m")):

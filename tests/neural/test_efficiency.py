@@ -7,7 +7,7 @@ import torch
 from scipy import stats
 
 import rundir
-from neural import analysis, model, tasks, train
+from neural import analysis, dataset, model, tasks, train
 from neural.config import TrainConfig
 from neural.experiments import protocol, compare, efficiency, runner
 from theory import efficiency as theory_eff
@@ -26,7 +26,7 @@ def test_centred_label_logit_of_a_planted_model():
     g = torch.Generator().manual_seed(3)
     params["b_out"] = torch.randn(2, mcfg.d_model, generator=g)
     params["W_U"] = torch.randn(2, mcfg.d_model, mcfg.d_vocab_out, generator=g)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     got = efficiency.label_logit(params, mcfg, data)
     for e, size in enumerate((40, 100)):
         v = (params["b_out"][e] @ params["W_U"][e]).double().numpy()
@@ -59,7 +59,7 @@ def test_kappa_of_the_transformer_without_biases_matches_finite_differences():
     params = model.init_params(mcfg, [0, 1])
     g = torch.Generator().manual_seed(0)  # independent of the tests run before this one
     params = {k: (v + 0.3 * torch.randn(v.shape, generator=g)).double() for k, v in params.items()}  # float64: exact
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     fn = lambda ps: efficiency.label_logit(ps, mcfg, data).abs()  # noqa: E731
     kappa, o = analysis.homogeneity_degree(params, fn)
     torch.testing.assert_close(o, fn(params).detach())
@@ -158,7 +158,7 @@ def test_efficiency_sweep_end_to_end_tiny(tmp_path):
     assert {r["kind"] for r in rows if r["D"] == 40} == {"mem"}
     # members share their seed's random labels; their training sets are nested
     cfg = runner.pack(efficiency.specs(pre))[0][0]
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     assert bool((data.train_mask[0] <= data.train_mask[1]).all()) and torch.equal(data.labels[0], data.labels[1])
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from neural import inspect_run, interop, model, tasks, train
+from neural import dataset, inspect_run, interop, model, tasks, train
 from commands.neural import app
 from neural.config import TrainConfig
 
@@ -97,7 +97,7 @@ def test_export_import_round_trip_is_exact(trained, to, tmp_path):
         assert torch.equal(back[k][0], params[k][1]), k
     meta = f["meta"]
     assert (meta["task"], meta["p"], meta["format"]) == (cfg.task, cfg.p, cfg.fmt)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     assert torch.equal(meta["train_pairs"], torch.nonzero(data.train_mask[1]).flatten())
     if to == "progress-measures":
         assert f["model"] is f["state_dict"] or all(torch.equal(f["model"][k], v) for k, v in f["state_dict"].items())

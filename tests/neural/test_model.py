@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from neural import attention, interop, model, optim, tasks, train
+from neural import attention, dataset, interop, model, optim, tasks, train
 from neural.config import TrainConfig
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "low_precision_mod_addition.pth"
@@ -30,7 +30,7 @@ def test_training_gradients_match_reference_autograd(fmt, E):
     autograd through the all-positions reference, every weight, each member on its own train split."""
     cfg = SMALL.with_(fmt=fmt, seeds=tuple(range(E)), wds=(1.0,))
     mcfg = train.model_config(cfg)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     params = {k: (v + 0.1 * torch.randn_like(v)).requires_grad_(True)
               for k, v in model.init_params(mcfg, list(range(E))).items()}
     fast = torch.autograd.grad(train.losses(params, mcfg, data, "float32").sum(), list(params.values()))
@@ -56,7 +56,8 @@ def test_attention_mix_gradcheck(case):
     assert [t is None for t in attention.constant_positions(tokens)] == {
         "some positions constant": [True, False, True, False], "all constant": [False] * 4,
         "none constant": [True] * 4}[case]
-    assert torch.autograd.gradcheck(lambda s, v: attention.attention_mix(s, v, tokens), (S, Vt))
+    lay = attention.token_layout(tokens, V)
+    assert torch.autograd.gradcheck(lambda s, v: attention.attention_mix(s, v, lay), (S, Vt))
 
 
 def test_member_gradients_equal_model_trained_alone():
@@ -82,9 +83,12 @@ def test_adamw_matches_torch_per_member():
     opts = [torch.optim.AdamW([ref[e]], lr=lr, betas=(0.9, 0.98), weight_decay=wd)
             for e, (lr, wd) in enumerate([(1e-2, 1.0), (3e-3, 0.1)])]
     w, m, v = params["w"].reshape(2, 15), torch.zeros(2, 15), torch.zeros(2, 15)
+    count = torch.zeros((), dtype=torch.float64)
+    lr, wd = torch.tensor([[1e-2], [3e-3]]), torch.tensor([[1.0], [0.1]])
     for t in range(1, 6):
         g = torch.randn(2, 5, 3)
-        ok = optim.step(w, g.reshape(2, 15), m, v, t, [1e-2, 3e-3], [1.0, 0.1], torch.tensor([True, True]))
+        ok = optim.step(w=w, g=g.reshape(2, 15), m=m, v=v, count=count, lr_E1=lr, wd_E1=wd,
+                        allowed_E=torch.tensor([True, True]))
         assert ok.all()
         for e in range(2):
             ref[e].grad = g[e].clone()
@@ -140,7 +144,8 @@ def test_adamw_commits_only_allowed_finite_members(bad):
     g[2, 7] = bad
     g[3, 5] = 0.99 * optim.GRAD_LIMIT
     before = [x.clone() for x in (w, m, v)]
-    ok = optim.step(w, g, m, v, 4, [1e-3] * 4, [1.0] * 4, torch.tensor([True, False, True, True]))
+    ok = optim.step(w=w, g=g, m=m, v=v, count=torch.tensor(3.0, dtype=torch.float64), lr_E1=torch.full((4, 1), 1e-3),
+                    wd_E1=torch.ones(4, 1), allowed_E=torch.tensor([True, False, True, True]))
     assert ok.tolist() == [True, False, False, True]
     for x, old in zip((w, m, v), before):
         assert torch.equal(x[1:3], old[1:3]) and not torch.equal(x[0], old[0]) and torch.isfinite(x).all()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rundir
-from neural import model, train
+from neural import dataset, evaluation, model, train
 from neural.config import TrainConfig
 from neural.experiments import protocol, runner, ungrok
 
@@ -20,7 +20,7 @@ BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, st
 
 
 def _grads(cfg: TrainConfig) -> dict[str, torch.Tensor]:
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     mcfg = train.model_config(cfg)
     params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
     for p in params.values():
@@ -37,13 +37,13 @@ def test_members_with_different_training_sets_get_the_gradients_they_get_alone()
         alone = _grads(BASE.with_(member_specs=(m,)))
         for k in alone:
             torch.testing.assert_close(together[k][e], alone[k][0], rtol=1e-5, atol=1e-7)
-    sizes = train.Data(BASE.with_(member_specs=members), torch.device("cpu")).sizes
+    sizes = dataset.Data(BASE.with_(member_specs=members), torch.device("cpu")).sizes
     assert sizes == [20, round(0.6 * 17 * 17), 71]
 
 
 def test_nested_subset_lies_in_the_parents_split_and_metrics_see_it():
     cfg = BASE.with_(member_specs=({"seed": 3, "wd": 1.0, "lr": 1e-3, "subset": 30},))
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     assert data.train_mask.sum() == 30 and bool((data.train_mask <= data.seen_mask).all())
     assert data.seen_mask.sum() == round(0.6 * 289)
     # mirror of (x, y) is (y, x): a test pair whose mirror is trained is flagged
@@ -59,7 +59,7 @@ def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
     mcfg = train.model_config(child)
     st = train.TrainState.fresh(train.Layout.of(mcfg), model.init_params(mcfg, [7]))
     train.init_from_parents(child, mcfg, st)
-    tokens = train.Data(child, torch.device("cpu")).tokens
+    tokens = dataset.Data(child, torch.device("cpu")).tokens
     with torch.no_grad():
         assert torch.equal(model.forward(st.params(), mcfg, tokens)[0],  # on the CPU, wherever the parent trained
                            model.forward({k: v[1:2].cpu() for k, v in done.params.items()}, mcfg, tokens)[0])
@@ -67,7 +67,7 @@ def test_child_starts_from_its_parent_with_the_parents_logits(tmp_path):
     r = train.train(child, tmp_path / "child", progress=False)
     assert rundir.read_json(tmp_path / "child" / "config.json")["config"]["reset_on_init"] == ["optimizer", "step"]
     assert r.rows[0]["test/acc"] == pytest.approx(
-        train.evaluate({k: v[1:2] for k, v in done.params.items()}, mcfg, train.Data(child, torch.device("cpu")),
+        evaluation.evaluate({k: v[1:2] for k, v in done.params.items()}, mcfg, dataset.Data(child, torch.device("cpu")),
                        child)["test/acc"][0].item())
 
 

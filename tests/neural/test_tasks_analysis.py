@@ -40,7 +40,9 @@ def test_planted_trig_model_has_no_memorisation_part():
     # the restricted loss with the planted frequencies equals the full loss; excluding them leaves chance
     train = torch.zeros(1, len(a), dtype=torch.bool)
     train[0, ::2] = True
-    r = analysis.restricted_excluded(Z[None], a, p, [[4, 7]], train)
+    keys = torch.zeros(1, p // 2, dtype=torch.bool)
+    keys[0, [3, 6]] = True  # frequencies 4 and 7
+    r = analysis.restricted_excluded(Z[None], a, p, keys, train)
     full = torch.nn.functional.cross_entropy(Z[~train[0]], a[~train[0]])
     assert torch.isclose(r["restricted_loss"][0], full) and abs(r["excluded_loss"][0] - math.log(p)) < 1e-9
 

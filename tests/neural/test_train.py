@@ -1,12 +1,13 @@
 """Trainer: exact resume, divergence handling, memorisation-only runs, CLI; slow: the cpu preset groks."""
 import json
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 import rundir
-from neural import analysis, config as cfgmod, train
+from neural import analysis, checkpoint, config as cfgmod, dataset, evaluation, train
 from commands.neural import app
 from neural.config import TrainConfig, preset
 
@@ -51,7 +52,7 @@ def test_diverging_member_is_frozen_at_its_last_finite_state(tmp_path, capsys, m
     for k in r.params:
         assert torch.equal(r.params[k][1], five.params[k][1]), k
         assert not torch.equal(r.params[k][0], five.params[k][0]) or k.startswith("b_"), k
-    saved = train.load_checkpoint(tmp_path / "d" / "checkpoint.pt")
+    saved = checkpoint.load(tmp_path / "d" / "checkpoint.pt")
     assert all(torch.isfinite(v).all() for v in saved["params"].values())
     assert all(torch.isfinite(v).all() for part in ("m", "v") for v in saved["opt"][part].values())
 
@@ -172,12 +173,12 @@ def test_cheap_evaluations_between_the_full_ones():
     cheap metrics are the full evaluation's own values."""
     cfg = CONVERGING.with_(converge=False, steps=60, eval_points=4, eval_every=10, wds=(1.0,), seeds=(0,))
     r = train.train(cfg, None, progress=False)
-    full = train.full_eval_steps(cfg)
-    assert {row["step"] for row in r.rows} == train.eval_steps(cfg) and full < train.eval_steps(cfg)
+    full = dataset.full_eval_steps(cfg)
+    assert {row["step"] for row in r.rows} == dataset.eval_steps(cfg) and full < dataset.eval_steps(cfg)
     for row in r.rows:
         assert ("train/o_t" in row) == (row["step"] in full), row["step"]
     mcfg = train.model_config(cfg)
-    data = train.Data(cfg, torch.device("cpu"))
+    data = dataset.Data(cfg, torch.device("cpu"))
     params = train.model.init_params(mcfg, [3])
-    cheap, every = (train.evaluate(params, mcfg, data, cfg, full=f) for f in (False, True))
-    assert set(cheap) < set(every) and all(torch.equal(cheap[k], every[k]) for k in cheap)
+    cheap, every = (evaluation.evaluate(params, mcfg, data, cfg, full=f) for f in (False, True))
+    assert set(cheap) < set(every) and all(np.array_equal(cheap[k], every[k]) for k in cheap)
