@@ -7,7 +7,9 @@ For each tree (the earlier one taken from git into a temporary directory, both r
   directory), counted with neural.hostwork over the whole call, at E = 1 and E = 32: growth per added member per
   step (ops) and per run (syncs); and ops per step at E = 32 (40 against 80 steps);
 - the cost of one checkpoint (25 members, 100 new metric rows) once the history holds 1,000 and 40,000 rows;
-- eager step time at the cpu size with 8 members, the trees alternating, as a ratio.
+- eager step time at the cpu size with 8 members, the trees alternating, as a ratio;
+- this tree's step with the training loss compiled (torch.compile, inductor) against eager, alternating, after
+  the compile (its time printed).
 """
 from __future__ import annotations
 
@@ -83,6 +85,9 @@ cfg = PRESETS["cpu"].with_(seeds=tuple(range(8)), threads=2, steps=10**6)
 train.tune_process(); torch.set_num_threads(2)
 st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
 run = train._Run(cfg, torch.device("cpu"), None, st)
+if sys.argv[2] == "compiled":
+    train.losses = torch.compile(train.losses)
+    t0 = time.perf_counter(); run.train_step(); print(f"compile: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 for _ in range(5): run.train_step()
 t0 = time.perf_counter()
 for _ in range(int(sys.argv[1])): run.train_step()
@@ -124,9 +129,16 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in trees}
         for r in range(args.rounds):
             for name in (list(trees) if r % 2 == 0 else list(trees)[::-1]):
-                times[name].append(run_in(trees[name], STEP, "30"))
+                times[name].append(run_in(trees[name], STEP, "30", "eager"))
         old, new = (statistics.median(times[k]) for k in trees)
-        print(f"  {args.commit} / this tree: {old * 1e3:.1f} ms / {new * 1e3:.1f} ms = {old / new:.2f}x")
+        print(f"  {args.commit} / this tree: {old * 1e3:.1f} ms / {new * 1e3:.1f} ms = {old / new:.2f}x", flush=True)
+        print(f"this tree, eager against the loss compiled ({args.rounds} alternating rounds of 30 steps)")
+        modes: dict[str, list[float]] = {"eager": [], "compiled": []}
+        for r in range(args.rounds):
+            for mode in (list(modes) if r % 2 == 0 else list(modes)[::-1]):
+                modes[mode].append(run_in(ROOT, STEP, "30", mode))
+        eager, compiled = (statistics.median(modes[k]) for k in modes)
+        print(f"  eager / compiled: {eager * 1e3:.1f} ms / {compiled * 1e3:.1f} ms = {eager / compiled:.2f}x")
 
 
 if __name__ == "__main__":
