@@ -228,6 +228,7 @@ CASES = [
     ("neural", ["train", "--p", "11", "--frac", "0.5", "--steps", HUGE_INT], "steps"),
     ("neural", ["train", "--p", "11", "--frac", "0.5", "--steps", "10000000000000"], "steps"),
     ("neural", ["train", *TINY, "--precision", "fp8"], "precision"),
+    ("neural", ["train", *TINY, "--precision", "tf32", "--device", "cpu"], "precision"),
     ("neural", ["train", *TINY, "--fmt", "weird"], "fmt"),
     ("neural", ["train", *TINY, "--threads", "0"], "threads"),
     ("neural", ["train", *TINY, "--threads", "999"], "threads"),

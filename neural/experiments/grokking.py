@@ -27,7 +27,8 @@ class Train(protocol.Experiment):
         protocol.Option("lr", str, "Comma-separated learning rates (> 0)."),
         protocol.Option("steps", int, "Full-batch training steps."),
         protocol.Option("checkpoint_every", int, "Steps between checkpoints (default 1,000)."),
-        protocol.Option("precision", str, "float32 (default) or bf16 (autocast; faster, shifts dynamics)."),
+        protocol.Option("precision", str, "float32 (default, exact), tf32 (CUDA's TF32 matmuls) or bf16 (autocast); "
+                                          "the last two are faster and shift the dynamics."),
         protocol.Option("fmt", str, "paper: [x, op, y, =]; nanda: [x, y, =]."),
         protocol.Option("random_labels", bool, "Random labels: a memorisation-only run (default: the preset's)."),
         protocol.Option("threads", int, "torch CPU threads (results depend on it; default: all cores, or what the run "
