@@ -77,9 +77,7 @@ def key_frequency_mask(params: dict[str, torch.Tensor], p: int, *, mass: float =
     order = torch.argsort(norms2, dim=1, descending=True)
     cum = torch.cumsum(norms2.gather(1, order), 1) / norms2.sum(1, keepdim=True).clamp_min(1e-30)
     n = ((cum < mass).sum(1, keepdim=True) + 1).clamp_max(max_keys)  # how many the mass needs, (E, 1)
-    rank = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1], device=order.device)
-                                            .expand_as(order).contiguous())
-    return rank < n
+    return torch.argsort(order, dim=1) < n  # each frequency's rank by norm, against how many are needed
 
 
 def key_frequencies(params: dict[str, torch.Tensor], p: int, *, mass: float = 0.9,

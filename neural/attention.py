@@ -10,7 +10,7 @@ handled once per member instead of per example. Checked against autograd of the 
 tests/neural/test_model.py.
 
 What a token tensor implies (its constant positions and gather rows) is a `TokenLayout`, built once per data
-tensor by whoever owns the data (neural.data.Data) and passed in: nothing of it is recomputed or read back to the
+tensor by whoever owns the data (neural.dataset.Data) and passed in: nothing of it is recomputed or read back to the
 host in a training step, and the step holds no cache a compiler would have to trace.
 """
 from __future__ import annotations

@@ -247,6 +247,7 @@ class _Run:
         self.columns = evaluation.columns(cfg)
         self.step_dev = torch.tensor(st.step, dtype=torch.long, device=dev)  # the step, on the device
         self.eval_seconds = 0.0
+        self.checkpointed_at = time.perf_counter()  # when the last checkpoint was written (or the run started)
         self._batch()
 
     def _batch(self) -> None:
@@ -337,6 +338,7 @@ class _Run:
                                              ([r.get(c) for c in self.columns] for r in new), at=st.metrics_bytes)
         st.rows_written = len(st.rows)
         checkpoint.save(self.d.path / "checkpoint.pt", st.to_checkpoint(self.cfg.to_dict()))
+        self.checkpointed_at = time.perf_counter()
 
 
 def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None,
@@ -348,14 +350,13 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     bar = None
     if progress:
         bar = progress_bar(cfg.steps, initial=start, unit="step", desc=f"train {st.n_members} member(s)")
-    t0 = last_checkpoint = time.perf_counter()
+    t0 = time.perf_counter()
     while True:
         if st.step in run.evals and not (st.rows and st.rows[-1]["step"] == st.step):  # resumed: may be done
             run.evaluate(bar)
             run.sync()
-            if time.perf_counter() - last_checkpoint > checkpoint_seconds and st.step < cfg.steps:
+            if time.perf_counter() - run.checkpointed_at > checkpoint_seconds and st.step < cfg.steps:
                 run.checkpoint()
-                last_checkpoint = time.perf_counter()
         if st.step >= cfg.steps or not st.live:
             break
         if stop_after is not None and st.step >= stop_after:
@@ -368,7 +369,6 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
         if st.step % cfg.checkpoint_every == 0 and st.step < cfg.steps:
             run.sync()
             run.checkpoint()
-            last_checkpoint = time.perf_counter()
     if bar is not None:
         bar.close()
     run.sync()

@@ -67,3 +67,13 @@ def test_append_cuts_back_to_the_recorded_size(tmp_path):
     rundir.append_csv(path, ["a", "b"], [[2, 0.25], [3, 0.125]], at=size)  # a kill after this loses nothing yet
     rundir.append_csv(path, ["a", "b"], [[9, 9.0]], at=size)  # ... but a resume from `size` drops rows 2 and 3
     assert rundir.read_rows(path) == [{"a": 1.0, "b": 0.5}, {"a": 9.0, "b": 9.0}]
+
+
+def test_checkpoints_by_elapsed_time_change_no_number(tmp_path):
+    """checkpoint_seconds=0 checkpoints at every evaluation; cut and resumed, the run ends as one without them."""
+    straight = train.train(SMALL, tmp_path / "straight", progress=False)
+    train.train(SMALL, tmp_path / "timed", progress=False, stop_after=27, checkpoint_seconds=0)
+    assert checkpoint.load(tmp_path / "timed" / "checkpoint.pt")["step"] == 27
+    resumed = train.train(SMALL, tmp_path / "timed", progress=False, checkpoint_seconds=0)
+    assert all(torch.equal(straight.params[k], resumed.params[k]) for k in straight.params)
+    assert (tmp_path / "timed" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "metrics.csv").read_bytes()
