@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-tl bench clean
+.PHONY: demo paper test test-slow test-tl bench clean
 .SECONDARY:  # keep the run files make builds along the way
 
 $(STAMP): pyproject.toml
@@ -45,6 +45,15 @@ $(NEURAL)/demo-$(DEMO).json: | $(STAMP)
 
 $(RUNS)/figures/progress-cpu.png: $(NEURAL)/demo-$(DEMO).json
 	$(BIN)/grok-figures progress $(NEURAL)/cpu-add-p59 --out $@
+
+# The paper's own scale (p = 113, d_model 128) within a device budget, for a GPU: it measures the step time there,
+# prints its plan (what runs, the estimate, what the fixed rule cut), trains, and ends with the report and
+# verdicts.json in runs/paper-$(PAPER_SCALE)/report/. PAPER_SCALE=smoke runs the same path with a tiny model in
+# under a minute on a CPU.
+PAPER_SCALE ?= paper
+PAPER_MINUTES ?= 8
+paper: | $(STAMP)
+	$(BIN)/grok-neural paper --scale $(PAPER_SCALE) --budget-minutes $(PAPER_MINUTES)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from neural import train
+from neural import stepcost, train
 from neural.config import TrainConfig
 from neural.experiments import runner
 
@@ -57,29 +57,16 @@ def layouts(steps: int, rounds: int) -> None:
 
 
 def step_cost_fit() -> None:
-    train.tune_process()
-    grid = [(1, 200), (1, 600), (1, 1740), (4, 200), (4, 600), (8, 200), (8, 600), (8, 1740), (16, 600)]
-    rows = []
-    for E, D in grid:
-        cfg = train.resolve_threads(BASE.with_(seeds=tuple(range(E)), frac=None, train_size=D), None)
-        torch.set_num_threads(cfg.threads)
-        st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
-        run = train._Run(cfg, torch.device("cpu"), None, st)
-        for _ in range(3):
-            run.train_step()
-        best = float("inf")
-        for _ in range(3):
-            t = time.perf_counter()
-            for _ in range(8):
-                run.train_step()
-            best = min(best, (time.perf_counter() - t) / 8)
-        rows.append((E, D, 1e3 * best))
-    A = np.array([[1.0, E, E * D] for E, D, _ in rows])
-    c0, c1, c2 = np.linalg.lstsq(A, np.array([ms for *_, ms in rows]), rcond=None)[0]
-    print("one training step, ms (best of 3 x 8 steps): " + ", ".join(f"E={E} D={D}: {ms:.2f}" for E, D, ms in rows))
-    print(f"fit c0 + c1 E + c2 E D: c0 = {c0:.2f} ms, c1 = {c1:.3f} ms, c2 = {1e3 * c2:.2f} us; in member-pairs "
-          f"c0/c2 = {c0 / c2:.0f}, c1/c2 = {c1 / c2:.0f} (runner.pack uses {runner.ENSEMBLE_COST:.0f}, "
-          f"{runner.MEMBER_COST:.0f})")
+    grid = ((1, 200), (1, 600), (1, 1740), (4, 200), (4, 600), (8, 200), (8, 600), (8, 1740), (16, 600))
+    cfg = train.resolve_threads(BASE, None)
+    torch.set_num_threads(cfg.threads)
+    costs, rows = stepcost.measure(cfg, torch.device("cpu"), grid, repeats=8)
+    (c0, c1, c2), ref = costs.step, stepcost.CPU_REFERENCE.step
+    print("one training step, ms (best of 3 x 8 steps): " + ", ".join(f"E={E} D={D}: {1e3 * s:.2f}"
+                                                                      for E, D, s in rows))
+    print(f"fit c0 + c1 E + c2 E D: c0 = {1e3 * c0:.2f} ms, c1 = {1e3 * c1:.3f} ms, c2 = {1e6 * c2:.2f} us; in "
+          f"member-pairs c0/c2 = {c0 / c2:.0f}, c1/c2 = {c1 / c2:.0f} (the reference runner.pack uses: "
+          f"{ref[0] / ref[2]:.0f}, {ref[1] / ref[2]:.0f})")
 
 
 def main() -> None:

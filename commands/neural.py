@@ -18,8 +18,8 @@ import typer
 
 import rundir
 from commands.common import friendly_errors, new_app
-from neural import device as devices, inspect_run, interop
-from neural.experiments import cluster, protocol
+from neural import device as devices, inspect_run, interop, stepcost
+from neural.experiments import cluster, paper, protocol
 
 HELP = "Transformers on modular arithmetic (paper Appendix B) and their progress measures."
 
@@ -144,6 +144,7 @@ def build_app() -> typer.Typer:
     app = new_app(HELP)
     app.command("presets")(friendly_errors(presets))
     app.command("demo")(friendly_errors(demo))
+    app.command("paper")(friendly_errors(paper_cmd))
     app.command("analyze")(friendly_errors(analyze))
     app.command("export")(friendly_errors(export))
     for name, exp in protocol.registry().items():
@@ -166,6 +167,50 @@ def demo(preset: str = typer.Option("demo", help="demo (about 6 minutes on 2 cor
         ran.append({"experiment": exp.name, "preset": name, "out": str(out)})
     rundir.write_json(record or Path("runs/neural") / f"demo-{preset}.json", {"preset": preset, "ran": ran,
                                                                           "provenance": rundir.provenance()})
+
+
+def paper_cmd(scale: str = typer.Option("paper", help=f"{' or '.join(paper.SCALES)}: the paper's size (Appendix B; "
+                                                      "a GPU) or a tiny model that runs the same path in seconds."),
+              budget_minutes: float = typer.Option(paper.BUDGET_MINUTES, help="Device minutes the training may take "
+                                                   "(estimated from a step-time law measured here first)."),
+              out: Optional[Path] = typer.Option(None, help="Output directory (default runs/paper-<scale>)."),
+              rung: Optional[int] = typer.Option(None, help="Run this rung of the cut ladder whatever the estimate "
+                                                            "(default: the first that fits the budget)."),
+              plan_only: bool = typer.Option(False, "--plan-only", help="Print the plan and stop."),
+              device: str = typer.Option("auto", help=f"{devices.CHOICES}."),
+              overwrite: bool = typer.Option(False, "--overwrite", help="Plan again and replace what --out holds.")):
+    """The paper's scale within a device budget: a grokking run with progress measures, the efficiency (P1) and
+    ungrokking (P2, P3) sweeps and theory against measurement, cut by a fixed rule (neural.experiments.paper's
+    LADDER) to fit --budget-minutes; prints the plan first, ends with the report and verdicts.json. A second call
+    resumes the plan recorded in --out."""
+    dev = devices.resolve(device)
+    root = out or Path("runs") / f"paper-{scale}"
+    rec = None if overwrite else paper.recorded(root)
+    if rec is not None:
+        if rec["scale"] != scale:
+            raise ValueError(f"out={str(root)!r} holds a plan of the {rec['scale']} scale: choose another --out, "
+                             f"--scale {rec['scale']}, or pass --overwrite")
+        costs = stepcost.Costs(**{k: tuple(v) if isinstance(v, list) else v for k, v in rec["costs"].items()})
+        plan = paper.make(scale, rec["budget_seconds"], costs, rec["rung"])
+        typer.echo(f"resuming the plan recorded in {root / 'plan.json'} (pass --overwrite to plan again)")
+    else:
+        paper.make(scale, budget_minutes * 60, stepcost.CPU_REFERENCE, 0)  # bad options refused before measuring
+        typer.echo(f"measuring the step time of the {scale}-size model on {devices.describe(dev)} ...")
+        plan = paper.make(scale, budget_minutes * 60, paper.measure(scale, dev), rung)
+    for line in plan.lines():
+        typer.echo(line)
+    if plan_only:
+        return
+    ctx = protocol.Context(device=device, overwrite=overwrite)
+    paper.execute(plan, root, ctx, on_result=lambda name, o, summary, wall: _echo_result(
+        protocol.REGISTRY[name], o, summary, wall, _save_figures(protocol.REGISTRY[name], o)))
+    from figures import report
+
+    sections = report.collect(root)
+    paths = report.write(sections, root, root / "report" / "index.html")
+    for s in sections:
+        typer.echo(f"{s.verdict:<26} {s.title}")
+    typer.echo(f"report: {paths[0]}; verdicts: {root / 'report' / 'verdicts.json'}")
 
 
 def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import rundir
+from neural import stepcost
 from neural.experiments import cluster
 
 
@@ -54,10 +55,11 @@ class Context:
     device: str = "auto"
     allow_device_change: bool = False
     overwrite: bool = False  # --overwrite: train's own directory, or an experiment's sub-experiments (scaling)
+    costs: stepcost.Costs = stepcost.CPU_REFERENCE  # how sweeps are packed (measured on the device, or the reference)
 
     def placement(self) -> dict:
         return {"executor": self.executor, "slurm": dict(self.slurm), "wait": self.wait, "progress": self.progress,
-                "device": self.device, "allow_device_change": self.allow_device_change}
+                "device": self.device, "allow_device_change": self.allow_device_change, "costs": self.costs}
 
     def check(self) -> None:
         cluster.Submission(self.executor, dict(self.slurm), self.wait).check()

@@ -4,9 +4,10 @@ A spec is one member's coordinates: the shared settings (a TrainConfig whose per
 the member (seed, wd, lr, split_seed, subset D', parent run and member) and free-form tags (stage, d_prime, ...)
 that become columns of the results table. `pack` groups specs that can share an ensemble (same shared
 settings; weight decays and learning rates mixed) and cuts each group, sorted by D', where the estimated cost
-is least (a step costs about E x max D' plus a per-member and a per-ensemble overhead). Each ensemble is a run directory
-named by a hash of its configuration, so re-running a sweep skips what is finished and resumes what is not; the
-results table is rebuilt from the finished ensembles each time (nothing duplicated, written atomically).
+is least (a step costs about E x max D' plus a per-member and a per-ensemble overhead: neural.stepcost). Each
+ensemble is a run directory named by a hash of its configuration, so re-running a sweep skips what is finished
+and resumes what is not; the results table is rebuilt from the finished ensembles each time (nothing duplicated,
+written atomically).
 
 Executors: "local" (in this process, one ensemble at a time with all cores), and through submitit "slurm" or
 "submitit-local" (the pending ensembles as one job array; the same function runs each; options, job tracking and
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import budget, train
+from neural import stepcost, train
 from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
@@ -49,37 +50,20 @@ def _shared(cfg: TrainConfig) -> str:
                       sort_keys=True)
 
 
-# A step's cost on this 2-core CPU, fitted to c0 + c1 E + c2 E D (E members padded to D pairs, cpu-size model) by
-# benchmarks/bench_sweep.py: c0 = 1.65 ms, c1 = 0.073 ms, c2 = 1.71 us. In units of c2: a step of its own costs
-# about 970 pairs of padding, a member 43.
-ENSEMBLE_COST, MEMBER_COST = 970.0, 43.0
+def step_cost(sizes: list[int], costs: stepcost.Costs = stepcost.CPU_REFERENCE) -> float:
+    """Estimated seconds of one step of an ensemble of members with training sets of `sizes` pairs (padded to the
+    largest), by `costs`' step law."""
+    return costs.step_seconds(len(sizes), max(sizes))
 
 
-def step_cost(sizes: list[int]) -> float:
-    """Estimated cost of one step of an ensemble of members with training sets of `sizes` pairs (padded to the
-    largest), in units of one member-pair."""
-    return ENSEMBLE_COST + len(sizes) * (MEMBER_COST + max(sizes))
-
-
-ENSEMBLE_BYTES = 4 << 30  # budget.estimate_bytes of one ensemble at most: fixed, so packing is the same everywhere
-
-
-def members_within(base: TrainConfig, max_members: int) -> int:
-    """The most members (at least 1, at most max_members) an ensemble of `base`'s settings may have within
-    ENSEMBLE_BYTES of estimated peak memory (neural.budget, which counts every member at the base split's size)."""
-    E = max_members
-    while E > 1 and budget.estimate_bytes(base.with_(seeds=tuple(range(E)), wds=(1.0,), lrs=(1e-3,),
-                                                     member_specs=())) > ENSEMBLE_BYTES:
-        E -= 1
-    return E
-
-
-def pack(specs: list[Spec], max_members: int = 32) -> list[tuple[TrainConfig, list[int]]]:
+def pack(specs: list[Spec], max_members: int = 32,
+         costs: stepcost.Costs = stepcost.CPU_REFERENCE) -> list[tuple[TrainConfig, list[int]]]:
     """Ensembles as (config, indices of their specs). Specs with the same shared settings may share an ensemble
     whatever their weight decay and learning rate (both per member; a member that converges leaves the batch).
-    Within a group, sorted by D', the cut into ensembles of at most `max_members` (fewer where the memory
-    estimate of one would pass ENSEMBLE_BYTES) minimises the summed step_cost (dynamic programming): padding a
-    small D' to a large one costs, and so does each extra ensemble."""
+    Within a group, sorted by D', the cut into ensembles of at most `max_members` (fewer where one would not fit
+    `costs`' ensemble memory) minimises the summed step_cost (dynamic programming): padding a small D' to a large
+    one costs, and so does each extra ensemble. `costs` defaults to the reference CPU's, so that a sweep packs the
+    same on every machine unless its caller measured the device it runs on (neural.stepcost)."""
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(specs):
         groups.setdefault(_shared(s.base), []).append(i)
@@ -87,11 +71,11 @@ def pack(specs: list[Spec], max_members: int = 32) -> list[tuple[TrainConfig, li
     for idx in groups.values():
         idx = sorted(idx, key=lambda i: (specs[i].size(), json.dumps(specs[i].member, sort_keys=True)))
         sizes = [specs[i].size() for i in idx]
-        cap = members_within(specs[idx[0]].base, max_members)
+        cap = costs.members_within(specs[idx[0]].base, max_members)
         best, cut = [0.0] + [float("inf")] * len(idx), [0] * (len(idx) + 1)  # best cost of the first j specs
         for j in range(1, len(idx) + 1):
             for i in range(max(0, j - cap), j):
-                c = best[i] + step_cost(sizes[i:j])
+                c = best[i] + step_cost(sizes[i:j], costs)
                 if c < best[j]:
                     best[j], cut[j] = c, i
         j, chunks = len(idx), []
@@ -149,17 +133,17 @@ def run_ensemble(config: dict, out: str, progress: bool = False, device: str = "
 
 
 def run(specs: list[Spec], sweep_dir: Path, *, executor: str = "local", max_members: int = 32, progress: bool = True,
-        slurm: dict | None = None, wait: bool = True, device: str = "auto",
-        allow_device_change: bool = False) -> list[dict]:
+        slurm: dict | None = None, wait: bool = True, device: str = "auto", allow_device_change: bool = False,
+        costs: stepcost.Costs = stepcost.CPU_REFERENCE) -> list[dict]:
     """Train every spec (skipping finished ensembles) on `device` (neural.device's spec) and return the results
-    rows, one per spec, in order. With a submitit executor `slurm` holds validated options
+    rows, one per spec, in order, packed by `costs`. With a submitit executor `slurm` holds validated options
     (cluster.parse_options); with wait=False, cluster.Pending is raised while ensembles are queued or running."""
     found = finished_members(sweep_dir)  # members already trained, whatever ensemble holds them
-    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members)
+    todo = [(cfg, ensemble_dir(sweep_dir, cfg), len(idx)) for cfg, idx in pack(specs, max_members, costs)
             if not all(_found(found, specs[i]) for i in idx)]
     train_all(todo, sweep_dir, executor=executor, slurm=slurm, wait=wait, progress=progress, device=device,
               allow_device_change=allow_device_change)
-    return collect(specs, sweep_dir, max_members)
+    return collect(specs, sweep_dir, max_members, costs)
 
 
 def _finished(cfg: TrainConfig, run_dir: Path) -> bool:
@@ -230,12 +214,14 @@ def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.S
             bar.update(n)
 
 
-def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32) -> list[dict]:
+def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32,
+            costs: stepcost.Costs = stepcost.CPU_REFERENCE) -> list[dict]:
     """One row per spec from the summary of a finished ensemble holding its member (read from the ensembles'
     config.json; the one today's packing names first, where there are several): tags, member coordinates,
     final metrics, converged. A spec not trained yet gets an empty row."""
     found = finished_members(sweep_dir)
-    packed = {i: (ensemble_dir(sweep_dir, cfg), k) for cfg, idx in pack(specs, max_members) for k, i in enumerate(idx)}
+    packed = {i: (ensemble_dir(sweep_dir, cfg), k) for cfg, idx in pack(specs, max_members, costs)
+              for k, i in enumerate(idx)}
     summaries: dict[Path, dict] = {}
     rows: list[dict[str, Any]] = [{} for _ in specs]
     for i, spec in enumerate(specs):

@@ -1,4 +1,5 @@
 """The composable trainer and sweeps: mixed D' ensembles, starting from a parent, detectors, runner, executors."""
+import dataclasses
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 import rundir
-from neural import dataset, evaluation, model, train
+from neural import budget, dataset, evaluation, model, stepcost, train
 from neural.config import TrainConfig
 from neural.experiments import protocol, runner, ungrok
 
@@ -94,15 +95,15 @@ def test_pack_mixes_weight_decays_and_cuts_where_cost_is_least():
     assert len(runner.pack(_specs(Path(".")) + parents)) == 2
 
 
-def test_pack_keeps_an_ensemble_within_the_memory_budget(monkeypatch):
+def test_pack_keeps_an_ensemble_within_the_memory_budget():
     """Where the memory estimate of a large ensemble passes the budget, the cut makes smaller ones."""
-    one = runner.budget.estimate_bytes(BASE)
-    three = runner.budget.estimate_bytes(BASE.with_(seeds=(0, 1, 2)))
+    one = budget.estimate_bytes(BASE)
+    three = budget.estimate_bytes(BASE.with_(seeds=(0, 1, 2)))
     assert len(runner.pack(_specs(Path(".")))) == 1  # 8 members fit the default budget
-    monkeypatch.setattr(runner, "ENSEMBLE_BYTES", (one + three) // 2)  # room for 1 or 2 members, not 3
-    cap = runner.members_within(BASE, 32)
+    small = dataclasses.replace(stepcost.CPU_REFERENCE, ensemble_bytes=(one + three) // 2)  # room for 1 or 2, not 3
+    cap = small.members_within(BASE, 32)
     assert 1 <= cap < 3
-    ensembles = runner.pack(_specs(Path(".")))
+    ensembles = runner.pack(_specs(Path(".")), costs=small)
     assert all(len(idx) <= cap for _, idx in ensembles) and sum(len(idx) for _, idx in ensembles) == 8
 
 
@@ -183,15 +184,16 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     assert list(ungrok_fig.render_all(ungrok_fig.load(tmp_path))) == ["fig4"]
 
 
-def test_a_finished_sweep_is_read_from_its_ensembles_when_the_packing_changes(tmp_path, monkeypatch):
+def test_a_finished_sweep_is_read_from_its_ensembles_when_the_packing_changes(tmp_path):
     """Results come from what each finished ensemble's config.json says it holds: after the cost model changes
     (so today's packing would cut other ensembles) the same sweep retrains nothing and gives the same rows."""
     specs = _specs(tmp_path)
     first = runner.run(specs, tmp_path / "s", progress=False)
     stamps = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (tmp_path / "s" / "ensembles").iterdir()}
-    monkeypatch.setattr(runner, "ENSEMBLE_COST", 0.0)  # ensembles now free: one per D'
-    assert len(runner.pack(specs)) != len(stamps)
-    again = runner.run(specs, tmp_path / "s", progress=False)
+    c0, c1, c2 = stepcost.CPU_REFERENCE.step
+    free = dataclasses.replace(stepcost.CPU_REFERENCE, step=(0.0, c1, c2))  # ensembles now free: one per D'
+    assert len(runner.pack(specs, costs=free)) != len(stamps)
+    again = runner.run(specs, tmp_path / "s", progress=False, costs=free)
     assert again == first
     after = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (tmp_path / "s" / "ensembles").iterdir()}
     assert after == stamps  # no new ensemble, none rewritten
