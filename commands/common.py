@@ -31,11 +31,27 @@ class OneLineErrors(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from rundir.provenance import DISTRIBUTION, toolkit_version
+
+        typer.echo(f"{DISTRIBUTION} {toolkit_version()}")
+        raise typer.Exit()
+
+
 def new_app(help: str) -> typer.Typer:
-    """The Typer app every CLI of the toolkit uses. Help is plain text (no Rich markup), so help that names
-    brackets, such as '.[cluster]' or '[x, op, y, =]', is shown as written instead of eaten as markup tags."""
-    return typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                       rich_markup_mode=None, help=help)
+    """The Typer app every CLI of the toolkit uses, with `--version`. Help is plain text (no Rich markup), so help
+    that names brackets, such as '.[cluster]' or '[x, op, y, =]', is shown as written instead of eaten as markup
+    tags."""
+    app = typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                      rich_markup_mode=None, help=help)
+
+    @app.callback()
+    def options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                             help="Print the toolkit's version and exit.")) -> None:
+        pass
+
+    return app
 
 
 def friendly_errors(fn: Callable) -> Callable:

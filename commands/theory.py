@@ -74,8 +74,8 @@ def _save_and_show(result: dict, out: Optional[Path], t0: float, as_json: bool, 
     """Save OUT/summary.json (with compute time and provenance) if asked, then print JSON or the table."""
     if out is not None:
         try:
-            rundir.write_json(Path(out) / "summary.json", {**result, "compute_seconds": time.perf_counter() - t0,
-                                                           "provenance": rundir.provenance()})
+            rundir.write_json(Path(out) / "summary.json", rundir.stamped({
+                **result, "compute_seconds": time.perf_counter() - t0, "provenance": rundir.provenance()}))
         except OSError as e:
             raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
     if as_json:

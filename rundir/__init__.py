@@ -10,5 +10,8 @@ summary.json is finished and is not overwritten unless asked.
 """
 from rundir.files import (KILL_AT_ENV, TMP_SUFFIX, append_csv, atomic_write_bytes, atomic_write_text, is_finished,  # noqa: F401
                           read_csv, read_json, read_rows, to_jsonable, write_csv, write_json)
-from rundir.provenance import PACKAGES, compute_seconds, environment, provenance, write_sweep_summary  # noqa: F401
+from rundir.provenance import (PACKAGES, SCHEMA_VERSION, compute_seconds, environment, provenance, stamped,  # noqa: F401
+                               toolkit_version, write_sweep_summary)
+
+__version__ = toolkit_version()
 from rundir.owner import OWNED_FILES, RunDir, owned_files  # noqa: F401

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rundir.files import TMP_SUFFIX, is_finished, read_json, to_jsonable, write_json
-from rundir.provenance import provenance
+from rundir.provenance import provenance, stamped
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
 OWNED_FILES = RESULT_FILES + ("config.json", ".lock")  # a run directory's own: nothing else may write them
@@ -133,9 +133,9 @@ class RunDir:
     # ---------------------------------------------------------------- writes
     def write_config(self, record: dict[str, Any]) -> None:
         """config.json: `record` must hold the run's identity under "config"."""
-        write_json(self.path / "config.json", record)
+        write_json(self.path / "config.json", stamped(record))
 
     def finish(self, summary: dict) -> None:
         """summary.json, written last: its presence marks the run finished. It records how it was made
         (rundir.provenance: command line, versions, time)."""
-        write_json(self.path / "summary.json", {**summary, "provenance": provenance()})
+        write_json(self.path / "summary.json", stamped({**summary, "provenance": provenance()}))

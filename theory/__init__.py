@@ -3,3 +3,6 @@
 Symbolic world: `symbols`, `mixture`, `derive`. Numeric world: `allocation`, `efficiency`, `statements`.
 They meet in exactly one module, `numeric`, where sympy expressions become numpy functions.
 """
+from rundir.provenance import toolkit_version as _toolkit_version
+
+__version__ = _toolkit_version()

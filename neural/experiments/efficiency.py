@@ -236,7 +236,7 @@ def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()
     """Train (or reuse) every member, measure, write members.csv; returns the summary's body. Without waiting (a
     submitit executor) cluster.Pending is raised while jobs run."""
     sweep_dir = Path(sweep_dir)
-    rows = measure(sweep_dir, runner.run(specs(pre), sweep_dir, **ctx.placement()))
+    rows = measure(sweep_dir, runner.run(specs(pre), sweep_dir, costs=ctx.costs, **ctx.placement()))
     runner.write_table(rows, sweep_dir / "members.csv")
     return {**summarise(rows), "task": pre.task,
             "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",

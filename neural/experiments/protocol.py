@@ -59,7 +59,7 @@ class Context:
 
     def placement(self) -> dict:
         return {"executor": self.executor, "slurm": dict(self.slurm), "wait": self.wait, "progress": self.progress,
-                "device": self.device, "allow_device_change": self.allow_device_change, "costs": self.costs}
+                "device": self.device, "allow_device_change": self.allow_device_change}
 
     def check(self) -> None:
         cluster.Submission(self.executor, dict(self.slurm), self.wait).check()

@@ -373,7 +373,7 @@ def run_continuation(pre: Preset, out: Path, ung: dict, d_crit: float | None, ct
     if not specs:
         return []
     cont_dir = out / f"w{w}" / "continue"
-    rows = runner.run(specs, cont_dir, max_members=1, **ctx.placement())
+    rows = runner.run(specs, cont_dir, max_members=1, costs=ctx.costs, **ctx.placement())
     result = []
     for spec, r in zip(specs, rows):
         d = drift(cont_dir / "ensembles" / r["ensemble"], 0, spec.member["lr"], spec.member["wd"])

@@ -133,7 +133,7 @@ def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()
     sweep_dir = Path(sweep_dir)
     rows, skipped = [], {}
     for task in pre.tasks:
-        parents = runner.run(parent_specs(pre, task), sweep_dir, **place)
+        parents = runner.run(parent_specs(pre, task), sweep_dir, costs=ctx.costs, **place)
         rows += parents
         failed = [r for r in parents if not (r["test/acc"] or 0) >= GENERALISED]
         if failed:  # a child of a parent that never generalised has nothing to ungrok
@@ -141,7 +141,7 @@ def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()
             skipped[task] = (f"no stage 2: parent(s) of seed {', '.join(str(r['seed']) for r in failed)} reached "
                              f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
             continue
-        rows += runner.run(child_specs(pre, task, parents), sweep_dir, **place)
+        rows += runner.run(child_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
     runner.write_table(rows, sweep_dir / "results.csv")
     return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
                       for t in pre.tasks},
