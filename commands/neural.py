@@ -98,7 +98,9 @@ def _save_figures(exp: protocol.Experiment, out: Path) -> list[str]:
 
 
 def _echo_result(exp: protocol.Experiment, out: Path, summary: dict, wall: float, paths: list[str]) -> None:
-    typer.echo(f"{exp.name}: {out}   ({wall:.0f} s)")
+    waited = summary.get("core_wait_seconds_this_session", summary.get("core_wait_seconds")) or 0.0
+    typer.echo(f"{exp.name}: {out}   ({wall:.0f} s" + (f", of which {waited:.0f} s waiting for CPU cores held by other "
+                                                      f"runs)" if 0.5 <= waited <= wall else ")"))
     for line in exp.lines(summary):
         typer.echo(line)
     if paths:

@@ -137,15 +137,23 @@ def _run_on_cores(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_a
     """Hold cfg.threads cores of this machine (on CPU) and run torch on exactly that many threads, with the
     numerics the precision and the device ask for (neural.device.numerics_mode)."""
     before = torch.get_num_threads()
-    wait = lambda: print(f"waiting for {cfg.threads} free core(s): other grok-neural runs hold them "  # noqa: E731
-                         f"({cores.lease_dir()})", file=sys.stderr)
-    lease = cores.lease(cfg.threads, on_wait=wait) if dev.type == "cpu" else contextlib.nullcontext()
-    with lease, devices.numerics_mode(cfg.precision, dev):
+    lease = cores.lease(cfg.threads, on_wait=_say_waiting(cfg.threads)) if dev.type == "cpu" else \
+        contextlib.nullcontext(cores.Lease(why="not on a CPU"))
+    with lease as got, devices.numerics_mode(cfg.precision, dev):
+        if got.waited and not got.held:
+            print(f"{got.why}: running on {cfg.threads} thread(s) without a lease (runs then share cores and slow "
+                  f"each other; the numbers are the same)", file=sys.stderr)
         torch.set_num_threads(cfg.threads)
         try:
-            return _fit(cfg, dev, d, progress, stop_after, checkpoint_seconds)
+            return _fit(cfg, dev, d, progress, stop_after, checkpoint_seconds, got.waited)
         finally:
             torch.set_num_threads(before)
+
+
+def _say_waiting(threads: int):
+    return lambda bound: print(
+        f"waiting up to {bound:g} s for {threads} free core(s): other toolkit runs hold them ({cores.lease_dir()}; "
+        f"{cores.WAIT_ENV}=seconds sets the bound, {cores.OFF_ENV}=off skips leasing)", file=sys.stderr)
 
 
 def _converged(cfg: TrainConfig, member: dict, history: list[tuple]) -> bool:
@@ -342,7 +350,7 @@ class _Run:
 
 
 def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int | None,
-         checkpoint_seconds: float) -> TrainResult:
+         checkpoint_seconds: float, core_wait: float = 0.0) -> TrainResult:
     tune_process()
     st = _start(cfg, model_config(cfg), dev, d.path / "checkpoint.pt" if d is not None else None)
     run = _Run(cfg, dev, d, st)
@@ -376,6 +384,7 @@ def _fit(cfg: TrainConfig, dev: torch.device, d, progress: bool, stop_after: int
     summary = _summary(cfg, dev, run.members, st.rows, st.diverged, time.perf_counter() - t0, st.step - start)
     summary["steps_run"] = st.step
     summary["eval_seconds_this_session"] = run.eval_seconds
+    summary["core_wait_seconds_this_session"] = core_wait  # waiting for CPU cores, apart from training time
     for e, m in enumerate(summary["members"]):
         m["converged_step"] = st.converged[e]
         m["converged"] = st.converged[e] is not None or _converged(cfg, run.members[e], run.history[e])

@@ -8,8 +8,11 @@ adapt to the load mid-run without breaking determinism.
 
 So a run's thread count is fixed in its configuration, and a run holds one lease per thread for its whole
 life: one lock file per core under a per-user directory, taken with `fcntl.flock` (released by the kernel
-when the process ends). A run that cannot get its cores waits instead of overcommitting them. Other programs
-are not covered: keep heavy non-toolkit work off the machine while training on CPU.
+when the process ends). A run that cannot get its cores waits instead of overcommitting them, for at most
+GROK_CORES_WAIT seconds (default 120; then it runs anyway, saying so: slower, with the same numbers), and
+GROK_CORES=off skips leasing altogether (a machine with cores to spare, a notebook that must never wait). Only
+CPU training leases; a GPU run never does. Other programs are not covered: keep heavy non-toolkit work off the
+machine while training on CPU.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import fcntl
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -65,21 +69,70 @@ def check(n: int) -> None:
         raise ValueError(f"threads={n} is not allowed: must lie in [1, {total}] (the cores this process may use)")
 
 
+OFF_ENV = "GROK_CORES"  # "off": never lease (a workstation with cores to spare, a notebook that must not wait)
+WAIT_ENV = "GROK_CORES_WAIT"  # seconds a run waits for its cores before it runs without them
+DEFAULT_WAIT_SECONDS = 120.0
+
+
+@dataclass
+class Lease:
+    """What a lease got: `held` (the cores are this run's), `waited` (seconds spent waiting for them) and, when
+    not held, `why` (leasing off, or the wait ran out)."""
+    held: bool = False
+    waited: float = 0.0
+    why: str | None = None
+
+
+def wait_bound() -> float:
+    """Seconds a run waits for its cores: GROK_CORES_WAIT, else DEFAULT_WAIT_SECONDS (ValueError if malformed)."""
+    text = os.environ.get(WAIT_ENV)
+    if text is None or text.strip() == "":
+        return DEFAULT_WAIT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"{WAIT_ENV}={text!r} is not allowed: give seconds, a number >= 0")
+    return value
+
+
+def leasing_on() -> bool:
+    """False when GROK_CORES=off (also 0, no, false)."""
+    return os.environ.get(OFF_ENV, "").strip().lower() not in ("off", "0", "no", "false")
+
+
 @contextlib.contextmanager
-def lease(n: int, on_wait: Callable[[], None] | None = None, poll_seconds: float = 0.25) -> Iterator[None]:
-    """Hold `n` of this machine's cores (1 <= n <= available()) for the duration of the block."""
+def lease(n: int, on_wait: Callable[[float], None] | None = None, poll_seconds: float = 0.25,
+          max_wait: float | None = None) -> Iterator[Lease]:
+    """Hold `n` of this machine's cores (1 <= n <= available()) for the duration of the block, waiting at most
+    `max_wait` seconds (default: wait_bound()) for other runs to free them; after that, or with leasing off
+    (GROK_CORES=off), the block runs without holding them. `on_wait(bound)` is called once if it has to wait.
+    Yields a Lease saying what happened."""
     check(n)
+    got = Lease()
+    if not leasing_on():
+        got.why = f"{OFF_ENV}=off"
+        yield got
+        return
+    bound = wait_bound() if max_wait is None else max_wait
     total = available()
     d = lease_dir()
     d.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
     held = _try_take(d, n, total)
-    if not held and on_wait is not None:
-        on_wait()
-    while not held:
-        time.sleep(poll_seconds)
-        held = _try_take(d, n, total)
+    if not held:
+        if on_wait is not None:
+            on_wait(bound)
+        while not held and time.monotonic() - t0 < bound:
+            time.sleep(min(poll_seconds, max(bound - (time.monotonic() - t0), 0.0)))
+            held = _try_take(d, n, total)
+        got.waited = time.monotonic() - t0
+    got.held = bool(held)
+    if not held:
+        got.why = f"still held by other runs after {bound:g} s"
     try:
-        yield
+        yield got
     finally:
         for fd in held:
             os.close(fd)

@@ -56,18 +56,21 @@ def write_sweep_summary(sweep_dir: Path, summary: dict, sources: Sequence[Path] 
     runs below the sweep, or below `sources`) and provenance; returns what it wrote."""
     sources = list(sources) or [sweep_dir]
     summary = stamped({**summary, "compute_seconds": sum(compute_seconds(s) for s in sources),
+                       "core_wait_seconds": sum(compute_seconds(s, "core_wait_seconds_this_session")
+                                                for s in sources),
                        "provenance": provenance()})
     write_json(Path(sweep_dir) / "summary.json", summary)
     return summary
 
 
-def compute_seconds(root: Path) -> float:
+def compute_seconds(root: Path, key: str = "wall_seconds_this_session") -> float:
     """Training time recorded by every run below `root` (each run's last session; resumed runs count their last
-    session only): what a sweep cost, however many times its command was re-run to reuse it."""
+    session only): what a sweep cost, however many times its command was re-run to reuse it. `key` sums another
+    per-run number instead (the time its runs waited for CPU cores)."""
     total = 0.0
     for path in sorted(Path(root).glob("*/**/summary.json")):
         try:
-            total += float(read_json(path).get("wall_seconds_this_session") or 0)
+            total += float(read_json(path).get(key) or 0)
         except (ValueError, AttributeError, TypeError):
             continue
     return total

@@ -188,7 +188,7 @@ def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
                                 "import sys\n"
                                 "try:\n"
                                 "    import signal; signal.alarm(2)\n"
-                                "    with cores.lease(1, on_wait=lambda: print('waiting', flush=True)): print('got')\n"
+                                "    with cores.lease(1, on_wait=lambda bound: print('waiting', flush=True)): print('got')\n"
                                 "except BaseException as e: sys.exit(3)"],
                                cwd=ROOT, capture_output=True, text=True, env={**os.environ,
                                                                               "XDG_RUNTIME_DIR": str(tmp_path)})
@@ -198,6 +198,33 @@ def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
         pass
     with pytest.raises(ValueError, match="threads"):
         with cores.lease(n + 1):
+            pass
+
+
+def test_a_run_behind_held_cores_waits_at_most_the_bound_and_says_so(tmp_path, monkeypatch):
+    """All cores held by this process: a training command in another waits GROK_CORES_WAIT seconds, then trains
+    without a lease, and prints the wait apart from the training time; with GROK_CORES=off it does not wait."""
+    env = {"XDG_RUNTIME_DIR": str(tmp_path), "GROK_CORES_WAIT": "1.5"}
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    args = TINY_ARGS[:-2] + ["--threads", "1"]
+    with cores.lease(cores.available()) as got:
+        assert got.held and got.waited == 0
+        bounded = cli("neural", args + ["--out", tmp_path / "a"], env=env)
+        off = cli("neural", args + ["--out", tmp_path / "b"], env={**env, "GROK_CORES": "off",
+                                                                        "GROK_CORES_WAIT": "600"})
+    assert bounded.returncode == 0, bounded.stderr
+    assert "waiting up to 1.5 s" in bounded.stderr and "without a lease" in bounded.stderr
+    waited = rundir.read_json(tmp_path / "a" / "summary.json")["core_wait_seconds_this_session"]
+    assert 1.5 <= waited < 30
+    assert "waiting for CPU cores" in bounded.stdout
+    assert off.returncode == 0 and "waiting" not in off.stderr
+    assert rundir.read_json(tmp_path / "b" / "summary.json")["core_wait_seconds_this_session"] == 0
+
+
+def test_a_malformed_wait_bound_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROK_CORES_WAIT", "soon")
+    with pytest.raises(ValueError, match="GROK_CORES_WAIT='soon'"):
+        with cores.lease(1):
             pass
 
 
