@@ -2,3 +2,5 @@
 from rundir.provenance import toolkit_version as _toolkit_version
 
 __version__ = _toolkit_version()
+
+from neural.results import load_curves, load_run, load_sweep  # noqa: E402,F401  (pandas imported when called)

@@ -7,7 +7,7 @@ with 2 threads 14 s; two such runs at once 50-59 s, against 34 s for the same tw
 adapt to the load mid-run without breaking determinism.
 
 So a run's thread count is fixed in its configuration, and a run holds one lease per thread for its whole
-life: one lock file per core under a per-user directory, taken with `fcntl.flock` (released by the kernel
+life: one lock file per core under a per-user directory, taken through rundir.locks (released by the kernel
 when the process ends). A run that cannot get its cores waits instead of overcommitting them, for at most
 GROK_CORES_WAIT seconds (default 120; then it runs anyway, saying so: slower, with the same numbers), and
 GROK_CORES=off skips leasing altogether (a machine with cores to spare, a notebook that must never wait). Only
@@ -17,13 +17,15 @@ machine while training on CPU.
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import getpass
 import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+
+from rundir import locks
 
 
 def available() -> int:
@@ -36,20 +38,19 @@ def available() -> int:
 
 def lease_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(base) / f"circuit-efficiency-cores-{os.getuid()}"
+    user = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
+    return Path(base) / f"circuit-efficiency-cores-{user}"
 
 
 def _try_take(d: Path, n: int, total: int) -> list[int]:
     """Lock `n` free core slots at once (under a gate lock, so two waiting runs never hold half each)."""
     gate = os.open(d / "gate", os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(gate, fcntl.LOCK_EX)
+        locks.lock(gate)
         held = []
         for i in range(total):
             fd = os.open(d / f"core-{i}", os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not locks.try_lock(fd):
                 os.close(fd)
                 continue
             held.append(fd)

@@ -1,20 +1,20 @@
 """The one owner of a run directory (the README's 'Results on disk').
 
 `RunDir.open(path, config, overwrite=...)` makes the directory, takes an exclusive lock on `<dir>/.lock`
-(`fcntl.flock`: released by the kernel when the process ends, however it ends), removes temporaries left by a
+(rundir.locks: released by the kernel when the process ends, however it ends), removes temporaries left by a
 killed writer, and compares `config` with the configuration already recorded there. A second process that
 opens the same directory gets a ValueError naming the process holding it. A directory made by a call whose
 checks then fail is removed again, so a refused command leaves nothing behind.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from rundir import locks
 from rundir.files import TMP_SUFFIX, is_finished, read_json, to_jsonable, write_json
 from rundir.provenance import provenance, stamped
 
@@ -72,15 +72,12 @@ class RunDir:
         except OSError as e:
             self._remove_if_created()
             raise ValueError(f"out={str(self.path)!r} cannot be written: {e.strerror or e}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        if not locks.try_lock(fd):
+            holder = locks.read_note(fd) or "unknown"
             os.close(fd)
             raise ValueError(f"out={str(self.path)!r} is being written by another process (pid {holder}): "
-                             f"wait for it to finish or choose another --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+                             f"wait for it to finish or choose another --out")
+        locks.write_note(fd, str(os.getpid()))
         self._fd = fd
         for tmp in self.path.glob(f".*{TMP_SUFFIX}"):  # a killed writer's half-made files
             tmp.unlink(missing_ok=True)

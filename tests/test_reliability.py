@@ -188,7 +188,7 @@ def test_core_lease_waits_instead_of_overcommitting(tmp_path, monkeypatch):
                                 "import sys\n"
                                 "try:\n"
                                 "    import signal; signal.alarm(2)\n"
-                                "    with cores.lease(1, on_wait=lambda bound: print('waiting', flush=True)): print('got')\n"
+                                "    with cores.lease(1, on_wait=lambda b: print('waiting', flush=1)): print('got')\n"
                                 "except BaseException as e: sys.exit(3)"],
                                cwd=ROOT, capture_output=True, text=True, env={**os.environ,
                                                                               "XDG_RUNTIME_DIR": str(tmp_path)})
@@ -236,3 +236,37 @@ def test_tables_keep_names_that_look_like_numbers(tmp_path):
     rows = rundir.read_rows(path, text=runner.TEXT_COLUMNS)
     assert [r["ensemble"] for r in rows] == ["012345678901", "1234e5678901"]
     assert rows[0]["member"] == 0.0 and rows[1]["test/acc"] is None
+
+
+WITHOUT_FCNTL = """
+import fcntl as real, subprocess, sys, types  # subprocess first: it takes a module named msvcrt to mean Windows
+fake = types.ModuleType("msvcrt")  # Windows' interface, served here by flock
+fake.LK_NBLCK = 2
+def locking(fd, mode, n):
+    try:
+        real.flock(fd, real.LOCK_EX | real.LOCK_NB)
+    except BlockingIOError:
+        raise OSError(36, "Resource deadlock avoided")
+fake.locking = locking
+sys.modules["msvcrt"] = fake
+sys.modules["fcntl"] = None  # `import fcntl` now fails, as on Windows
+import rundir, theory, neural
+from rundir import cores, locks
+assert locks.fcntl is None
+with rundir.RunDir.open(sys.argv[1], {"a": 1}):
+    try:
+        rundir.RunDir.open(sys.argv[1], {"a": 1})
+    except ValueError as e:
+        print("refused:", e)
+with cores.lease(1) as got:
+    print("lease held:", got.held)
+"""
+
+
+def test_the_toolkit_imports_and_locks_without_fcntl(tmp_path):
+    """Where fcntl does not exist (Windows), rundir, theory and neural import and lock through msvcrt's
+    interface: a second owner of a run directory is refused naming the first's pid, a core lease is held."""
+    done = subprocess.run([sys.executable, "-c", WITHOUT_FCNTL, str(tmp_path / "d")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "is being written by another process (pid" in done.stdout and "lease held: True" in done.stdout
