@@ -10,8 +10,10 @@ import typer
 
 from commands.common import friendly_errors, new_app
 
-from figures import phase, progress, report, style, toy
 from neural.experiments import protocol
+from rundir.lazy import lazy
+
+phase, progress, report, style, toy = (lazy(f"figures.{m}") for m in ("phase", "progress", "report", "style", "toy"))
 
 app = new_app("Render figures from run directories.")
 

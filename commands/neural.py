@@ -13,13 +13,15 @@ import json
 from pathlib import Path
 from typing import List, Optional
 
-import torch
 import typer
 
 import rundir
 from commands.common import friendly_errors, new_app
-from neural import device as devices, inspect_run, interop, stepcost
+from neural import device as devices, stepcost
 from neural.experiments import cluster, paper, protocol
+from rundir.lazy import lazy
+
+torch, inspect_run, interop = lazy("torch"), lazy("neural.inspect_run"), lazy("neural.interop")
 
 HELP = "Transformers on modular arithmetic (paper Appendix B) and their progress measures."
 

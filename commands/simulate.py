@@ -10,10 +10,11 @@ import typer
 from commands.common import friendly_errors, new_app
 
 import rundir
+from rundir.lazy import lazy
 from simulate import presets
-from simulate import run as run_mod
-from simulate import sweep as sweep_mod
 from simulate.config import ToyConfig
+
+run_mod, sweep_mod = lazy("simulate.run"), lazy("simulate.sweep")
 
 app = new_app("The illustrative three-ingredient simulation of grokking (paper Appendix B.5).")
 

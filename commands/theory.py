@@ -16,7 +16,11 @@ import typer
 
 import rundir
 from commands.common import friendly_errors, new_app
-from theory import allocation, derive, efficiency, optimality, prove as proving, statements, validate
+from rundir.lazy import lazy
+from theory import prove_limits
+
+allocation, derive, efficiency, optimality, proving, statements, validate = (lazy(f"theory.{m}") for m in (
+    "allocation", "derive", "efficiency", "optimality", "prove", "statements", "validate"))
 
 MAX_INSTANCES = 10_000  # per statement: about 4 minutes for all six statements on 2 cores
 SECONDS_PER_THOUSAND_INSTANCES = 25  # measured here for all six statements, for the message
@@ -120,9 +124,9 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
                                                                   "form along."),
           box: Optional[List[str]] = typer.Option(None, "--box", help="PARAM=LO:HI: another range for a box variable "
                                                                       "(decimal or p/q), e.g. --box r=1/2:1."),
-          depth: int = typer.Option(proving.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left "
+          depth: int = typer.Option(prove_limits.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left "
                                                                 "undecided (0-200)."),
-          seconds: float = typer.Option(proving.DEFAULT_SECONDS, help="Time limit per statement in seconds "
+          seconds: float = typer.Option(prove_limits.DEFAULT_SECONDS, help="Time limit per statement in seconds "
                                                                       "(0 < S <= 3600)."),
           out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):

@@ -5,16 +5,22 @@ the more efficient circuit takes all of it. Computed by `theory.allocation.optim
 checker verifies), for a few norm ratios P_M / P_G."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures import style
-from theory import allocation
+from theory.penalty import Q_L2
+from rundir.lazy import lazy
+
+allocation = lazy("theory.allocation")
+from rundir.lazy import lazy  # noqa: E402
+
+plt = lazy("matplotlib.pyplot")
+
 
 RATIOS = (1.05, 1.25, 2.0)  # P_M / P_G: memorisation this much less efficient
 
 
-def render(q: float = allocation.Q_L2, kappa_max: float = 3.0):
+def render(q: float = Q_L2, kappa_max: float = 3.0):
     style.apply()
     kappas = np.linspace(0.05, kappa_max, 300)
     fig, ax = plt.subplots(figsize=(6, 3.6))

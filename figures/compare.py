@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import cm
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
+from rundir.lazy import lazy  # noqa: E402
+
+cm = lazy("matplotlib.cm")
+plt = lazy("matplotlib.pyplot")
+
 
 
 def load(compare_dir: Path) -> dict:

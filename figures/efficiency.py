@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import cm
-from matplotlib.colors import LogNorm
-from matplotlib.ticker import NullFormatter
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
+from rundir.lazy import lazy  # noqa: E402
+
+cm = lazy("matplotlib.cm")
+colors = lazy("matplotlib.colors")
+plt = lazy("matplotlib.pyplot")
+ticker = lazy("matplotlib.ticker")
+
 
 KIND_NAMES = {"mem": "memorisation (random labels)", "gen": "generalisation (trigonometric share >= 0.95)"}
 
@@ -31,7 +34,7 @@ def render_fig3(data: dict):
         if rows:
             logits = np.array([r["label_logit"] for r in rows])
             sc = ax.scatter([r["D"] for r in rows], [r["norm"] for r in rows], c=logits, cmap="viridis", s=18,
-                            norm=LogNorm(logits.min(), max(logits.max(), logits.min() * 1.01)))
+                            norm=colors.LogNorm(logits.min(), max(logits.max(), logits.min() * 1.01)))
             style.plain_log(fig.colorbar(sc, ax=ax, label="centred label logit (log scale)").ax.yaxis)
         ax.set_xscale("log")
         ax.set_xlabel("dataset size D (pairs)")
@@ -57,7 +60,7 @@ def render_fig3(data: dict):
         sizes = sorted({r["D"] for r in data["rows"] if r["kind"] == kind})
         for a in axes[:, col]:  # label the sizes themselves: a log axis under a decade has no labelled majors
             a.set_xticks(sizes, [f"{int(D)}" for D in sizes])
-            a.xaxis.set_minor_formatter(NullFormatter())
+            a.xaxis.set_minor_formatter(ticker.NullFormatter())
     fig.tight_layout()
     return fig
 

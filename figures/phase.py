@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import LogNorm
 
 from figures import source, style
+from rundir.lazy import lazy  # noqa: E402
+
+colors = lazy("matplotlib.colors")
+plt = lazy("matplotlib.pyplot")
+
 
 
 def load(sweep_dir: Path) -> dict:
@@ -26,7 +29,7 @@ def render(data: dict):
     perf = t["final_test_perf"].reshape(shape)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     finite = delay[np.isfinite(delay) & (delay > 0)]
-    norm = LogNorm(vmin=max(finite.min(), 1), vmax=max(finite.max(), 2)) if finite.size else None
+    norm = colors.LogNorm(vmin=max(finite.min(), 1), vmax=max(finite.max(), 2)) if finite.size else None
     im = axes[0].pcolormesh(xs, ys, np.where(delay > 0, delay, np.nan), norm=norm, cmap="viridis", shading="nearest")
     fig.colorbar(im, ax=axes[0], label="grokking delay (steps; blank: never or none)")
     axes[0].set_title(f"grokking delay after {data['steps']} steps")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import rundir
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for
+from rundir.lazy import lazy  # noqa: E402
+
+plt = lazy("matplotlib.pyplot")
+
 
 
 def load(run_dir: Path, member: int = 0) -> dict:

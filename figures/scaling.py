@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import cm
-from matplotlib.ticker import NullFormatter
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural.experiments.scaling import MIN_LOGIT  # the logits the drift is measured on (both above it)
+from rundir.lazy import lazy  # noqa: E402
+
+cm = lazy("matplotlib.cm")
+plt = lazy("matplotlib.pyplot")
+ticker = lazy("matplotlib.ticker")
+
 
 
 def load(out: Path) -> dict:
@@ -64,7 +67,7 @@ def render_dcrit(data: dict):
     ax.set_xscale("log")
     ax.set_xlim(min(widths) / 1.25, max(widths) * 1.25)  # the widths' range, measured or not
     ax.set_xticks(widths, [str(w) for w in widths])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     plotted = [r[k] for r in rows for k in ("d_crit", "predicted")]
     if _log_if_positive(ax, plotted, x=False):
         style.plain_log(ax.yaxis)
@@ -86,7 +89,7 @@ def render_laws(data: dict):
         widths = [r["width"] for r in rows]
         ax.set(xscale="log", xlim=(min(widths) / 1.25, max(widths) * 1.25), xlabel="width", title=label)
         ax.set_xticks(widths, [str(w) for w in widths])
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     fig.tight_layout()
     return fig
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures import source, style, verdicts
 from figures import ungrok as ungrok_figures
 from neural.experiments import phases, protocol
 from figures.sections import Section, figure_of, section_for
+from rundir.lazy import lazy  # noqa: E402
+
+plt = lazy("matplotlib.pyplot")
+
 
 COLOURS = {"memorised": "tab:grey", "grokked": "tab:blue", "semi-grokked": "tab:red",
            "transient semi-grokking": "tab:purple", "ungrokked": "tab:brown", "middling without delay": "tab:orange",

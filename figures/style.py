@@ -7,10 +7,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import LogFormatter  # noqa: E402
 
 import rundir  # noqa: E402
+from rundir.lazy import lazy  # noqa: E402
+
+plt = lazy("matplotlib.pyplot")
+ticker = lazy("matplotlib.ticker")
+
 
 COLORS = {"train": "#1f77b4", "test": "#d62728", "G": "#2ca02c", "M": "#9467bd", "total": "#333333"}
 
@@ -24,8 +27,8 @@ def apply() -> None:
 def plain_log(axis) -> None:
     """Label a log-scaled axis (ax.xaxis, or a colour bar's cbar.ax.yaxis) with plain numbers (200, 300, 1000)
     instead of 2x10^2: dataset sizes and logits read as the counts they are."""
-    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    axis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 FORMATS = (".png", ".pdf", ".svg")

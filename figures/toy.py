@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import rundir
 from figures import source, style
+from rundir.lazy import lazy  # noqa: E402
+
+plt = lazy("matplotlib.pyplot")
+
 
 
 PAPER_TITLES = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]

@@ -6,15 +6,18 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import cm
-from matplotlib.colors import LogNorm
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from figures.verdicts import NOT_CONFIRMED
 from neural.experiments import protocol
+from rundir.lazy import lazy  # noqa: E402
+
+cm = lazy("matplotlib.cm")
+colors = lazy("matplotlib.colors")
+plt = lazy("matplotlib.pyplot")
+
 
 
 def load(sweep_dir: Path) -> dict:
@@ -72,7 +75,7 @@ def render_fig8(data: dict, wd: float = 1.0, task: str | None = None):
     if not runs:
         raise ValueError(f"wd={wd} has no ungrokking runs in {data['dir']}: choose one of "
                          f"{sorted({r['wd'] for r in data['rows'] if r['stage'] == 2})}")
-    norm = LogNorm(min(r["d_prime"] for r in runs), max(r["d_prime"] for r in runs))
+    norm = colors.LogNorm(min(r["d_prime"] for r in runs), max(r["d_prime"] for r in runs))
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for r in runs:
         c = _curve(data, r)

@@ -47,7 +47,10 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 import numpy as np
-from scipy import stats
+from rundir.lazy import lazy  # noqa: E402
+
+stats = lazy("scipy.stats")
+
 
 CONFIRMED, CORRECTED, NOT_CONFIRMED = "confirmed", "confirmed with corrections", "not confirmed"
 INCONCLUSIVE, NOT_RUN = "inconclusive", "not run"

@@ -5,7 +5,10 @@ import itertools
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from neural import model, tasks
+from neural import tasks
+from rundir.lazy import lazy
+
+model = lazy("neural.model")  # model_config only: a configuration is read and checked without torch
 
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
 PRECISIONS = ("float32", "tf32", "bf16")

@@ -11,7 +11,9 @@ import contextlib
 import os
 import re
 
-import torch
+from rundir.lazy import lazy
+
+torch = lazy("torch")  # imported when a device is resolved, not for --help
 
 # cuBLAS is deterministic only with a fixed workspace; it reads this when its first handle is made, so it is set
 # when this module is imported, before any CUDA work (a value the user set is kept).

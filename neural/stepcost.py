@@ -15,11 +15,11 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
-from neural import budget
 from neural.config import TrainConfig
-from neural.dataset import eval_steps
+from rundir.lazy import lazy
+
+torch, budget, dataset = lazy("torch"), lazy("neural.budget"), lazy("neural.dataset")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Costs:
         """An ensemble trained to its step cap (members stopping at convergence make it shorter): an upper bound."""
         E = len(cfg.members())
         D = max(m["subset"] or cfg.train_pairs() for m in cfg.members())
-        return cfg.steps * self.step_seconds(E, D) + len(eval_steps(cfg)) * self.eval_seconds(E)
+        return cfg.steps * self.step_seconds(E, D) + len(dataset.eval_steps(cfg)) * self.eval_seconds(E)
 
     def members_within(self, base: TrainConfig, max_members: int) -> int:
         """The most members an ensemble of `base`'s settings may hold within ensemble_bytes: by the measured

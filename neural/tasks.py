@@ -11,7 +11,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
+from rundir.lazy import lazy
+
+torch = lazy("torch")  # the tables and splits need it; the registry and sizes do not
 
 
 def _is_prime(n: int) -> bool:

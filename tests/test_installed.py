@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,11 @@ def test_load_sweep_and_curves_read_an_experiment(tmp_path):
 def test_a_plain_install_used_from_another_folder(tmp_path):
     """pip install . (not editable) into its own folder, then from an unrelated one: --version, a training run
     whose summary records the toolkit's version and git_commit null, and the loader on it."""
-    site = tmp_path / "site"
+    source, site = tmp_path / "source", tmp_path / "site"  # built from a copy: a build leaves build/ behind
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "runs", "build", "*.egg-info", "__pycache__",
+                                                                "docs", "benchmarks"))
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--target", str(site), str(ROOT)], capture_output=True, text=True, timeout=600)
+                           "--target", str(site), str(source)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -28,3 +28,33 @@ def test_a_layer_imports_nothing_above_it(package):
     bad = {str(p.relative_to(ROOT)): sorted(imported_packages(p) & FORBIDDEN[package])
            for p in (ROOT / package).rglob("*.py")}
     assert not {k: v for k, v in bad.items() if v}
+
+
+HEAVY = ("torch", "scipy.stats", "scipy.optimize", "sympy", "matplotlib.pyplot", "theory.claims")
+HELP_PAGES = """
+import sys
+import typer
+from typer.testing import CliRunner
+import commands.{cli} as m
+app = m.app
+group = typer.main.get_command(app)
+runner = CliRunner()
+for args in [[]] + [[name] for name in group.commands]:
+    result = runner.invoke(app, args + ["--help"])
+    assert result.exit_code == 0, (args, result.output)
+print(",".join(name for name in {heavy!r} if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("cli", ["theory", "simulate", "neural", "figures"])
+def test_help_imports_none_of_the_heavy_libraries(cli):
+    """Every `--help` page of a command line is rendered without importing torch, scipy.stats/optimize, sympy,
+    matplotlib.pyplot or the theory's claims (about 1.1, 0.6, 0.4, 0.3, 0.4 and 0.5 s here; benchmarks/bench_help.py
+    times the pages): their imports wait until a command does its work."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", HELP_PAGES.format(cli=cli, heavy=HEAVY)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "", f"imported for --help: {done.stdout.strip()}"

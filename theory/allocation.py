@@ -22,8 +22,7 @@ from scipy.optimize import brentq, minimize
 from scipy.special import logsumexp
 
 from theory import numeric, validate
-
-Q_L2 = 2.0  # q of weight decay's penalty ||theta||^q: the L2 norm of AdamW's decay, the paper's setting
+from theory.penalty import Q_L2  # q of weight decay's penalty ||theta||^q (2: the paper's setting)
 
 
 def case_of(kappa: float, q: float) -> int:

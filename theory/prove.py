@@ -16,12 +16,11 @@ import sympy as sp
 
 from theory import claims, optimality
 from theory.certify import certify
+from theory.prove_limits import DEFAULT_DEPTH, DEFAULT_SECONDS
 
 Ranges = dict[str, tuple[Fraction, Fraction]]
 NAMES = ("Theorem D.1", "Lemma D.2", "Lemma D.3", "Lemma D.3 (corrected)", "Theorem D.4",
          "D.4 proof case 1", "D.4 proof case 2", "D.4 proof case 2 (corrected)")
-DEFAULT_DEPTH = 48
-DEFAULT_SECONDS = 60.0
 
 
 def variables_of(name: str) -> set[str]:

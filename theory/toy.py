@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.allocation import Q_L2, allocate
+from rundir.lazy import lazy
+from theory.penalty import Q_L2
+
+allocation = lazy("theory.allocation")  # the toy's presets and sizes need no scipy
 
 TABLE1_P_G = 1.0  # Table 1: the generalising circuit's norm at w_G = 1 (the scale every other norm is relative to)
 TABLE1_ALPHA = 0.005  # Table 1: weight decay
@@ -35,7 +38,7 @@ def memorisation_norm(P_G: float, D: float, D_crit: float, beta: float) -> float
 def converged(P_G: float, P_M: float, *, kappa: float, alpha: float, n_classes: int) -> dict:
     """Theory's exact optimum of the toy's loss (eq. 5 with q = 2): the weights, loss, Theorem D.4's case and the
     test performance there."""
-    a = allocate([P_G, P_M], kappa=kappa, q=Q_L2, alpha=alpha, n_classes=int(n_classes))
+    a = allocation.allocate([P_G, P_M], kappa=kappa, q=Q_L2, alpha=alpha, n_classes=int(n_classes))
     wG, wM = np.array([a.weights[0]]), np.array([a.weights[1]])
     test_perf = np.exp(-test_loss(wG, wM, np.array([float(n_classes)])))
     return {"w_G": a.weights[0], "w_M": a.weights[1], "loss": a.loss, "case": a.case, "test_perf": float(test_perf[0]),

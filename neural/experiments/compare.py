@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 import rundir
 from neural.experiments import cluster, efficiency as eff_mod, protocol, ungrok as ungrok_mod
-from theory import allocation, toy
-from theory import efficiency as theory_eff
+from rundir.lazy import lazy
+from theory.penalty import Q_L2
 
-Q = allocation.Q_L2  # weight decay's norm exponent (the L2 penalty)
+stats, allocation, toy = lazy("scipy.stats"), lazy("theory.allocation"), lazy("theory.toy")
+theory_eff = lazy("theory.efficiency")
+Q = Q_L2  # weight decay's norm exponent (the L2 penalty)
 
 
 EXTRAPOLATION_LIMIT = 1.5  # a prediction beyond this factor of the measured memorisation sizes is extrapolated

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from scipy import stats
 
-from neural import analysis, dataset, inspect_run, model, tasks
+from neural import tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from neural.experiments import protocol, runner
-from theory import allocation
+from rundir.lazy import lazy
+from theory.penalty import Q_L2
+
+torch, stats, allocation = lazy("torch"), lazy("scipy.stats"), lazy("theory.allocation")
+analysis, dataset, inspect_run, model = (lazy(f"neural.{m}") for m in ("analysis", "dataset", "inspect_run", "model"))
 
 TRIG_SHARE_MIN = 0.95  # Appendix C: generalisation-only networks keep at least this share in Z_T
 BUCKETS = 6  # isologit buckets (geometric in the logit)
@@ -224,7 +226,7 @@ def summarise(rows: list[dict]) -> dict:
             "kappa": {"mean": k_mean, "sd": float(kappas.std(ddof=1)) if len(kappas) > 1 else None,
                       "min": float(kappas.min()) if len(kappas) else None,
                       "max": float(kappas.max()) if len(kappas) else None,
-                      "d4_case_q2": allocation.case_of(k_mean, allocation.Q_L2) if k_mean else None},
+                      "d4_case_q2": allocation.case_of(k_mean, Q_L2) if k_mean else None},
             "isologit": isologit_curves(positive),
             "trig_share_range": [float(min(r["trig_share"] for r in mine)), float(max(r["trig_share"] for r in mine))]
             if mine else None,
@@ -304,7 +306,7 @@ class Efficiency(protocol.Experiment):
                 out.append("  no law fitted (needs >= 4 members with positive logits at >= 2 sizes)")
             if kap["mean"] is not None:
                 out.append(f"  kappa {kap['mean']:.3f} (sd {kap['sd'] or 0:.3f}, range {kap['min']:.3f}-"
-                           f"{kap['max']:.3f}); Theorem D.4 case {kap['d4_case_q2']} at q = {allocation.Q_L2:g}")
+                           f"{kap['max']:.3f}); Theorem D.4 case {kap['d4_case_q2']} at q = {Q_L2:g}")
         return out
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neural import config as cfgmod, tasks, train as train_mod
+from neural import config as cfgmod, tasks
 from neural.config import TrainConfig
 from neural.experiments import protocol
+from rundir.lazy import lazy
+
+train_mod = lazy("neural.train")
 
 
 class Train(protocol.Experiment):

@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import stepcost, train
+from neural import stepcost
+from rundir.lazy import lazy
 from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
+
+train = lazy("neural.train")
 
 EXECUTORS = cluster.EXECUTORS
 TEXT_COLUMNS = ("ensemble", "parent", "task")  # names in a results table: a digest like 0123456789e1 stays text

@@ -28,14 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from scipy import stats
 
 import rundir
-from neural import analysis, convergence, dataset, inspect_run, model
+from neural import convergence
 from neural.config import TrainConfig, describe_model, model_config
 from neural.experiments import compare, efficiency as eff_mod, protocol, runner, ungrok as ungrok_mod
-from theory import allocation
+from rundir.lazy import lazy
+from theory.penalty import Q_L2
+
+torch, stats, allocation = lazy("torch"), lazy("scipy.stats"), lazy("theory.allocation")
+analysis, dataset, inspect_run, model = (lazy(f"neural.{m}") for m in ("analysis", "dataset", "inspect_run", "model"))
 
 DRIFT_PER_WINDOW = 0.05  # |d log(o_t/o_m)| per weight-decay window above which a continued member still drifts
 MIN_LOGIT = 0.1  # o_t or o_m below this has no meaningful log or homogeneity degree
@@ -44,7 +46,7 @@ ALLOCATION_RULE = (
     f"'not finished' is supported when a continued member's log(o_t/o_m) still moves by more than "
     f"{DRIFT_PER_WINDOW} per weight-decay window over the second half of its continuation, away from a mixture "
     f"(falling below D_crit, rising above); 'an effective exponent below q' when no continued member drifts that "
-    f"way and kappa_eff's 95% interval lies below q = {allocation.Q_L2:g} while the homogeneity kappa is above q; "
+    f"way and kappa_eff's 95% interval lies below q = {Q_L2:g} while the homogeneity kappa is above q; "
     f"otherwise the numbers decide neither")
 
 
@@ -142,7 +144,7 @@ def log_sd_of_interval(interval: list[float] | None, confidence: float = 0.95) -
     return (math.log(interval[1]) - math.log(interval[0])) / (2 * stats.norm.ppf(0.5 + confidence / 2))
 
 
-def effective_kappa(d_prime: list[float], ratio: list[float], beta: float | None, q: float = allocation.Q_L2,
+def effective_kappa(d_prime: list[float], ratio: list[float], beta: float | None, q: float = Q_L2,
                     confidence: float = 0.95) -> dict | None:
     """kappa_eff from Theorem D.4 case 2: the slope s of log(o_t/o_m) against log D' is beta q k/(q - k), so
     k = s q/(q beta + s), with the interval of s's t-interval carried through (monotone in s). None with fewer
@@ -247,7 +249,7 @@ def drift(run_dir: Path, member: int, lr: float, wd: float) -> dict:
 
 def conclude(continued: list[dict], kappa_eff: dict | None, kappa_hom: float | None, d_crit: float | None) -> dict:
     """The allocation diagnostics' conclusion by ALLOCATION_RULE: which explanation the numbers support."""
-    q = allocation.Q_L2
+    q = Q_L2
     away = [c for c in continued if c["slope_per_window"] is not None and d_crit
             and abs(c["slope_per_window"]) > DRIFT_PER_WINDOW
             and math.copysign(1, c["slope_per_window"]) == math.copysign(1, math.log(c["d_prime"] / d_crit))]

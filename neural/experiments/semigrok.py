@@ -20,9 +20,12 @@ from pathlib import Path
 import numpy as np
 
 import rundir
-from neural import convergence, tasks, train
+from neural import convergence, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from neural.experiments import phases, protocol, runner
+from rundir.lazy import lazy
+
+train = lazy("neural.train")
 
 @dataclass(frozen=True)
 class Preset:

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from neural import tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from neural.experiments import protocol, runner
+from rundir.lazy import lazy
+
+stats = lazy("scipy.stats")
 
 MULTITASK = ("add", "sub", "mul", "x2y2", "x2xyy2", "x3xy", "s5")
 
