@@ -1,6 +1,7 @@
 """What every command line of the toolkit shares: bad input is one line on stderr and exit code 2."""
 from __future__ import annotations
 
+import enum
 import functools
 import sys
 from typing import Any, Callable
@@ -23,7 +24,8 @@ class OneLineErrors(TyperGroup):
             if type(e).__name__ == "NoArgsIsHelpError" or not hasattr(e, "format_message"):
                 e.show()  # type: ignore[attr-defined]
             else:
-                typer.echo(f"error: {' '.join(e.format_message().split())}", err=True)
+                message = " ".join(e.format_message().split()).replace("Value error, ", "")
+                typer.echo(f"error: {message}", err=True)
             sys.exit(getattr(e, "exit_code", 2))
         except typer.Abort:
             typer.echo("aborted", err=True)
@@ -52,6 +54,30 @@ def new_app(help: str) -> typer.Typer:
         pass
 
     return app
+
+
+def choice(name: str, values) -> type[enum.Enum]:
+    """An option type whose allowed values `--help` lists and whose wrong values are refused naming them (Typer
+    reads enumerations); the command gets the chosen member, whose .value is the string (see `plain`)."""
+    return enum.Enum(name, [(str(v), str(v)) for v in values], type=str)
+
+
+def plain(value: Any) -> Any:
+    """A choice's string (other values as they are)."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+LIST_STYLE = "comma-separated, one token"  # every option that takes several values: --seeds 0,1,2 --P 1,2
+
+
+def items(name: str, text: str) -> list[str]:
+    """The values of a list option, given comma-separated in one token (the toolkit's one list style, as in
+    --seeds 0,1,2: one shell word, the same in a preset, a JSON identity and a script); ValueError naming the
+    option when it is empty or has an empty item."""
+    values = [v.strip() for v in str(text).split(",")]
+    if not values or any(v == "" for v in values):
+        raise ValueError(f"{name}={text!r} is malformed: give comma-separated values, e.g. 1,2")
+    return values
 
 
 def friendly_errors(fn: Callable) -> Callable:

@@ -23,7 +23,7 @@ app = new_app("Render figures from run directories.")
 def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of grok-simulate run (e.g. the fig2a, fig2b, "
                                                          "fig2c presets)."),
          out: Path = typer.Option(Path("runs/figures/fig2.png"), help="Output PNG path."),
-         pdf: bool = typer.Option(False, help="Also write a PDF.")):
+         pdf: bool = typer.Option(False, "--pdf", help="Also write a PDF.")):
     """Figure 2: losses, circuit weights and parameter norms of toy runs, one column each."""
     paper_panels = [p.name for p in run_dirs] == ["fig2a", "fig2b", "fig2c"]
     titles = toy.PAPER_TITLES if paper_panels else None
@@ -35,7 +35,7 @@ def fig2(run_dirs: List[Path] = typer.Argument(..., help="Run directories of gro
 @friendly_errors
 def phase_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by grok-simulate sweep."),
               out: Path = typer.Option(None, help="Output PNG path (default: SWEEP_DIR/phase.png)."),
-              pdf: bool = typer.Option(False, help="Also write a PDF.")):
+              pdf: bool = typer.Option(False, "--pdf", help="Also write a PDF.")):
     """Phase diagram of a toy sweep: grokking delay and final test performance."""
     for path in style.save(phase.render(phase.load(sweep_dir)), out or Path(sweep_dir) / "phase.png", pdf):
         typer.echo(str(path))
@@ -46,7 +46,7 @@ def phase_cmd(sweep_dir: Path = typer.Argument(..., help="Directory written by g
 def progress_cmd(run_dir: Path = typer.Argument(..., help="Directory written by grok-neural train."),
                  member: int = typer.Option(0, help="Ensemble member to draw."),
                  out: Path = typer.Option(None, help="Output PNG path (default: RUN_DIR/progress-<member>.png)."),
-                 pdf: bool = typer.Option(False, help="Also write a PDF.")):
+                 pdf: bool = typer.Option(False, "--pdf", help="Also write a PDF.")):
     """Progress measures of a neural run (Nanda's Figure 7) and the o_t/o_m logits (paper Figure 11)."""
     target = out or Path(run_dir) / f"progress-{member}.png"
     for path in style.save(progress.render(progress.load(run_dir, member)), target, pdf):
@@ -91,7 +91,7 @@ def _figure_command(exp):
                for o in extra]
     params += [P("out_dir", P.KEYWORD_ONLY, annotation=Optional[Path],
                  default=typer.Option(None, help="Where to write the PNGs (default: SWEEP_DIR).")),
-               P("pdf", P.KEYWORD_ONLY, annotation=bool, default=typer.Option(False, help="Also write PDFs."))]
+               P("pdf", P.KEYWORD_ONLY, annotation=bool, default=typer.Option(False, "--pdf", help="Also write PDFs."))]
     command.__signature__ = inspect.Signature(params)
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = module.draw.__doc__

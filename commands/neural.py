@@ -16,8 +16,8 @@ from typing import List, Optional
 import typer
 
 import rundir
-from commands.common import friendly_errors, new_app
-from neural import device as devices, stepcost
+from commands.common import choice, friendly_errors, new_app, plain
+from neural import device as devices, stepcost, tasks
 from neural.experiments import cluster, paper, protocol
 from rundir.lazy import lazy
 
@@ -50,7 +50,8 @@ def _shared_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
     opt = lambda name, default, kind, *decls, **kw: inspect.Parameter(  # noqa: E731
         name, inspect.Parameter.KEYWORD_ONLY, default=typer.Option(default, *decls, **kw), annotation=kind)
     params = [
-        opt("preset", exp.default_preset, str, help=f"{', '.join(exp.presets)} (see `grok-neural presets`)."),
+        opt("preset", exp.default_preset, choice("Preset", exp.presets),
+            help="The preset (see `grok-neural presets`)."),
         opt("out", None, Optional[Path], help="Output directory (default: under runs/neural/, named by the "
                                               "experiment, preset and task)."),
         opt("overwrite", False, bool, "--overwrite",
@@ -63,7 +64,8 @@ def _shared_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
     ]
     if exp.sweep:
         params += [
-            opt("executor", "local", str, help=f"{', '.join(cluster.EXECUTORS)} (the last two need '.[cluster]')."),
+            opt("executor", "local", choice("Executor", cluster.EXECUTORS),
+                help="Where ensembles train (submitit-local and slurm need '.[cluster]')."),
             opt("slurm", None, Optional[List[str]], "--slurm",
                 help="KEY=VALUE, repeatable: partition, time (minutes), gpus_per_node, cpus_per_task, mem_gb, "
                      "account, qos, array_parallelism, constraint."),
@@ -77,11 +79,17 @@ def _shared_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
 
 
 def _own_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
+    """The experiment's own options: allowed values as choices, and each preset's value in the help of an option
+    whose default is the preset's."""
     out = []
     for o in exp.options:
         decls = (f"--{o.name.replace('_', '-')}/--no-{o.name.replace('_', '-')}",) if o.kind is bool else ()
-        out.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[o.kind],
-                                     default=typer.Option(o.default, *decls, help=o.help)))
+        defaults = protocol.preset_defaults(exp, o)
+        text = o.help + (f" [default: the preset's: {defaults}]" if defaults else "")
+        kind = choice(o.name.title(), o.choices) if o.choices else o.kind
+        out.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
+                                     default=typer.Option(o.default, *decls, help=text,
+                                                          show_default=o.default is not None)))
     return out
 
 
@@ -114,6 +122,7 @@ def command_for(exp: protocol.Experiment):
     own = [o.name for o in exp.options]
 
     def command(**kw):
+        kw = {k: plain(v) for k, v in kw.items()}
         devices.check_spec(kw["device"])
         cluster_kw = {"executor": kw["executor"], "slurm": cluster.parse_options(kw["slurm"], kw["slurm_config"]),
                       "wait": not kw["no_wait"]} if exp.sweep else {}
@@ -156,11 +165,20 @@ def build_app() -> typer.Typer:
     return app
 
 
-def demo(preset: str = typer.Option("demo", help="demo (about 6 minutes on 2 cores) or cpu (about an hour)."),
+def _demo_presets() -> list[str]:
+    """Every preset some experiment of the demo has (demo first)."""
+    names = [p for exp in protocol.registry().values() if exp.in_demo for p in exp.presets]
+    return sorted(set(names), key=lambda p: (p != "demo", names.index(p)))
+
+
+def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", help="demo (about 7 minutes on 2 "
+                                                                                   "cores), cpu (about 30) or paper "
+                                                                                   "(a cluster's work)."),
          record: Path = typer.Option(None, help="Where to write what ran (default runs/neural/demo-<preset>.json).")):
     """Every experiment the demo runs (`in_demo` in the registry), in registration order, each at this preset
     where it has one (else its default) into its default directory; finished results are reused. Ends by writing
     `record` (what ran, where, and the identities), the file `make demo` waits for."""
+    preset = plain(preset)
     ran = []
     for exp in protocol.registry().values():
         if not exp.in_demo:
@@ -173,8 +191,9 @@ def demo(preset: str = typer.Option("demo", help="demo (about 6 minutes on 2 cor
                                                                           "provenance": rundir.provenance()})
 
 
-def paper_cmd(scale: str = typer.Option("paper", help=f"{' or '.join(paper.SCALES)}: the paper's size (Appendix B; "
-                                                      "a GPU) or a tiny model that runs the same path in seconds."),
+def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help="The paper's size (Appendix B; a GPU) "
+                                                                                "or a tiny model that runs the same "
+                                                                                "path in seconds."),
               budget_minutes: float = typer.Option(paper.BUDGET_MINUTES, help="Device minutes the training may take "
                                                    "(estimated from a step-time law measured here first)."),
               out: Optional[Path] = typer.Option(None, help="Output directory (default runs/paper-<scale>)."),
@@ -187,6 +206,7 @@ def paper_cmd(scale: str = typer.Option("paper", help=f"{' or '.join(paper.SCALE
     ungrokking (P2, P3) sweeps and theory against measurement, cut by a fixed rule (neural.experiments.paper's
     LADDER) to fit --budget-minutes; prints the plan first, ends with the report and verdicts.json. A second call
     resumes the plan recorded in --out."""
+    scale = plain(scale)
     dev = devices.resolve(device)
     root = out or Path("runs") / f"paper-{scale}"
     rec = None if overwrite else paper.recorded(root)
@@ -232,14 +252,17 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
 
 def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint "
                                                     "(.pth)."),
-            task: Optional[str] = typer.Option(None, help="Task of an imported checkpoint (default: the one its "
-                                                          "meta records, else add)."),
+            task: Optional[choice("Task", tasks.TASKS)] = typer.Option(
+                None, help="Task of an imported checkpoint (default: the one its meta records, else add)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Progress measures, key frequencies and the o_t/o_m split of a saved run or an imported checkpoint
     (TransformerLens or progress-measures layout, either sequence format; train/test measures where the file
     records its split)."""
+    task = plain(task)
     if not source.exists():
         raise ValueError(f"source={str(source)!r} does not exist")
+    if source.is_file() and source.name in rundir.owned_files(source.parent):  # RUN/checkpoint.pt: the run itself
+        source = source.parent
     result = inspect_run.analyze_run(source) if source.is_dir() else inspect_run.analyze_checkpoint(source, task)
     if as_json:
         typer.echo(json.dumps(rundir.to_jsonable(result)))
@@ -258,7 +281,8 @@ def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory
            member: int = typer.Option(0, help="Which ensemble member (0-based)."),
            to: str = typer.Option(..., help="transformer-lens or progress-measures."),
            out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only)."),
-           overwrite: bool = typer.Option(False, help="Replace an existing file at --out (never a run's own files).")):
+           overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out (never a run's "
+                                                                     "own files).")):
     """One member as a torch file for another tool: {"state_dict", "meta"} (+ "config": HookedTransformerConfig
     keyword arguments for transformer-lens; + "model" for progress-measures code)."""
     if to not in interop.LAYOUTS:

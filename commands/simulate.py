@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from commands.common import friendly_errors, new_app
+from commands.common import choice, friendly_errors, new_app, plain
 
 import rundir
 from rundir.lazy import lazy
@@ -43,7 +43,9 @@ def _config(preset: Optional[str], overrides: dict) -> ToyConfig:
 
 @app.command()
 @friendly_errors
-def run(preset: Optional[str] = typer.Option(None, help="Start from a preset (see `presets`); default: Table 1 (a)."),
+def run(preset: Optional[choice("Preset", presets.PRESETS)] = typer.Option(None, help="Start from a preset (see "
+                                                                                     "`presets`); default: Table 1 "
+                                                                                     "(a)."),
         steps: Optional[int] = typer.Option(None, help="Gradient steps."),
         P_g: Optional[float] = typer.Option(None, "--P-g", help="Norm P_G of the generalising circuit (> 0)."),
         P_m: Optional[float] = typer.Option(None, "--P-m", help="Norm P_M of the memorising circuit (> 0)."),
@@ -60,10 +62,12 @@ def run(preset: Optional[str] = typer.Option(None, help="Start from a preset (se
         beta: Optional[float] = typer.Option(None, help="Exponent of P_M(D) (>= 0)."),
         init_D: Optional[float] = typer.Option(None, "--init-D", help="Start from theory's optimum at this D."),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/simulate/<preset or custom>)."),
-        overwrite: bool = typer.Option(False, help="Replace a finished run in --out."),
-        plot: bool = typer.Option(False, help="Also draw the run's figure (figure.png in the run directory)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in --out."),
+        plot: bool = typer.Option(False, "--plot", help="Also draw the run's figure (figure.png in the run "
+                                                        "directory)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object.")):
     """Run one configuration; write config.json, metrics.csv, summary.json (and figure.png with --plot)."""
+    preset = plain(preset)
     cfg = _config(preset, {"steps": steps, "P_G": P_g, "P_M": P_m, "kappa": kappa, "alpha": alpha, "lr": lr,
                            "wG1_0": wG1_0, "wG2_0": wG2_0, "wM1_0": wM1_0, "wM2_0": wM2_0, "n_classes": n_classes,
                            "D": D, "D_crit": D_crit, "beta": beta, "init_D": init_D})
@@ -99,20 +103,22 @@ def sweep(x: str = typer.Option(..., help="First parameter (a ToyConfig field, e
           x_values: str = typer.Option(..., help="Grid: start:stop:num, start:stop:num:log, or v1,v2,..."),
           y: str = typer.Option(..., help="Second parameter (e.g. wG2_0)."),
           y_values: str = typer.Option(..., help="Grid for y, same syntax."),
-          preset: Optional[str] = typer.Option(None, help="Base configuration (default: Table 1 (a))."),
+          preset: Optional[choice("Preset", presets.PRESETS)] = typer.Option(
+              None, help="Base configuration (default: Table 1 (a))."),
           steps: int = typer.Option(20_000, help="Gradient steps for every configuration (>= 1)."),
           out: Optional[Path] = typer.Option(None, help="Sweep directory (default runs/simulate/sweep/<x>-<y>)."),
-          overwrite: bool = typer.Option(False, help="Replace a finished sweep in --out."),
-          plot: bool = typer.Option(True, help="Draw the phase diagram (phase.png)."),
+          overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished sweep in --out."),
+          no_plot: bool = typer.Option(False, "--no-plot", help="Skip the phase diagram (phase.png)."),
           as_json: bool = typer.Option(False, "--json", help="Print a JSON summary.")):
     """Grid over two parameters as one vectorised batch; writes sweep.csv and the phase diagram."""
     if steps < 1:
         raise ValueError(f"steps={steps} is not allowed: must be an integer >= 1")
     xs, ys = sweep_mod.parse_grid("x_values", x_values), sweep_mod.parse_grid("y_values", y_values)
+    preset = plain(preset)
     base = presets.get(preset) if preset else ToyConfig()
     out = out or Path("runs/simulate/sweep") / f"{x}-{y}"
     sweep_mod.run_sweep(base, x, xs, y, ys, steps, out, overwrite=overwrite, progress=not as_json)
-    if plot:
+    if not no_plot:
         from figures import phase, style
 
         style.save(phase.render(phase.load(out)), out / "phase.png")
@@ -123,7 +129,7 @@ def sweep(x: str = typer.Option(..., help="First parameter (a ToyConfig field, e
     typer.echo(f"sweep: {out}  ({summary['configurations']} configurations x {steps} steps)")
     typer.echo(f"grokked: {summary['grokked']}   median delay: {summary['median_grokking_delay']}   "
                f"mean |test perf - theory|: {summary['mean_abs_test_perf_gap_to_theory']:.3g}")
-    if plot:
+    if not no_plot:
         typer.echo(f"phase diagram: {out / 'phase.png'}")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 import rundir
-from commands.common import friendly_errors, new_app
+from commands.common import friendly_errors, items, new_app
 from rundir.lazy import lazy
 from theory import prove_limits
 
@@ -56,7 +56,7 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
           instances: Optional[int] = typer.Option(None, help="Instances per statement (default: each statement's "
                                                              "own)."),
           seed: int = typer.Option(0, help="Seed of the instance sampler."),
-          strict: bool = typer.Option(False, help="Exit 1 if any printed statement fails."),
+          strict: bool = typer.Option(False, "--strict", help="Exit 1 if any printed statement fails."),
           out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Check each statement as printed in the paper on many sampled instances; report corrections where it fails."""
@@ -122,8 +122,9 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
                                                                   "proof2 proof2corrected); all by default. A printed "
                                                                   "statement with a correction brings its corrected "
                                                                   "form along."),
-          box: Optional[List[str]] = typer.Option(None, "--box", help="PARAM=LO:HI: another range for a box variable "
-                                                                      "(decimal or p/q), e.g. --box r=1/2:1."),
+          box: Optional[str] = typer.Option(None, "--box", help="PARAM=LO:HI, comma-separated: other ranges for "
+                                                                "box variables (decimal or p/q), e.g. --box "
+                                                                "r=1/2:1,t=1:2."),
           depth: int = typer.Option(prove_limits.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left "
                                                                 "undecided (0-200)."),
           seconds: float = typer.Option(prove_limits.DEFAULT_SECONDS, help="Time limit per statement in seconds "
@@ -140,7 +141,7 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
         name = resolve_name(n, corrected_ok=True)
         chosen += [name] + ([_CORRECTED[name]] if name in _CORRECTED else [])
     chosen = list(dict.fromkeys(chosen)) if names else list(proving.NAMES)
-    ranges = proving.parse_box(list(box or []))
+    ranges = proving.parse_box(items("box", box) if box is not None else [])
     proving.check_ranges(chosen, ranges)
     t0 = time.perf_counter()
     results = []
@@ -188,20 +189,20 @@ def _cx(cx: dict) -> str:
 
 @app.command()
 @friendly_errors
-def allocate(P: List[float] = typer.Option(..., "--P", help="Norms of the normalised circuits: --P 1 2 (or --P 1 "
-                                                            "--P 2)."),
-             more_P: Optional[List[str]] = typer.Argument(None, hidden=True),
+def allocate(P: str = typer.Option(..., "--P", help="Norms of the normalised circuits, comma-separated: --P 1,2."),
              kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
              q: float = typer.Option(2.0, help="Norm exponent q > 0 (2 = weight decay)."),
              alpha: float = typer.Option(0.005, help="Weight-decay strength alpha > 0."),
              n_classes: int = typer.Option(113, help="Number of classes >= 2."),
-             verify: bool = typer.Option(False, help="Also minimise eq. 5 with an independent multi-start optimiser."),
-             certify: bool = typer.Option(False, help="Also certify the answer globally optimal to 1e-9 by interval "
-                                                      "branch and bound (rational parameters)."),
+             verify: bool = typer.Option(False, "--verify", help="Also minimise eq. 5 with an independent multi-start "
+                                                                 "optimiser."),
+             certify: bool = typer.Option(False, "--certify", help="Also certify the answer globally optimal to 1e-9 "
+                                                                   "by interval branch and bound (rational "
+                                                                   "parameters)."),
              seed: int = typer.Option(0, help="Seed of the verifier's random starts."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Optimal weights of circuits with norms P (Theorem D.4 shares, exact 1-D optimal total)."""
-    norms = list(P) + [_number("P", s) for s in (more_P or [])]
+    norms = [_number("P", s) for s in items("P", P)]
     a = allocation.allocate(norms, kappa=kappa, q=q, alpha=alpha, n_classes=n_classes, verify=verify, seed=seed)
     cert = optimality.certify_allocation(norms, kappa, q, alpha, n_classes, weights=a.weights) if certify else None
     out = {"weights": a.weights, "total": a.total, "case": a.case, "loss": a.loss, "shares": a.shares,
@@ -250,9 +251,8 @@ def derive_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
 @app.command()
 @friendly_errors
 def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising circuit (> 0)."),
-          mem: List[str] = typer.Option(..., help="Measured memorising norms as D:P, e.g. --mem 500:20 1000:27 "
-                                                  "2000:37."),
-          more_mem: Optional[List[str]] = typer.Argument(None, hidden=True),
+          mem: str = typer.Option(..., help="Measured memorising norms as D:P, comma-separated, e.g. --mem "
+                                            "500:20,1000:27,2000:37."),
           kappa: float = typer.Option(1.2, help="Logit-scaling exponent kappa > 0."),
           q: float = typer.Option(2.0, help="Norm exponent q > 0."),
           confidence: float = typer.Option(0.95, help="Confidence level of the D_crit interval, in (0, 1)."),
@@ -264,7 +264,7 @@ def dcrit(gen_norm: float = typer.Option(..., help="Norm P_G of the generalising
         raise ValueError(f"confidence={confidence} is not allowed: must lie in (0, 1)")
     if not 2 <= grid <= MAX_GRID:
         raise ValueError(f"grid={grid} is not allowed: must lie in [2, {MAX_GRID}]")
-    pairs = [_pair(s) for s in list(mem) + list(more_mem or [])]
+    pairs = [_pair(s) for s in items("mem", mem)]
     law = efficiency.fit_memorisation_norm([d for d, _ in pairs], [p for _, p in pairs])
     crit = efficiency.critical_dataset_size(law, gen_norm, confidence)
     Ds = [d for d, _ in pairs]

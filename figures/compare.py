@@ -14,7 +14,6 @@ cm = lazy("matplotlib.cm")
 plt = lazy("matplotlib.pyplot")
 
 
-
 def load(compare_dir: Path) -> dict:
     return source.sweep_record(compare_dir, "compare")
 

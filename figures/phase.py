@@ -12,7 +12,6 @@ colors = lazy("matplotlib.colors")
 plt = lazy("matplotlib.pyplot")
 
 
-
 def load(sweep_dir: Path) -> dict:
     record, table = source.run_record(sweep_dir, "sweep_dir", "simulate", "sweep", table="sweep.csv")
     cfg = record["config"]

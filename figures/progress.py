@@ -15,7 +15,6 @@ from rundir.lazy import lazy  # noqa: E402
 plt = lazy("matplotlib.pyplot")
 
 
-
 def load(run_dir: Path, member: int = 0) -> dict:
     """One member's curves: each metric with its own steps (the Fourier and Gini measures are taken at the
     log-spaced evaluations only, so their blank cells are dropped rather than drawn as gaps)."""
@@ -73,8 +72,8 @@ def render(data: dict):
             ax.plot(*m.xy(key), color=color, label=key)
     ax.set_title("Gini of Fourier norms")
     ax = axes[1, 1]
-    ax.plot(*m.xy("norm/total", lambda y: y ** 2), color=style.COLORS["total"], label="sum of squared weights")
-    ax.set_title("parameter norm")
+    ax.plot(*m.xy("norm/total"), color=style.COLORS["total"], label="||θ|| (norm/total)")
+    ax.set_title("parameter norm (Nanda et al. plot its square)")
     ax = axes[1, 2]
     for key, color, label in (("train/o_t", style.COLORS["G"], "$o_t$ (trigonometric)"),
                               ("train/o_m", style.COLORS["M"], "$o_m$ (memorisation, train)"),

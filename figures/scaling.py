@@ -16,7 +16,6 @@ plt = lazy("matplotlib.pyplot")
 ticker = lazy("matplotlib.ticker")
 
 
-
 def load(out: Path) -> dict:
     return source.sweep_record(out, "scaling")
 

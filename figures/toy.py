@@ -12,7 +12,6 @@ from rundir.lazy import lazy  # noqa: E402
 plt = lazy("matplotlib.pyplot")
 
 
-
 PAPER_TITLES = ["(a) all three ingredients", "(b) generalisation less efficient", "(c) generalisation not slower"]
 
 

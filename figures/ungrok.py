@@ -19,7 +19,6 @@ colors = lazy("matplotlib.colors")
 plt = lazy("matplotlib.pyplot")
 
 
-
 def load(sweep_dir: Path) -> dict:
     return source.sweep_record(sweep_dir, "ungrok")
 

@@ -12,6 +12,7 @@ model = lazy("neural.model")  # model_config only: a configuration is read and c
 
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
 PRECISIONS = ("float32", "tf32", "bf16")
+FORMATS = ("paper", "nanda")  # [x, op, y, =] or [x, y, =]
 MEMBER_DEFAULTS = {"split_seed": None, "subset": None, "parent": None, "parent_member": 0}
 MEMBER_KEYS = ("seed", "wd", "lr", "split_seed", "subset", "parent", "parent_member")
 
@@ -59,8 +60,8 @@ class TrainConfig:
         AdamW multiplies the weights by 1 - lr * wd every step, so beyond 1 it flips their sign."""
         tasks.get_task(self.task)
         tasks.validate_modulus(self.task, self.p)
-        if self.fmt not in ("paper", "nanda"):
-            raise ValueError(f"fmt={self.fmt!r} is unknown: choose 'paper' or 'nanda'")
+        if self.fmt not in FORMATS:
+            raise ValueError(f"fmt={self.fmt!r} is unknown: choose {' or '.join(map(repr, FORMATS))}")
         if (self.frac is None) == (self.train_size is None):
             raise ValueError("give exactly one of frac and train_size")
         if self.frac is not None and not 0 < self.frac <= 1:

@@ -16,10 +16,15 @@ from typer.testing import CliRunner
 
 import rundir
 from commands.figures import app as figures_app
-from commands.neural import app as neural_app
+from commands.neural import build_app
 from neural import config as cfgmod
 from neural.config import TrainConfig
 from neural.experiments import compare, efficiency, semigrok, ungrok
+
+
+def neural_app():
+    """grok-neural built now: its --preset choices include the tiny presets a fixture patched in."""
+    return build_app()
 
 runner = CliRunner()
 TINY = TrainConfig(p=17, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, lrs=(3e-3,), eval_points=6, threads=1)
@@ -60,7 +65,7 @@ def template(tiny_presets, tmp_path_factory):
                  ["semigrok", "--preset", "tiny", "--out", "semi"],
                  ["compare", "--preset", "tiny", "--ungrok", "ungrok", "--efficiency", "eff", "--out", "compare"],
                  ["export", "train", "--to", "transformer-lens", "--out", "export.pt"]):
-        r = cli(neural_app, args, root)
+        r = cli(neural_app(), args, root)
         assert r.exit_code == 0, (args, r.output)
     return root
 
@@ -151,7 +156,7 @@ def test_the_report_skips_corrupt_results_and_names_them(work, target, tmp_path)
 def test_compare_refuses_corrupt_sweeps(work, target, corruption):
     CORRUPTIONS[corruption](work / target, FIGURES[target][1])
     before = snapshot(work)
-    r = cli(neural_app, ["compare", "--preset", "tiny", "--ungrok", "ungrok", "--efficiency", "eff", "--out", "c2"],
+    r = cli(neural_app(), ["compare", "--preset", "tiny", "--ungrok", "ungrok", "--efficiency", "eff", "--out", "c2"],
             work)
     refused(r, target)
     assert snapshot(work) == before and not (work / "c2").exists()
@@ -212,7 +217,7 @@ FOREIGN = {
 def test_foreign_or_bad_commands_are_refused_and_change_nothing(work, case):
     args, needles = FOREIGN[case]
     before = snapshot(work)
-    r = cli(neural_app, args, work)
+    r = cli(neural_app(), args, work)
     refused(r, *needles)
     assert snapshot(work) == before
     assert not any((work / d).exists() for d in ("c2", "s2", "u2", "e2", "t2"))
@@ -239,14 +244,14 @@ TAMPERED_EXPORTS = {
 def test_analyze_refuses_a_tampered_split(work, case):
     path = _export_with(work, TAMPERED_EXPORTS[case])
     before = snapshot(work)
-    refused(cli(neural_app, ["analyze", path], work), "train_pairs")
+    refused(cli(neural_app(), ["analyze", path], work), "train_pairs")
     assert snapshot(work) == before
 
 
 def test_analyze_reads_o_m_on_the_training_pairs(work):
     """o_m over all pairs is ~0 by construction for a generalising network; analyze reports it on the training
     pairs (train_o_m, as a sweep's train/o_m) and names the all-pairs average as such."""
-    r = cli(neural_app, ["analyze", "export.pt", "--json"], work)
+    r = cli(neural_app(), ["analyze", "export.pt", "--json"], work)
     assert r.exit_code == 0, r.output
     m = json.loads(r.stdout)["members"][0]
     assert "o_m" not in m and {"train_o_m", "o_m_all_pairs"} <= set(m)
@@ -255,7 +260,7 @@ def test_analyze_reads_o_m_on_the_training_pairs(work):
 def test_a_sweep_without_its_config_is_refused(work):
     (work / "ungrok" / "config.json").unlink()
     before = snapshot(work)
-    refused(cli(neural_app, ["ungrok", "--preset", "tiny", "--out", "ungrok"], work), "config.json")
+    refused(cli(neural_app(), ["ungrok", "--preset", "tiny", "--out", "ungrok"], work), "config.json")
     assert snapshot(work) == before
 
 
@@ -264,7 +269,7 @@ def test_a_sweep_whose_recorded_identity_was_edited_is_refused(work):
     record["config"]["seeds"] = [7]
     (work / "ungrok" / "config.json").write_text(json.dumps(record))
     before = snapshot(work)
-    refused(cli(neural_app, ["ungrok", "--preset", "tiny", "--out", "ungrok"], work), "seeds")
+    refused(cli(neural_app(), ["ungrok", "--preset", "tiny", "--out", "ungrok"], work), "seeds")
     assert snapshot(work) == before
 
 
@@ -273,7 +278,7 @@ def test_a_checkpoint_of_another_configuration_is_refused(work):
     record["config"]["seeds"] = [9]
     (work / "train" / "config.json").write_text(json.dumps(record))
     before = snapshot(work)
-    refused(cli(neural_app, ["export", "train", "--to", "transformer-lens", "--out", "x.pt"], work), "configuration")
+    refused(cli(neural_app(), ["export", "train", "--to", "transformer-lens", "--out", "x.pt"], work), "configuration")
     assert snapshot(work) == before
 
 
@@ -282,7 +287,7 @@ def test_compare_refuses_a_sweep_of_another_preset(work):
     record["config"]["preset"] = "cpu"
     (work / "ungrok" / "config.json").write_text(json.dumps(record))
     before = snapshot(work)
-    refused(cli(neural_app, ["compare", "--preset", "tiny", "--ungrok", "ungrok", "--efficiency", "eff", "--out",
+    refused(cli(neural_app(), ["compare", "--preset", "tiny", "--ungrok", "ungrok", "--efficiency", "eff", "--out",
                              "c2"], work), "preset")
     assert snapshot(work) == before
 
@@ -296,7 +301,7 @@ def test_a_directory_another_process_writes_is_refused(work, target, args):
     before = snapshot(work)
     record = json.loads((work / target / "config.json").read_text())
     with rundir.RunDir.open(work / target, record["config"]):  # as another command would hold it
-        refused(cli(neural_app, args, work), "another process")
+        refused(cli(neural_app(), args, work), "another process")
     assert snapshot(work) == before
 
 
@@ -315,7 +320,7 @@ def test_a_moved_or_respelled_sweep_is_reused_not_retrained(work, spelling):
     out = {"moved": target, "absolute": target.resolve(), "dotted": "./ungrok/../ungrok"}[spelling]
     trained = _training(target)
     table = (target / "results.csv").read_bytes()
-    r = cli(neural_app, ["ungrok", "--preset", "tiny", "--out", out], work)
+    r = cli(neural_app(), ["ungrok", "--preset", "tiny", "--out", out], work)
     assert r.exit_code == 0, r.output
     assert _training(target) == trained  # no ensemble retrained or added
     assert (target / "results.csv").read_bytes() == table
@@ -323,6 +328,6 @@ def test_a_moved_or_respelled_sweep_is_reused_not_retrained(work, spelling):
 
 def test_the_same_command_again_reuses_everything(work):
     trained = _training(work / "semi")
-    r = cli(neural_app, ["semigrok", "--preset", "tiny", "--out", "semi"], work)
+    r = cli(neural_app(), ["semigrok", "--preset", "tiny", "--out", "semi"], work)
     assert r.exit_code == 0, r.output
     assert _training(work / "semi") == trained

@@ -83,3 +83,15 @@ def test_a_plain_install_used_from_another_folder(tmp_path):
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     rows = (elsewhere / "r" / "metrics.csv").read_text().splitlines()
     assert int(loaded.stdout.split()[0]) == len(rows) - 1
+
+
+def test_the_progress_figures_norm_is_the_summarys(tmp_path):
+    """The parameter-norm panel draws norm/total itself, the number summary.json reports (not its square)."""
+    from figures import progress
+
+    train.train(TINY, tmp_path / "r", progress=False)
+    fig = progress.render(progress.load(tmp_path / "r"))
+    ax = next(a for a in fig.axes if a.get_title().startswith("parameter norm"))
+    drawn = ax.get_lines()[0].get_ydata()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert drawn[-1] == pytest.approx(summary["members"][0]["final"]["norm/total"])

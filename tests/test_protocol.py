@@ -1,5 +1,6 @@
 """The experiment protocol: a new experiment registered here (this file only) gets its command, its presets,
 its figures, its directory identity and its report section, with no other file touched."""
+import enum
 import json
 
 import matplotlib
@@ -119,3 +120,50 @@ def test_default_directories_are_named_by_experiment_preset_and_task():
     ungrok = protocol.registry()["ungrok"]
     assert str(ungrok.default_out("cpu", ungrok.settings("cpu", {"task": "multitask"}))) == \
         "runs/neural/ungrok-cpu-multitask"
+
+
+def _every_command():
+    import importlib
+
+    import typer
+
+    for cli in ("theory", "simulate", "neural", "figures"):
+        group = typer.main.get_command(importlib.import_module(f"commands.{cli}").app)
+        for name, command in group.commands.items():
+            yield f"grok-{cli} {name}", command
+
+
+def test_one_dialect_across_the_command_lines():
+    """Switches are single flags (--overwrite), both forms only where the default is a preset's (--random-labels /
+    --no-random-labels); lists are one comma-separated token, the one repeated option being --slurm (SLURM's own
+    values may hold commas); enumerated values are choices that help lists."""
+    for where, command in _every_command():
+        for p in command.params:
+            if getattr(p, "is_flag", False) and p.secondary_opts:
+                assert p.default is None, f"{where} {p.opts}: a switch with a --no- form"
+            if getattr(p, "multiple", False) and p.param_type_name == "option":
+                assert p.opts == ["--slurm"], f"{where} {p.opts}: a repeated list option"
+            if p.name in ("preset", "executor", "scale", "task", "precision", "fmt"):
+                kind = p.type_descriptor.annotation
+                assert isinstance(kind, type) and issubclass(kind, enum.Enum), f"{where} --{p.name} is not a choice"
+
+
+def test_help_shows_what_each_preset_gives_an_option_left_out():
+    from typer.testing import CliRunner
+
+    from commands.neural import app
+    from neural.config import PRESETS
+
+    text = " ".join(CliRunner().invoke(app, ["train", "--help"]).output.split())
+    steps = ", ".join(f"{name} {cfg.steps}" for name, cfg in PRESETS.items())
+    assert f"[default: the preset's: {steps}]" in text
+
+
+def test_demo_refuses_a_preset_no_demo_experiment_has(tmp_path):
+    from typer.testing import CliRunner
+
+    from commands.neural import app
+
+    r = CliRunner().invoke(app, ["demo", "--preset", "dmeo", "--record", str(tmp_path / "r.json")])
+    assert r.exit_code == 2 and "'dmeo' is not one of 'demo'" in r.output
+    assert not (tmp_path / "r.json").exists()

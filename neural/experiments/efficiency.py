@@ -35,6 +35,7 @@ from theory.penalty import Q_L2
 torch, stats, allocation = lazy("torch"), lazy("scipy.stats"), lazy("theory.allocation")
 analysis, dataset, inspect_run, model = (lazy(f"neural.{m}") for m in ("analysis", "dataset", "inspect_run", "model"))
 
+FOURIER_TASKS = tuple(t for t, v in tasks.TASKS.items() if v.fourier)  # where Appendix C's filter applies
 TRIG_SHARE_MIN = 0.95  # Appendix C: generalisation-only networks keep at least this share in Z_T
 BUCKETS = 6  # isologit buckets (geometric in the logit)
 
@@ -108,8 +109,8 @@ def specs(pre: Preset) -> list[runner.Spec]:
 def check(pre: Preset) -> None:
     """ValueError naming the first bad setting, before anything runs."""
     if not tasks.get_task(pre.task).fourier:
-        fourier = ", ".join(t for t, v in tasks.TASKS.items() if v.fourier)
-        raise ValueError(f"task={pre.task!r} is not allowed: the trigonometric filter (Appendix C) needs {fourier}")
+        raise ValueError(f"task={pre.task!r} is not allowed: the trigonometric filter (Appendix C) needs "
+                         f"{', '.join(FOURIER_TASKS)}")
     n = tasks.n_pairs(pre.task, pre.base.p)
     if max(pre.mem_sizes) > n or min(pre.mem_sizes) < 1:
         raise ValueError(f"mem_sizes={list(pre.mem_sizes)} is not allowed: sizes must lie in [1, {n}]")
@@ -263,9 +264,10 @@ class Efficiency(protocol.Experiment):
             "circuit and measures kappa (the logit's homogeneity degree under scaling all parameters).")
     presets = PRESETS
     figures = "figures.efficiency"
-    options = (protocol.Option("task", str, "A Fourier task (add or sub: the trigonometric filter needs one).", "add"),
+    options = (protocol.Option("task", str, "A Fourier task (the trigonometric filter needs one).", "add",
+                               choices=FOURIER_TASKS),
                protocol.Option("steps", int, "Step cap of every member, both kinds (they stop earlier at "
-                                             "convergence)."))
+                                             "convergence).", field="mem_cap"))
 
     def settings(self, name: str, opts: dict) -> Preset:
         pre = dataclasses.replace(preset(name), task=opts.get("task") or "add")

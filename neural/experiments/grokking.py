@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neural import config as cfgmod, tasks
-from neural.config import TrainConfig
+from neural.config import FORMATS, PRECISIONS, TrainConfig
 from neural.experiments import protocol
 from rundir.lazy import lazy
 
@@ -21,19 +21,20 @@ class Train(protocol.Experiment):
     owns_directory = False
     figures = "figures.progress"
     options = (
-        protocol.Option("task", str, f"{', '.join(tasks.TASKS)}."),
-        protocol.Option("p", int, "Modulus (prime where the task needs a field)."),
-        protocol.Option("frac", float, "Training fraction of all pairs, in (0, 1]."),
-        protocol.Option("train_size", int, "Exact training-set size D (instead of --frac)."),
-        protocol.Option("seeds", str, "Comma-separated seeds, e.g. 0,1,2 (default: the preset's)."),
-        protocol.Option("wd", str, "Comma-separated weight decays (>= 0), e.g. 1.0,0.3."),
-        protocol.Option("lr", str, "Comma-separated learning rates (> 0)."),
-        protocol.Option("steps", int, "Full-batch training steps."),
-        protocol.Option("checkpoint_every", int, "Steps between checkpoints (default 1,000)."),
-        protocol.Option("precision", str, "float32 (default, exact), tf32 (CUDA's TF32 matmuls) or bf16 (autocast); "
-                                          "the last two are faster and shift the dynamics."),
-        protocol.Option("fmt", str, "paper: [x, op, y, =]; nanda: [x, y, =]."),
-        protocol.Option("random_labels", bool, "Random labels: a memorisation-only run (default: the preset's)."),
+        protocol.Option("task", str, "The operation.", field="task", choices=tuple(tasks.TASKS)),
+        protocol.Option("p", int, "Modulus (prime where the task needs a field).", field="p"),
+        protocol.Option("frac", float, "Training fraction of all pairs, in (0, 1].", field="frac"),
+        protocol.Option("train_size", int, "Exact training-set size D (instead of --frac).", field="train_size"),
+        protocol.Option("seeds", str, "Seeds, e.g. 0,1,2.", field="seeds"),
+        protocol.Option("wd", str, "Weight decays (>= 0), e.g. 1.0,0.3.", field="wds"),
+        protocol.Option("lr", str, "Learning rates (> 0).", field="lrs"),
+        protocol.Option("steps", int, "Full-batch training steps.", field="steps"),
+        protocol.Option("checkpoint_every", int, "Steps between checkpoints.", field="checkpoint_every"),
+        protocol.Option("precision", str, "float32 (exact), tf32 (CUDA's TF32 matmuls) or bf16 (autocast); the last "
+                                          "two are faster and shift the dynamics.", field="precision",
+                        choices=PRECISIONS),
+        protocol.Option("fmt", str, "paper: [x, op, y, =]; nanda: [x, y, =].", field="fmt", choices=FORMATS),
+        protocol.Option("random_labels", bool, "Random labels: a memorisation-only run.", field="random_labels"),
         protocol.Option("threads", int, "torch CPU threads (results depend on it; default: all cores, or what the run "
                                         "in --out recorded). Runs share cores: one that cannot get its threads' cores "
                                         "waits."),

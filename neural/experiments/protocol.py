@@ -27,11 +27,40 @@ from neural.experiments import cluster
 @dataclass(frozen=True)
 class Option:
     """One command-line option of an experiment: `--<name>` (underscores become dashes), parsed as `kind`
-    (str, int, float, bool or Path; None means 'not given: the preset's')."""
+    (str, int, float, bool or Path; None means 'not given: the preset's'). `field` names the settings attribute
+    it sets (dotted for nested ones: "base.steps"), so that help shows each preset's value; `choices` are its
+    allowed values where they are few."""
     name: str
     kind: type
     help: str
     default: Any = None
+    field: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+def shown(value: Any) -> str:
+    """A setting as an option would take it: lists comma-separated, numbers plain (1,000 steps as 1000)."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(shown(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def preset_defaults(experiment: "Experiment", option: Option) -> str:
+    """What each preset gives an option left out, e.g. "cpu 3000, paper 20000", or "1000 (every preset)" (empty
+    without a field)."""
+    if option.field is None:
+        return ""
+    values = {}
+    for name in experiment.presets:
+        value: Any = experiment.settings(name, {})
+        for part in option.field.split("."):
+            value = getattr(value, part)
+        values[name] = shown(value)
+    if len(set(values.values())) == 1:
+        return f"{next(iter(values.values()))} (every preset)"
+    return ", ".join(f"{name} {v}" for name, v in values.items())
 
 
 def numbers(name: str, text: str, kind: type = float) -> tuple:

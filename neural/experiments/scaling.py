@@ -398,9 +398,10 @@ class Scaling(protocol.Experiment):
             "circuit and per matrix, an effective kappa from Theorem D.4 case 2).")
     presets = PRESETS
     figures = "figures.scaling"
-    options = (protocol.Option("widths", str, "Widths (d_model), e.g. 32,48,64,96 (d_mlp 4w, d_head w/4)."),
-               protocol.Option("p", int, "Modulus (the second axis: one run per p; default the preset's, 59)."),
-               protocol.Option("task", str, "add or sub.", "add"))
+    options = (protocol.Option("widths", str, "Widths (d_model), e.g. 32,48,64,96 (d_mlp 4w, d_head w/4).",
+                               field="widths"),
+               protocol.Option("p", int, "Modulus (the second axis: one run per p).", field="ungrok.base.p"),
+               protocol.Option("task", str, "A Fourier task.", "add", choices=eff_mod.FOURIER_TASKS))
 
     def settings(self, name: str, opts: dict) -> Preset:
         pre = dataclasses.replace(self.preset(name), task=opts.get("task") or "add", name=name)

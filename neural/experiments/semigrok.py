@@ -154,7 +154,7 @@ class Semigrok(protocol.Experiment):
     figures = "figures.semigrok"
     extendable = ("base.steps",)
     options = (protocol.Option("steps", int, "Step cap; a larger one than a finished sweep's extends every run "
-                                             "(resume)."),
+                                             "(resume).", field="base.steps"),
                protocol.Option("ungrok", Path, "An ungrokking sweep to draw beside (default runs/neural/"
                                                "ungrok-<preset>-add where it holds one)."))
 

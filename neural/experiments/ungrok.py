@@ -241,13 +241,14 @@ class Ungrok(protocol.Experiment):
     presets = PRESETS
     figures = "figures.ungrok"
     options = (
-        protocol.Option("task", str, f"A task ({', '.join(tasks.TASKS)}) or multitask ({', '.join(MULTITASK)}: "
-                                     "Figure 9).", "add"),
-        protocol.Option("wd", str, "Stage-2 weight decays, e.g. 0.3,1,3."),
-        protocol.Option("seeds", str, "Parent seeds, e.g. 0,1,2."),
+        protocol.Option("task", str, f"A task, or multitask ({', '.join(MULTITASK)}: Figure 9).", "add",
+                        choices=(*tasks.TASKS, "multitask")),
+        protocol.Option("wd", str, "Stage-2 weight decays, e.g. 0.3,1,3.", field="wds"),
+        protocol.Option("seeds", str, "Parent seeds, e.g. 0,1,2.", field="seeds"),
         protocol.Option("d_prime", str, "Stage-2 sizes D' as fractions of all pairs, e.g. 0.04,0.07,0.12 (each "
-                                        "within the parents' split; two may not give the same D')."),
-        protocol.Option("steps", int, "Stage-2 step cap (members stop earlier at convergence)."),
+                                        "within the parents' split; two may not give the same D').",
+                        field="d_prime_fracs"),
+        protocol.Option("steps", int, "Stage-2 step cap (members stop earlier at convergence).", field="child_cap"),
     )
 
     def settings(self, name: str, opts: dict) -> Preset:

@@ -8,13 +8,18 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from commands.neural import app as neural_app
+from commands.neural import build_app
 from figures import verdicts
 from figures import scaling as scaling_figures
 from neural import analysis
 from neural.config import TrainConfig
 from neural.experiments import efficiency, scaling, ungrok
 from theory import efficiency as theory_eff
+
+
+def neural_app():
+    """grok-neural built now: its --preset choices include the tiny presets a fixture patched in."""
+    return build_app()
 
 
 def test_the_width_slope_fit_recovers_a_planted_slope():
@@ -93,7 +98,7 @@ def tiny_scaling(monkeypatch):
 
 def test_scaling_end_to_end_at_a_tiny_size(tiny_scaling, tmp_path):
     out = tmp_path / "scaling"
-    r = CliRunner().invoke(neural_app, ["scaling", "--preset", "tiny", "--out", str(out)])
+    r = CliRunner().invoke(neural_app(), ["scaling", "--preset", "tiny", "--out", str(out)])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert [w["width"] for w in summary["widths"]] == [8, 16]
@@ -110,7 +115,7 @@ def test_scaling_end_to_end_at_a_tiny_size(tiny_scaling, tmp_path):
     section = scaling_figures.scaling_section({"scaling": [{"dir": out, "summary": summary, "config": {}}]})
     assert section.verdict == verdicts.INCONCLUSIVE  # two widths never decide
     trained = sorted(p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt"))
-    again = CliRunner().invoke(neural_app, ["scaling", "--preset", "tiny", "--out", str(out)])
+    again = CliRunner().invoke(neural_app(), ["scaling", "--preset", "tiny", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert sorted(p.stat().st_mtime_ns for p in out.rglob("checkpoint.pt")) == trained  # reused, not retrained
 

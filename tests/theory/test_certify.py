@@ -198,7 +198,7 @@ def test_prove_cli_json_contract():
     (["prove", "d2", "--box", "gamma=0.1:0.5"], "gamma"),
     (["prove", "d2", "--depth", "-1"], "depth"),
     (["prove", "d2", "--seconds", "0"], "seconds"),
-    (["prove", "d2", "--box", "r=1/2:1", "--box", "r=1/4:1"], "given twice"),
+    (["prove", "d2", "--box", "r=1/2:1,r=1/4:1"], "given twice"),
 ])
 def test_prove_bad_input_is_one_line_exit_2(args, needle):
     r = runner.invoke(app, args)

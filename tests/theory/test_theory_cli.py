@@ -23,21 +23,21 @@ def test_check_json_contract_and_strict_exit():
 
 
 def test_allocate_json_with_verify():
-    r = runner.invoke(app, ["allocate", "--P", "1", "2", "--kappa", "1.2", "--verify", "--json"])
+    r = runner.invoke(app, ["allocate", "--P", "1,2", "--kappa", "1.2", "--verify", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["case"] == 2 and len(out["weights"]) == 2 and out["verify"]["agrees"]
 
 
 def test_allocate_certify_json():
-    r = runner.invoke(app, ["allocate", "--P", "1", "2", "--kappa", "3", "--certify", "--json"])
+    r = runner.invoke(app, ["allocate", "--P", "1,2", "--kappa", "3", "--certify", "--json"])
     assert r.exit_code == 0, r.output
     cert = json.loads(r.stdout)["certified"]
     assert cert["verdict"] == "proved" and cert["case"] == 1 and cert["tolerance"] == 1e-9
 
 
 def test_dcrit_and_derive_json():
-    r = runner.invoke(app, ["dcrit", "--gen-norm", "30", "--mem", "500:20", "1000:27", "2000:37", "--json"])
+    r = runner.invoke(app, ["dcrit", "--gen-norm", "30", "--mem", "500:20,1000:27,2000:37", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert 1000 < out["D_crit"] < 2000 and out["interval"][0] < out["D_crit"] < out["interval"][1]
@@ -52,7 +52,7 @@ def test_dcrit_and_derive_json():
     (["allocate", "--P", "1", "--alpha", "-1"], "alpha"),
     (["allocate", "--P", "1", "--n-classes", "1"], "n_classes"),
     (["dcrit", "--gen-norm", "1", "--mem", "100-3"], "malformed"),
-    (["dcrit", "--gen-norm", "0", "--mem", "100:3", "200:4"], "gen_norm"),
+    (["dcrit", "--gen-norm", "0", "--mem", "100:3,200:4"], "gen_norm"),
     (["check", "D.9"], "NAME"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):
