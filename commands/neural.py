@@ -17,11 +17,11 @@ import typer
 
 import rundir
 from commands.common import choice, friendly_errors, new_app, plain
-from neural import device as devices, stepcost, tasks
+from neural import device as devices, interop, stepcost, tasks
 from neural.experiments import cluster, paper, protocol
 from rundir.lazy import lazy
 
-torch, inspect_run, interop = lazy("torch"), lazy("neural.inspect_run"), lazy("neural.interop")
+torch, inspect_run = lazy("torch"), lazy("neural.inspect_run")
 
 HELP = "Transformers on modular arithmetic (paper Appendix B) and their progress measures."
 
@@ -250,8 +250,10 @@ def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
             typer.echo(f"  {p:<6} {desc}")
 
 
-def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory or a progress-measures checkpoint "
-                                                    "(.pth)."),
+def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory (or its checkpoint.pt), or a torch "
+                                                    "file in TransformerLens 3.x (HookedTransformer state_dict), 4.x "
+                                                    "(TransformerBridge bridge_state_dict) or progress-measures layout "
+                                                    "(.pth), as grok-neural export writes them or the tools save them"),
             task: Optional[choice("Task", tasks.TASKS)] = typer.Option(
                 None, help="Task of an imported checkpoint (default: the one its meta records, else add)."),
             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
@@ -279,14 +281,15 @@ def analyze(source: Path = typer.Argument(..., help="A grok-neural run directory
 
 def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory."),
            member: int = typer.Option(0, help="Which ensemble member (0-based)."),
-           to: str = typer.Option(..., help="transformer-lens or progress-measures."),
+           to: choice("Layout", interop.LAYOUTS) = typer.Option(..., help="The tool whose layout the file takes."),
            out: Path = typer.Option(..., help="The torch file to write (tensors and plain values only)."),
            overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out (never a run's "
                                                                      "own files).")):
-    """One member as a torch file for another tool: {"state_dict", "meta"} (+ "config": HookedTransformerConfig
-    keyword arguments for transformer-lens; + "model" for progress-measures code)."""
-    if to not in interop.LAYOUTS:
-        raise ValueError(f"to={to!r} is unknown: choose from {', '.join(interop.LAYOUTS)}")
+    """One member as a torch file for another tool. transformer-lens: {"state_dict", "config"} for 3.x's
+    HookedTransformer and {"bridge_state_dict", "bridge_config"} for 4.x's TransformerBridge.boot_native;
+    progress-measures: {"state_dict", "model"}; every file: "meta" (task, p, format, the sequence and its token
+    ids, the member's training pairs and split, seed/wd/lr, step)."""
+    to = plain(to)
     if out.name in rundir.owned_files(out.parent):
         raise ValueError(f"out={str(out)!r} is a run directory's own {out.name}: export elsewhere")
     if out.exists() and not overwrite:

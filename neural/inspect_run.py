@@ -146,6 +146,8 @@ def export_run(run_dir: Path, member: int, to: str) -> dict:
     data = dataset.Data(cfg, torch.device("cpu"))
     m = members[member]
     meta = {"task": cfg.task, "p": cfg.p, "n_elements": data.n, "format": cfg.fmt,
+            "sequence": ["x", "op", "y", "="] if cfg.fmt == "paper" else ["x", "y", "="],
+            "token_ids": tasks.special_tokens(data.n, cfg.fmt),
             "train_pairs": torch.nonzero(data.train_mask[member]).flatten(),
             "split": {"split_seed": m["split_seed"], "frac": cfg.frac, "train_size": cfg.train_size,
                       "subset": m["subset"], "how": "neural.tasks.train_indices, then nested_subset"},

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import random
 
-import torch
+from neural import tasks
+from rundir.lazy import lazy
 
-from neural import model, tasks
+torch, model = lazy("torch"), lazy("neural.model")  # LAYOUTS is read by --help, which needs neither
 
 LAYOUTS = ("transformer-lens", "progress-measures")  # export targets ("transformer-lens" holds 3.x and 4.x)
 BRIDGE = "transformer-lens-4"  # the layout of a TransformerLens 4 bridge's state dict, on import

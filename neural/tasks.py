@@ -116,13 +116,22 @@ def mirror_indices(task: str, p: int) -> torch.Tensor:
     return position[y * n + x]
 
 
-def sequences(x: torch.Tensor, y: torch.Tensor, n: int, fmt: str = "paper") -> torch.Tensor:
-    """Token sequences (N, n_ctx): [x, op, y, =] for 'paper', [x, y, =] for 'nanda'."""
+def special_tokens(n: int, fmt: str = "paper") -> dict[str, int]:
+    """The ids of the tokens that are not operands (x and y are 0..n-1): op = n and '=' = n + 1 for 'paper',
+    '=' = n for 'nanda'."""
     if fmt == "paper":
-        return torch.stack([x, torch.full_like(x, n), y, torch.full_like(x, n + 1)], dim=1)
+        return {"op": n, "=": n + 1}
     if fmt == "nanda":
-        return torch.stack([x, y, torch.full_like(x, n)], dim=1)
+        return {"=": n}
     raise ValueError(f"format={fmt!r} is unknown: choose 'paper' or 'nanda'")
+
+
+def sequences(x: torch.Tensor, y: torch.Tensor, n: int, fmt: str = "paper") -> torch.Tensor:
+    """Token sequences (N, n_ctx): [x, op, y, =] for 'paper', [x, y, =] for 'nanda' (ids: special_tokens)."""
+    ids = special_tokens(n, fmt)
+    if fmt == "paper":
+        return torch.stack([x, torch.full_like(x, ids["op"]), y, torch.full_like(x, ids["="])], dim=1)
+    return torch.stack([x, y, torch.full_like(x, ids["="])], dim=1)
 
 
 def vocab_size(n: int, fmt: str) -> int:

@@ -132,7 +132,7 @@ def test_import_refuses_non_zero_biases_and_accepts_missing_ones(trained, tmp_pa
 
 def test_export_refuses_bad_member_and_target(trained, tmp_path):
     for args, words in ((["--member", "5", "--to", "transformer-lens"], "member=5"),
-                        (["--member", "0", "--to", "onnx"], "to='onnx'")):
+                        (["--member", "0", "--to", "onnx"], "'--to': 'onnx' is not one of")):
         result = runner.invoke(app, ["export", str(trained), *args, "--out", str(tmp_path / "x.pt")])
         assert result.exit_code == 2 and words in result.output, result.output
     assert not (tmp_path / "x.pt").exists()
@@ -274,3 +274,17 @@ def test_transformer_bridge_state_dict_imports(tmp_path):
         interop.state_dict_of(torch.load(tmp_path / "bridge.pt", weights_only=True)))
     assert layout == interop.BRIDGE and mcfg2 == mcfg
     _same_logits_and_analyzed(net, params, mcfg2, tmp_path / "bridge.pt", "transformer-lens-4 layout")
+
+
+@pytest.mark.parametrize("fmt", ["paper", "nanda"])
+def test_an_exports_meta_says_how_to_build_its_tokens(tmp_path, fmt):
+    """From meta alone (sequence and token ids), a reader builds the tokens the network was trained on."""
+    cfg = TrainConfig(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=5, eval_points=2, threads=1,
+                      fmt=fmt)
+    train.train(cfg, tmp_path / "r", progress=False)
+    meta = inspect_run.export_run(tmp_path / "r", 0, "transformer-lens")["meta"]
+    x, y, _ = tasks.all_pairs("add", 11)
+    ids = meta["token_ids"]
+    built = torch.stack([{"x": x, "y": y}[t] if t in ("x", "y") else torch.full_like(x, ids[t])
+                         for t in meta["sequence"]], dim=1)
+    assert torch.equal(built, tasks.sequences(x, y, meta["n_elements"], fmt))
