@@ -8,13 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from figures import style
-from theory.penalty import Q_L2
 from rundir.lazy import lazy
+from theory.penalty import Q_L2
 
-allocation = lazy("theory.allocation")
-from rundir.lazy import lazy  # noqa: E402
-
-plt = lazy("matplotlib.pyplot")
+allocation, plt = lazy("theory.allocation"), lazy("matplotlib.pyplot")
 
 
 RATIOS = (1.05, 1.25, 2.0)  # P_M / P_G: memorisation this much less efficient

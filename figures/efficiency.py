@@ -7,7 +7,7 @@ import numpy as np
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
 colors = lazy("matplotlib.colors")

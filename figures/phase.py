@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from figures import source, style
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 colors = lazy("matplotlib.colors")
 plt = lazy("matplotlib.pyplot")

@@ -10,7 +10,7 @@ import numpy as np
 import rundir
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 plt = lazy("matplotlib.pyplot")
 

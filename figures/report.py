@@ -120,7 +120,20 @@ def collect(root: Path) -> list[Section]:
     if not root.is_dir():
         raise ValueError(f"ROOT={str(root)!r} is not a directory: pass the runs directory (default runs)")
     found = find_runs(root)
-    return [make(found) for make in section_makers()]
+    return [_made(make, found) for make in section_makers()]
+
+
+def _made(make, found: dict) -> Section:
+    """A section, or, when the runs it reads do not hold what it needs (a file missing or cut short, a key
+    absent, a value of the wrong type), the same section as not run, naming what was wrong: one bad run never
+    sinks the page."""
+    try:
+        return make(found)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as e:
+        bare = make({k: v for k, v in found.items() if k == "unreadable"})
+        what = f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e)
+        bare.why = f"its run could not be read ({' '.join(what.split())}); fix or re-run it: `{bare.command}`"
+        return bare
 
 
 # ------------------------------------------------------------------------------------------- writing

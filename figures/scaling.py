@@ -9,7 +9,7 @@ import numpy as np
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural.experiments.scaling import MIN_LOGIT  # the logits the drift is measured on (both above it)
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
 plt = lazy("matplotlib.pyplot")

@@ -12,7 +12,7 @@ from figures import source, style, verdicts
 from figures import ungrok as ungrok_figures
 from neural.experiments import phases, protocol
 from figures.sections import Section, figure_of, section_for
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 plt = lazy("matplotlib.pyplot")
 

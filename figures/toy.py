@@ -7,7 +7,7 @@ import numpy as np
 
 import rundir
 from figures import source, style
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 plt = lazy("matplotlib.pyplot")
 

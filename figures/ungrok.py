@@ -10,9 +10,8 @@ import numpy as np
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
-from figures.verdicts import NOT_CONFIRMED
 from neural.experiments import protocol
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
 colors = lazy("matplotlib.colors")
@@ -168,8 +167,8 @@ def ungrokking_section(found: dict) -> Section:
         return s
     t = _ungrok_task(run)
     data = load(run["dir"])
-    if t.get("stage2_skipped") or not t["by_wd"]:
-        s.verdict = NOT_CONFIRMED
+    if t.get("stage2_skipped") or not t["by_wd"]:  # untested, as P3's section says too
+        s.judge(verdicts.p2({}))
         s.why = t.get("stage2_skipped") or "no stage-2 runs"
         s.figures.append(figure_of("Figure 4 (no stage 2: it says why)", lambda: render_fig4(data)))
         return s
@@ -209,6 +208,8 @@ def weight_decay_section(found: dict) -> Section:
     s.rows.append(("largest / mean gap between the wd curves",
                    f"{num(spread.get('max_acc_gap'), '.3f')} / {num(spread.get('mean_acc_gap'), '.3f')}"))
     s.judge(verdicts.p3(by_wd))
+    if t.get("stage2_skipped"):
+        s.why = t["stage2_skipped"]
     for pair in s.numbers["pairs"]:
         if "interval" in pair:
             s.rows.append((f"D_crit ratio wd {pair['wd'][0]:g} / {pair['wd'][1]:g} [{verdicts.P3_CONFIDENCE:.0%}]",

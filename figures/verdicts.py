@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 import numpy as np
-from rundir.lazy import lazy  # noqa: E402
+from rundir.lazy import lazy
 
 stats = lazy("scipy.stats")
 
@@ -251,8 +251,8 @@ def p2_curve(w: dict, label: str) -> Verdict:
 
 
 def p2(by_wd: dict) -> Verdict:
-    if not by_wd:
-        return Verdict(NOT_CONFIRMED, P2_RULE, "no stage-2 runs", {})
+    if not by_wd:  # nothing was ungrokked (parents that never generalised): the prediction was not tested
+        return Verdict(INCONCLUSIVE, P2_RULE, "no stage-2 runs", {})
     parts = [p2_curve(w, f"wd {float(wd):g}") for wd, w in by_wd.items()]
     return worst(parts, P2_RULE, {f"wd {float(wd):g}": v.numbers for wd, v in zip(by_wd, parts)})
 

@@ -130,3 +130,41 @@ def test_an_empty_root_says_what_to_run(tmp_path):
 def test_report_bad_input_is_one_line_exit_2(tmp_path, args, needle):
     result = CliRunner().invoke(figures_app, ["report", *[a.format(root=tmp_path) for a in args]])
     assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
+
+
+def test_one_unreadable_run_does_not_sink_the_page(runs, tmp_path):
+    """A summary missing a nested key and a run missing its metrics.csv: their sections say what was wrong, every
+    other section is drawn and judged as before, and the page and verdicts.json are written."""
+    import json
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs, root)
+    broken = root / "neural" / "ungrok-tiny-add" / "summary.json"
+    summary = json.loads(broken.read_text())
+    del summary["tasks"]["add"]["by_wd"]
+    broken.write_text(json.dumps(summary))
+    (root / "neural" / "cpu-add-p17" / "metrics.csv").unlink()
+    before = {s.key: s.verdict for s in report.collect(runs)}
+    after = {s.key: s for s in report.collect(root)}
+    assert "could not be read" in after["p2"].why and "by_wd" in after["p2"].why
+    assert "could not be read" in after["grokking"].why
+    assert after["p4"].verdict == before["p4"] and after["toy"].verdict == before["toy"]
+    assert report.write(list(after.values()), root, tmp_path / "r" / "index.html")[1].is_file()
+
+
+def test_a_sweep_without_stage_2_is_untested_in_both_sections(runs, tmp_path):
+    """Parents that never generalised: P2 and P3 both say the prediction was not tested (inconclusive), with
+    the reason the sweep recorded."""
+    import json
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs, root)
+    path = root / "neural" / "ungrok-tiny-add" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["tasks"]["add"].update(by_wd={}, stage2_skipped="no stage 2: parent(s) of seed 0 reached 0.1 < 0.95")
+    path.write_text(json.dumps(summary))
+    got = {s.key: s for s in report.collect(root)}
+    assert got["p2"].verdict == got["p3"].verdict == "inconclusive"
+    assert "no stage 2" in got["p2"].why and "no stage 2" in got["p3"].why
