@@ -179,6 +179,7 @@ def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", he
     where it has one (else its default) into its default directory; finished results are reused. Ends by writing
     `record` (what ran, where, and the identities), the file `make demo` waits for."""
     preset = plain(preset)
+    record = rundir.check_file_target(record or Path("runs/neural") / f"demo-{preset}.json", "record")
     ran = []
     for exp in protocol.registry().values():
         if not exp.in_demo:
@@ -187,8 +188,7 @@ def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", he
         out, summary, wall = protocol.execute(exp, name, {}, ctx=protocol.Context())
         _echo_result(exp, out, summary, wall, _save_figures(exp, out))
         ran.append({"experiment": exp.name, "preset": name, "out": str(out)})
-    rundir.write_json(record or Path("runs/neural") / f"demo-{preset}.json", {"preset": preset, "ran": ran,
-                                                                          "provenance": rundir.provenance()})
+    rundir.write_json(record, {"preset": preset, "ran": ran, "provenance": rundir.provenance()})
 
 
 def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help="The paper's size (Appendix B; a GPU) "

@@ -238,7 +238,7 @@ def check_out(out: Path) -> Path:
     out = Path(out)
     if out.suffix.lower() not in (".html", ".md"):
         raise ValueError(f"out={str(out)!r} is not allowed: end it in .html (the page) or .md (Markdown)")
-    return out
+    return rundir.check_file_target(out)
 
 
 def write(sections: list[Section], root: Path, out: Path) -> list[Path]:

@@ -41,8 +41,16 @@ def _fault_point(path: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader (or a kill) sees the old file or the new one, never a mix.
-    The file gets the permissions a plain open() would give (0666 less the umask)."""
+    The file gets the permissions a plain open() would give (0666 less the umask). A file system that refuses
+    (read-only, full, gone) is a ValueError naming the file and why; the old file, if any, stays as it was."""
     path = Path(path)
+    try:
+        _write_replacing(path, data)
+    except OSError as e:
+        raise ValueError(f"{path} cannot be written: {e.strerror or e} (nothing there was changed)") from None
+
+
+def _write_replacing(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
@@ -57,6 +65,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def check_file_target(path: Path, param: str = "out") -> Path:
+    """Before any work: ValueError naming `param` unless a file can be written at `path` (not a directory, its
+    folder makes and takes a file), so that a command never runs for long and then fails at its last write."""
+    path = Path(path)
+    if str(path) in ("", ".") or path.is_dir():
+        raise ValueError(f"{param}={str(path)!r} is a directory: name the file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise ValueError(f"{param}={str(path)!r} cannot be written: {e.strerror or e}") from None
+    return path
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -118,13 +142,17 @@ def append_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]
         w.writerow(columns)
     for row in rows:
         w.writerow([_cell(v) for v in row])
-    with open(path, "r+b" if path.exists() else "wb") as f:
-        f.truncate(at)
-        f.seek(at)
-        f.write(buf.getvalue().encode())
-        f.flush()
-        os.fsync(f.fileno())
-        size = f.tell()
+    try:
+        with open(path, "r+b" if path.exists() else "wb") as f:
+            f.truncate(at)
+            f.seek(at)
+            f.write(buf.getvalue().encode())
+            f.flush()
+            os.fsync(f.fileno())
+            size = f.tell()
+    except OSError as e:  # the checkpoint still records where the table ended: a resume cuts back to it
+        raise ValueError(f"{path} cannot be written: {e.strerror or e} (the run resumes from its last "
+                         f"checkpoint once it can)") from None
     _fault_point(path)
     return size
 

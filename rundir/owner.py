@@ -43,6 +43,7 @@ class RunDir:
         self.path = Path(path)
         self._fd: int | None = None
         self._created = False
+        self._top: Path | None = None
         self.state = "new"
 
     @classmethod
@@ -64,10 +65,17 @@ class RunDir:
     def _lock(self) -> None:
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"out={str(self.path)!r} is a file, not a directory: choose another --out")
+        if self.path.resolve() == Path.cwd().resolve():
+            raise ValueError(f"out={str(self.path)!r} is the working directory itself (an empty --out is read as "
+                             f"'.'): name a directory for the results")
         existed = self.path.exists()
+        top = self.path.absolute()
+        while not top.parent.exists():  # the outermost folder this call makes
+            top = top.parent
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._created = not existed
+            self._top = top
             fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
             self._remove_if_created()
@@ -92,13 +100,27 @@ class RunDir:
 
     def __exit__(self, *exc) -> None:
         if exc[0] is not None:
-            self._remove_if_created()
+            self._remove_if_created(also=("config.json",))
         self.release()
 
-    def _remove_if_created(self) -> None:
-        """Remove a directory this object made if nothing but its lock was written there."""
-        if self._created and self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {".lock"}:
-            shutil.rmtree(self.path, ignore_errors=True)
+    def _remove_if_created(self, also: tuple[str, ...] = ()) -> None:
+        """Remove a directory this object made, with the empty folders above it that it made too, if nothing but
+        its lock (and `also`: the configuration of a run refused before it produced anything) was written there:
+        a refused command leaves nothing behind. Empty folders inside (sub-runs that were refused in turn) do not
+        count as results."""
+        if not (self._created and self.path.is_dir()):
+            return
+        files = [p for p in self.path.rglob("*") if not p.is_dir()]
+        if any(p.parent != self.path or p.name not in {".lock", *also} for p in files):
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        parent = self.path.absolute().parent
+        while self._top is not None and parent.is_relative_to(self._top):
+            try:
+                parent.rmdir()  # only while empty
+            except OSError:
+                break
+            parent = parent.parent
 
     # ---------------------------------------------------------------- configuration
     def recorded_config(self) -> dict | None:

@@ -270,3 +270,48 @@ def test_the_toolkit_imports_and_locks_without_fcntl(tmp_path):
                           text=True, timeout=120, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "is being written by another process (pid" in done.stdout and "lease held: True" in done.stdout
+
+
+@pytest.mark.parametrize("errno_, words", [(28, "No space left on device"), (30, "Read-only file system")])
+def test_a_file_system_that_refuses_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, errno_, words):
+    """A full disk or a read-only file system at a run's first write: one line naming the file and why, exit 2,
+    and no directory left behind holding only its lock."""
+    from typer.testing import CliRunner
+
+    from commands.neural import app
+
+    def refuse(*a, **k):
+        raise OSError(errno_, os.strerror(errno_))
+
+    monkeypatch.setattr(rundir.files.tempfile, "mkstemp", refuse)
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, [*TINY_ARGS, "--out", str(out)])
+    assert r.exit_code == 2 and r.output.startswith("error: ") and "config.json cannot be written" in r.output
+    assert words in r.output and "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_a_table_that_cannot_be_appended_names_itself(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.csv"
+    rundir.append_csv(path, ["a"], [[1]], at=0)
+    monkeypatch.setattr(rundir.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(ValueError, match="metrics.csv cannot be written: No space left"):
+        rundir.append_csv(path, ["a"], [[2]], at=path.stat().st_size)
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, monkeypatch):
+    """demo refuses a --record it could not write before running anything; a sweep refused by the memory
+    estimate, and an empty --out, leave nothing behind."""
+    from typer.testing import CliRunner
+
+    from commands.neural import app
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["demo", "--record", str(tmp_path)])
+    assert r.exit_code == 2 and "record=" in r.output and "is a directory" in r.output
+    assert list(tmp_path.iterdir()) == []  # no runs/ made: nothing ran
+    r = CliRunner().invoke(app, ["scaling", "--preset", "demo", "--p", "10007", "--out", "deep/sx"])
+    assert r.exit_code == 2 and "estimated peak memory" in r.output
+    r = CliRunner().invoke(app, [*TINY_ARGS, "--out", ""])
+    assert r.exit_code == 2 and "working directory" in r.output
+    assert list(tmp_path.iterdir()) == []
