@@ -294,13 +294,11 @@ def export(run_dir: Path = typer.Argument(..., help="A grok-neural run directory
         raise ValueError(f"out={str(out)!r} is a run directory's own {out.name}: export elsewhere")
     if out.exists() and not overwrite:
         raise ValueError(f"out={str(out)!r} already exists: pass --overwrite to replace it")
+    rundir.check_file_target(out)
     content = inspect_run.export_run(run_dir, member, to)
     buf = io.BytesIO()
     torch.save(content, buf)
-    try:
-        rundir.atomic_write_bytes(out, buf.getvalue())
-    except OSError as e:
-        raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
+    rundir.atomic_write_bytes(out, buf.getvalue())
     meta = content["meta"]
     typer.echo(f"{out}: member {member} of {run_dir} (step {meta['step']}) in the {to} layout; task {meta['task']}, "
                f"p = {meta['p']}, format {meta['format']}, {len(meta['train_pairs'])} training pairs")

@@ -66,6 +66,7 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed={seed} is not allowed: must lie in [0, 2^32)")
     chosen = [resolve_name(n) for n in names] if names else list(statements.NAMES)
+    _check_out(out)
     t0 = time.perf_counter()
     reports = [statements.check(n, instances, seed) for n in chosen]
     result = {"seed": seed, "results": [r.to_json() for r in reports]}
@@ -74,14 +75,19 @@ def check(names: Optional[List[str]] = typer.Argument(None, help="Statements to 
         raise typer.Exit(1)
 
 
+def _check_out(out: Optional[Path]) -> None:
+    """Before the work: OUT/summary.json can be written (OUT a directory, or one that can be made)."""
+    if out is not None:
+        if Path(out).exists() and not Path(out).is_dir():
+            raise ValueError(f"out={str(out)!r} is a file: name a directory for summary.json")
+        rundir.check_file_target(Path(out) / "summary.json")
+
+
 def _save_and_show(result: dict, out: Optional[Path], t0: float, as_json: bool, table) -> None:
     """Save OUT/summary.json (with compute time and provenance) if asked, then print JSON or the table."""
     if out is not None:
-        try:
-            rundir.write_json(Path(out) / "summary.json", rundir.stamped({
-                **result, "compute_seconds": time.perf_counter() - t0, "provenance": rundir.provenance()}))
-        except OSError as e:
-            raise ValueError(f"out={str(out)!r} cannot be written: {e.strerror or e}") from None
+        rundir.write_json(Path(out) / "summary.json", rundir.stamped({
+            **result, "compute_seconds": time.perf_counter() - t0, "provenance": rundir.provenance()}))
     if as_json:
         emit_json(result)
     else:
@@ -143,6 +149,7 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
     chosen = list(dict.fromkeys(chosen)) if names else list(proving.NAMES)
     ranges = proving.parse_box(items("box", box) if box is not None else [])
     proving.check_ranges(chosen, ranges)
+    _check_out(out)
     t0 = time.perf_counter()
     results = []
     for k, name in enumerate(chosen):

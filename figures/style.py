@@ -50,10 +50,7 @@ def save(fig, path: Path, pdf: bool = False) -> list[Path]:
                 stale.unlink(missing_ok=True)
             buf = io.BytesIO()
             fig.savefig(buf, format=target.suffix.lower()[1:], bbox_inches="tight")
-            try:
-                rundir.atomic_write_bytes(target, buf.getvalue())
-            except OSError as e:
-                raise ValueError(f"out={str(target)!r} cannot be written: {e.strerror or e}") from None
+            rundir.atomic_write_bytes(target, buf.getvalue())
     finally:
         plt.close(fig)
     return targets

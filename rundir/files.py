@@ -39,15 +39,17 @@ def _fault_point(path: Path) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, param: str = "out") -> None:
     """Write `data` to `path` so that a reader (or a kill) sees the old file or the new one, never a mix.
     The file gets the permissions a plain open() would give (0666 less the umask). A file system that refuses
-    (read-only, full, gone) is a ValueError naming the file and why; the old file, if any, stays as it was."""
+    (read-only, full, gone) is a ValueError naming the file (as `param`, the option that chose where it goes) and
+    why; the old file, if any, stays as it was."""
     path = Path(path)
     try:
         _write_replacing(path, data)
     except OSError as e:
-        raise ValueError(f"{path} cannot be written: {e.strerror or e} (nothing there was changed)") from None
+        raise ValueError(f"{param}={str(path)!r} cannot be written: {e.strerror or e} (nothing there was "
+                         f"changed)") from None
 
 
 def _write_replacing(path: Path, data: bytes) -> None:
@@ -151,7 +153,7 @@ def append_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]
             os.fsync(f.fileno())
             size = f.tell()
     except OSError as e:  # the checkpoint still records where the table ended: a resume cuts back to it
-        raise ValueError(f"{path} cannot be written: {e.strerror or e} (the run resumes from its last "
+        raise ValueError(f"out={str(path)!r} cannot be written: {e.strerror or e} (the run resumes from its last "
                          f"checkpoint once it can)") from None
     _fault_point(path)
     return size

@@ -286,7 +286,7 @@ def test_a_file_system_that_refuses_is_one_line_and_leaves_nothing(tmp_path, mon
     monkeypatch.setattr(rundir.files.tempfile, "mkstemp", refuse)
     out = tmp_path / "run"
     r = CliRunner().invoke(app, [*TINY_ARGS, "--out", str(out)])
-    assert r.exit_code == 2 and r.output.startswith("error: ") and "config.json cannot be written" in r.output
+    assert r.exit_code == 2 and r.output.startswith("error: ") and "config.json' cannot be written" in r.output
     assert words in r.output and "Traceback" not in r.output
     assert not out.exists()
 
@@ -295,7 +295,7 @@ def test_a_table_that_cannot_be_appended_names_itself(tmp_path, monkeypatch):
     path = tmp_path / "metrics.csv"
     rundir.append_csv(path, ["a"], [[1]], at=0)
     monkeypatch.setattr(rundir.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left")))
-    with pytest.raises(ValueError, match="metrics.csv cannot be written: No space left"):
+    with pytest.raises(ValueError, match="metrics.csv' cannot be written: No space left"):
         rundir.append_csv(path, ["a"], [[2]], at=path.stat().st_size)
 
 
