@@ -101,18 +101,23 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
     elif any(p["verdict"] == "refuted" for p in pieces):
         verdict = "refuted"
         counterexample = next(p["counterexample"] for p in pieces if p["verdict"] == "refuted")
+    elif claim.pieces and not pieces:  # the box misses every case: no inequality was certified on it
+        verdict = "undecided"
     elif all(x["verdict"] == "proved" for x in facts + pieces + citations) and (pieces or facts or citations):
         verdict = "proved"
     else:
         verdict = "undecided"
     settled = all(x["verdict"] == "proved" for x in facts + citations)
-    share = min([p["certified_share"] for p in pieces], default=1.0) if settled else 0.0
+    covered = bool(pieces) or not claim.pieces
+    share = min([p["certified_share"] for p in pieces], default=1.0) if settled and covered else 0.0
     undecided = [b for p in pieces for b in p["undecided_boxes"]]
     return {"name": claim.name, "statement": claim.statement, "box": _union_box(pieces), "verdict": verdict,
             "certified_share": 1.0 if verdict == "proved" else (0.0 if verdict == "refuted" else share),
             "counterexample": counterexample, "undecided_boxes": undecided, "methods": _methods(pieces, facts,
                                                                                                 citations,
                                                                                               refutation),
+            "covered": ("every piece the box meets" if covered else "nothing: the box lies outside every case of the "
+                        "statement, so no inequality was certified on it") if claim.pieces else "symbolic facts only",
             "reduction": claim.reduction, "pieces": pieces, "skipped_pieces": skipped, "facts": facts,
             "citations": citations, "refutation": refutation}
 

@@ -218,3 +218,15 @@ def test_every_default_statement_within_a_minute():
     assert {k: v["verdict"] for k, v in out.items()} == expected
     assert all(v["seconds"] < 60 for v in out.values())
     assert all(a["verdict"] == "proved" for a in out["Theorem D.4"]["allocations"])
+
+
+def test_a_box_outside_every_case_is_not_proved():
+    """Lemma D.3 (corrected) on r in [1/2, 1]: both its pieces need r > 1, so nothing is certified there: the
+    verdict is undecided with certified share 0, and the result says what it covered."""
+    from fractions import Fraction
+
+    from theory import prove
+
+    got = prove.prove("Lemma D.3 (corrected)", ranges={"r": (Fraction(1, 2), Fraction(1))}, seconds=5)
+    assert got["verdict"] == "undecided" and got["certified_share"] == 0.0
+    assert got["pieces"] == [] and len(got["skipped_pieces"]) == 2 and got["covered"].startswith("nothing")
