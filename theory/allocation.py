@@ -59,9 +59,15 @@ def effective_norm(P_I: np.ndarray, shares_I: np.ndarray, kappa: float, q: float
     return float(np.sum(shares_I[mask] ** (q / kappa) * np.asarray(P_I)[mask] ** q) ** (1 / q))
 
 
+def log_total_upper_bound(P_eff: float, alpha: float, kappa: float, q: float, n_classes: int) -> float:
+    """log of the W above which the loss exceeds log(n_classes) = L(0), so W* lies below it (in logs: the bound
+    itself leaves float range for parameters inside theirs, e.g. P = 1e100 with kappa = 1e3)."""
+    return float((kappa / q) * (np.log(np.log(n_classes) * q) - np.log(alpha) - q * np.log(P_eff)))
+
+
 def total_upper_bound(P_eff: float, alpha: float, kappa: float, q: float, n_classes: int) -> float:
     """Any W above this has loss > log(n_classes) = L(0), so W* lies below it."""
-    return float((np.log(n_classes) * q / (alpha * P_eff**q)) ** (kappa / q))
+    return float(np.exp(log_total_upper_bound(P_eff, alpha, kappa, q, n_classes)))
 
 
 def optimal_total(P_eff: float, alpha: float, kappa: float, q: float, n_classes: int) -> float:
@@ -69,7 +75,14 @@ def optimal_total(P_eff: float, alpha: float, kappa: float, q: float, n_classes:
     if alpha == 0:
         return float("inf")
     args = (P_eff, alpha, kappa, q, n_classes)
-    hi = total_upper_bound(*args)
+    log_hi = log_total_upper_bound(*args)
+    if log_hi < -700:  # every W above ~1e-304 already costs more than W = 0 gains
+        return 0.0
+    if log_hi > 700:
+        raise ValueError(f"the optimal total weight W* lies beyond float range for these parameters (P_eff = "
+                         f"{P_eff:.3g}, alpha = {alpha:.3g}, kappa = {kappa:.3g}, q = {q:.3g}): its upper bound "
+                         f"is e^{log_hi:.0f}; use larger norms P or alpha, or kappa nearer q")
+    hi = float(np.exp(log_hi))
     lo = min(1e-8, hi * 1e-12)
     grid = np.geomspace(lo, hi, int(200 * np.log10(hi / lo)) + 1)  # 200 points a decade
     slope = numeric.dloss_of_total(grid, *args)
@@ -144,7 +157,8 @@ def global_minimise(P_I: np.ndarray, *, kappa: float, q: float, alpha: float, n_
     P_I = np.asarray(P_I, dtype=float)
     n = len(P_I)
     rng = np.random.default_rng(seed)
-    bound = total_upper_bound(float(P_I.min()), alpha, kappa, q, n_classes)
+    # W* lies below the bound; searched within float range (a bound below 1e-300 means W* is 0 to float precision)
+    bound = float(np.exp(np.clip(log_total_upper_bound(float(P_I.min()), alpha, kappa, q, n_classes), -690, 690)))
     totals = np.exp(rng.uniform(np.log(min(1e-8, bound * 1e-12)), np.log(bound), size=n_random))
     dirs = rng.dirichlet(np.full(n, 0.3), size=n_random)
     keep = rng.random((n_random, n)) < 0.5  # random faces: with a concave penalty, exact zeros matter

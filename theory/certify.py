@@ -167,6 +167,15 @@ def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple:
     return tuple(out)
 
 
+MAX_SIMPLIFIED_POWER = 64  # simplify expands powers: (a + b)^10000 would not finish in any time limit
+
+
+def _large_power(e: sp.Expr) -> bool:
+    """Whether `e` raises something to a number beyond MAX_SIMPLIFIED_POWER (a face at r = 1e4, say): then it
+    is used as substituted, unsimplified, so that certify keeps to its time limit."""
+    return any(p.exp.is_Number and abs(p.exp) > MAX_SIMPLIFIED_POWER for p in e.atoms(sp.Pow))
+
+
 @lru_cache(maxsize=None)
 def symbolic_face(expr: sp.Expr, symbol: sp.Symbol, value: Fraction, from_above: bool) -> tuple[sp.Expr, bool]:
     """The margin on the face symbol = value: substitution, or the one-sided limit where that is undefined.
@@ -175,7 +184,7 @@ def symbolic_face(expr: sp.Expr, symbol: sp.Symbol, value: Fraction, from_above:
     v = sp.Rational(value.numerator, value.denominator)
     e = expr.subs(symbol, v)
     if not e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        return sp.simplify(e), True
+        return (e if _large_power(e) else sp.simplify(e)), True
     try:
         return sp.simplify(sp.limit(expr, symbol, v, "+" if from_above else "-")), False
     except (NotImplementedError, ValueError, TypeError):

@@ -19,6 +19,7 @@ from theory.certify import certify
 from theory.prove_limits import DEFAULT_DEPTH, DEFAULT_SECONDS
 
 Ranges = dict[str, tuple[Fraction, Fraction]]
+BOX_LIMIT = Fraction(10) ** 100  # a box's ends: beyond it intervals leave float range
 NAMES = ("Theorem D.1", "Lemma D.2", "Lemma D.3", "Lemma D.3 (corrected)", "Theorem D.4",
          "D.4 proof case 1", "D.4 proof case 2", "D.4 proof case 2 (corrected)")
 
@@ -180,6 +181,8 @@ def parse_box(items: list[str]) -> Ranges:
             raise ValueError(f"box={item!r} is malformed: LO and HI must be numbers (decimal or p/q)") from None
         if not lo < hi:
             raise ValueError(f"box={item!r} is not allowed: LO must be < HI")
+        if max(abs(lo), abs(hi)) > BOX_LIMIT:
+            raise ValueError(f"box={item!r} is not allowed: LO and HI must lie in [-1e100, 1e100]")
         if name.strip() in out:
             raise ValueError(f"box={item!r}: {name.strip()} is given twice")
         out[name.strip()] = (lo, hi)

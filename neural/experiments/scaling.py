@@ -107,8 +107,13 @@ def check(pre: Preset) -> None:
         if not (isinstance(w, int) and w >= heads and w % heads == 0):
             raise ValueError(f"widths: {w} is not allowed: each must be a multiple of n_heads = {heads}")
         u, e = for_width(pre, w)
-        ungrok_mod.check(u)
-        eff_mod.check(e)
+        try:
+            ungrok_mod.check(u)
+            eff_mod.check(e)
+        except ValueError as err:  # the sub-sweeps' own settings are not this command's options: say which of ours
+            raise ValueError(f"p={u.base.p} is not allowed with preset {pre.name!r} (width {w}): its sweeps' grids "
+                             f"do not fit {u.base.p}^2 pairs ({err}); choose a larger --p or another "
+                             f"--preset") from None
     if pre.diagnose_width not in pre.widths:
         raise ValueError(f"diagnose_width={pre.diagnose_width} is not allowed: it must be one of the widths")
     if not 0 < pre.continue_factor <= 100:

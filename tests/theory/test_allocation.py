@@ -78,3 +78,14 @@ def test_numeric_gradient_matches_finite_differences():
 def test_bad_input_names_the_parameter(kwargs, param):
     with pytest.raises(ValueError, match=param):
         allocation.allocate(**kwargs)
+
+
+def test_extreme_but_allowed_parameters_give_an_answer_or_a_named_refusal():
+    """Inside the documented ranges: norms 1e100 with kappa 1e3 put all weight at 0 (the penalty wins); norms
+    1e-100 with alpha 1e-100 would need a total beyond float range, which is said in one line."""
+    from theory import allocation
+
+    a = allocation.allocate([1e100, 1e100], kappa=1e3)
+    assert a.total == 0.0 and a.weights == [0.0, 0.0]
+    with pytest.raises(ValueError, match="beyond float range"):
+        allocation.allocate([1e-100, 2e-100], kappa=1e3, alpha=1e-100)

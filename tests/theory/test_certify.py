@@ -230,3 +230,21 @@ def test_a_box_outside_every_case_is_not_proved():
     got = prove.prove("Lemma D.3 (corrected)", ranges={"r": (Fraction(1, 2), Fraction(1))}, seconds=5)
     assert got["verdict"] == "undecided" and got["certified_share"] == 0.0
     assert got["pieces"] == [] and len(got["skipped_pieces"]) == 2 and got["covered"].startswith("nothing")
+
+
+def test_a_box_at_large_parameters_keeps_to_the_time_limit():
+    """Lemma D.2 with r in [1e3, 1e4]: the faces' powers are not expanded symbolically (that ran for minutes and
+    took 14 GB at r = 1e10), so the prover answers within its limit; ends beyond 1e100 are refused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from fractions import Fraction; from theory import prove; "
+            "print(prove.prove('Lemma D.2', ranges={'r': (Fraction(1000), Fraction(10000))}, seconds=5)['verdict'])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() in ("proved", "refuted", "undecided"), done.stderr[-1000:]
+    from theory import prove
+
+    with pytest.raises(ValueError, match=r"box='r=1e400:1e401' is not allowed: LO and HI must lie in"):
+        prove.parse_box(["r=1e400:1e401"])
