@@ -40,7 +40,8 @@ def _report_pending(pending: list[tuple[Path, "cluster.Pending"]], as_json: bool
                    f"queued, {len(st['submitted'])} submitted now ({len(st['resubmitted'])} of them resubmitted "
                    "after failing)")
         for r in st["running"] + st["submitted"]:
-            typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']})")
+            why = f"; the previous one ended: {r['previous_failure']}" if r.get("previous_failure") else ""
+            typer.echo(f"  ensemble {r['ensemble']}: job {r['job_id']} (attempt {r['attempts']}{why})")
         typer.echo(f"jobs: {st['jobs_file']}")
     typer.echo("Run the same command again to check, resubmit failed jobs and collect.")
 

@@ -19,17 +19,18 @@ from rundir.files import TMP_SUFFIX, is_finished, read_json, to_jsonable, write_
 from rundir.provenance import provenance, stamped
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
-OWNED_FILES = RESULT_FILES + ("config.json", ".lock")  # a run directory's own: nothing else may write them
+JOBS_FILE = "jobs.json"  # a sweep's submitted jobs (neural.experiments.cluster)
+OWNED_FILES = RESULT_FILES + ("config.json", ".lock", JOBS_FILE)  # a run directory's own: nothing else writes them
 
 
 def owned_files(path: Path) -> set[str]:
-    """The names of files the run or experiment directory `path` owns (none if it is not one): OWNED_FILES and the
-    tables its config.json lists."""
-    record = Path(path) / "config.json"
-    if not record.is_file():
+    """The names of files the run or experiment directory `path` owns (none if it is not one: it holds none of
+    OWNED_FILES): OWNED_FILES and the tables its config.json lists."""
+    path = Path(path)
+    if not any((path / name).exists() for name in OWNED_FILES):
         return set()
     try:
-        tables = read_json(record).get("tables") or []
+        tables = read_json(path / "config.json").get("tables") or [] if (path / "config.json").is_file() else []
     except (ValueError, AttributeError):
         tables = []
     return set(OWNED_FILES) | {t for t in tables if isinstance(t, str)}

@@ -14,6 +14,7 @@ running, or a local process still running) is never submitted again.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 import tomllib
@@ -26,7 +27,8 @@ import rundir
 EXECUTORS = ("local", "submitit-local", "slurm")
 SUBMITIT_EXECUTORS = EXECUTORS[1:]
 DEFAULT_TIME_MIN = 24 * 60  # submitit's own default is 5 minutes: too short for a sweep's ensemble
-JOBS_FILE = "jobs.json"
+JOBS_FILE = rundir.owner.JOBS_FILE
+JOB_ID = re.compile(r"[1-9][0-9]*(_[0-9]+)?")  # a SLURM job (or array task) id, or a process id
 ALIVE_SLURM_STATES = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED",
                       "UNKNOWN")  # UNKNOWN: sacct has not seen a just-submitted job yet; never resubmit on it
 POLL_SECONDS = 5.0
@@ -79,13 +81,18 @@ def parse_options(items: list[str] | None = None, config: Path | None = None) ->
     raw: dict[str, Any] = {}
     if config is not None:
         try:
-            data = tomllib.loads(Path(config).read_text())
+            data = tomllib.loads(Path(config).read_text(encoding="utf-8"))
         except OSError as e:
             raise ValueError(f"slurm_config={str(config)!r} cannot be read: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"slurm_config={str(config)!r} is not text (UTF-8): give a TOML file") from None
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"slurm_config={str(config)!r} is not valid TOML: {e}") from None
-        data = data.get("slurm", data) if isinstance(data.get("slurm", data), dict) else {}
-        raw.update(data)
+        table = data.get("slurm", data)
+        if not isinstance(table, dict):
+            raise ValueError(f"slurm_config={str(config)!r}: its slurm entry is a {type(table).__name__}, not a table "
+                             f"of options ([slurm] with KEY = VALUE lines)")
+        raw.update(table)
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -152,10 +159,13 @@ class JobTable:
         self.jobs: dict[str, dict] = {}
         if self.path.is_file():
             data = rundir.read_json(self.path)
-            ok = isinstance(data, dict) and all(isinstance(v, dict) and isinstance(v.get("job_id"), str)
-                                                 and v.get("executor") in SUBMITIT_EXECUTORS for v in data.values())
+            ok = isinstance(data, dict) and all(
+                isinstance(v, dict) and isinstance(v.get("job_id"), str) and JOB_ID.fullmatch(v["job_id"])
+                and v.get("executor") in SUBMITIT_EXECUTORS and isinstance(v.get("attempts", 1), int)
+                for v in data.values())
             if not ok:
-                raise ValueError(f"{self.path} is malformed: expected {{ensemble: {{job_id, executor, attempts}}}}")
+                raise ValueError(f"{self.path} is malformed (edited by hand?): expected {{ensemble: {{job_id (a "
+                                 f"positive job or process id), executor, attempts}}}}; remove it to submit afresh")
             self.jobs = data
 
     def alive(self, ensemble: str) -> bool:
@@ -169,19 +179,38 @@ class JobTable:
 
         return submitit.SlurmJob(self.folder, entry["job_id"]).state.split()[0] in ALIVE_SLURM_STATES
 
+    def note_failures(self, ensembles: list[str]) -> None:
+        """For each ensemble about to be resubmitted, the last line of its previous job's error log (why it ended
+        unfinished: a device it cannot find, a time limit, an error), kept in jobs.json and shown."""
+        for name in ensembles:
+            entry = self.jobs.get(name)
+            if entry is None:
+                continue
+            logs = sorted(self.folder.glob(f"{entry['job_id']}_*log.err"))
+            text = logs[-1].read_text(errors="replace") if logs else ""
+            entry["previous_failure"] = last_line(text) if text.strip() else "its job ended without an error log"
+
     def record(self, ensembles: list[str], jobs: list, executor: str) -> None:
         for name, job in zip(ensembles, jobs):
-            attempts = self.jobs.get(name, {}).get("attempts", 0) + 1
-            self.jobs[name] = {"job_id": str(job.job_id), "executor": executor, "attempts": attempts,
-                               "submitted": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            old = self.jobs.get(name, {})
+            self.jobs[name] = {"job_id": str(job.job_id), "executor": executor, "attempts": old.get("attempts", 0) + 1,
+                               "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                               **({"previous_failure": old["previous_failure"]} if "previous_failure" in old else {})}
         rundir.write_json(self.path, self.jobs)
 
     def status(self, finished: list[str], running: list[str], submitted: list[str]) -> dict:
         def rows(names):
-            return [{"ensemble": n, **{k: self.jobs[n][k] for k in ("job_id", "attempts")}} for n in names]
+            return [{"ensemble": n, **{k: self.jobs[n][k] for k in ("job_id", "attempts", "previous_failure")
+                                       if k in self.jobs[n]}} for n in names]
 
         return {"finished": len(finished), "running": rows(running), "submitted": rows(submitted),
                 "resubmitted": [r for r in rows(submitted) if r["attempts"] > 1], "jobs_file": str(self.path)}
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of an error's text (a job's traceback ends with the error that killed it)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
 
 
 def _local_process_alive(job_id: str) -> bool:
@@ -189,8 +218,10 @@ def _local_process_alive(job_id: str) -> bool:
     reused by another program is not the job)."""
     try:
         pid = int(job_id)
+        if pid <= 1:  # 0 and -1 would signal a process group or everything, and pid 1 is init: never a job
+            return False
         os.kill(pid, 0)
-    except (ValueError, ProcessLookupError):
+    except (ValueError, ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True

@@ -194,17 +194,26 @@ def _submit(pending, finished: list[str], sweep_dir: Path, submission: cluster.S
     fresh = [(cfg, d, n) for cfg, d, n in pending if not alive[d.name]]
     jobs = []
     if fresh:
+        table.note_failures([d.name for _, d, _ in fresh])  # why a job that ended unfinished ended, before resubmitting
         ex = submitit.AutoExecutor(folder=table.folder,
                                    cluster="local" if submission.executor == "submitit-local" else "slurm")
         ex.update_parameters(**cluster.executor_parameters(submission.slurm))
         k = len(fresh)
-        jobs = ex.map_array(run_ensemble, [cfg.to_dict() for cfg, _, _ in fresh], [str(d) for _, d, _ in fresh],
-                            [False] * k, [placement[0]] * k, [placement[1]] * k)
+        try:
+            jobs = ex.map_array(run_ensemble, [cfg.to_dict() for cfg, _, _ in fresh], [str(d) for _, d, _ in fresh],
+                                [False] * k, [placement[0]] * k, [placement[1]] * k)
+        except Exception as e:  # sbatch refused (a bad partition, account or limit): nothing was submitted
+            raise ValueError(f"executor={submission.executor!r}: submitting {k} job(s) failed: "
+                             f"{cluster.last_line(str(e))}; check the --slurm options") from None
         table.record([d.name for _, d, _ in fresh], jobs, submission.executor)
     if not submission.wait:
         raise cluster.Pending(table.status(finished, [d.name for _, d, _ in running], [d.name for _, d, _ in fresh]))
-    for job, (_, _, n) in zip(jobs, fresh):
-        job.result()  # raises if the job failed, with its stderr
+    for job, (_, d, n) in zip(jobs, fresh):
+        try:
+            job.result()
+        except Exception as e:  # the job failed where it ran: say why, and that the same command resubmits it
+            raise ValueError(f"ensemble {d.name}'s job {job.job_id} failed: {cluster.last_line(str(e))} (its log is "
+                             f"under {table.folder}; the same command resubmits it)") from None
         if bar is not None:
             bar.update(n)
     for cfg, d, n in running:  # submitted by an earlier command: its job handle is gone, so watch the directory

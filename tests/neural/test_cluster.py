@@ -195,3 +195,61 @@ def test_semigrok_through_submitit_gives_the_in_process_classes_and_extends(tmp_
     assert sorted(jobs) == ["D40", "D60"] and all(j["attempts"] == 2 for j in jobs.values())
     assert all(json.loads((tmp_path / "there" / d / "summary.json").read_text())["steps_run"] == 30
                for d in ("D40", "D60"))
+
+
+@pytest.mark.parametrize("job_id", ["0", "-1", "12x", "", "007"])
+def test_a_tampered_job_table_is_refused_not_polled_forever(tmp_path, job_id):
+    (tmp_path / "jobs.json").write_text(json.dumps({"e": {"job_id": job_id, "executor": "submitit-local",
+                                                          "attempts": 1}}))
+    with pytest.raises(ValueError, match="jobs.json is malformed"):
+        cluster.JobTable(tmp_path)
+
+
+@pytest.mark.parametrize("job_id", ["0", "-1", "1"])
+def test_no_process_group_or_init_counts_as_a_local_job(job_id):
+    assert not cluster._local_process_alive(job_id)  # 0 and -1 would signal a group or everything; 1 is init
+
+
+def test_a_slurm_config_that_is_not_a_table_or_not_text_is_named(tmp_path):
+    bad = tmp_path / "a.toml"
+    bad.write_text("slurm = 5\n")
+    with pytest.raises(ValueError, match="slurm entry is a int, not a table"):
+        cluster.parse_options([], bad)
+    bad.write_bytes(b"\xff\xfe\x00partition")
+    with pytest.raises(ValueError, match="is not text"):
+        cluster.parse_options([], bad)
+
+
+def test_a_refused_submission_and_a_resubmission_say_why(tmp_path, fake_slurm, monkeypatch):
+    """sbatch failing is one line naming the executor; a job that ended unfinished is resubmitted with the last
+    line of its error log shown."""
+    kept, set_states = fake_slurm
+    (tmp_path / "bin" / "sbatch").write_text("#!/bin/sh\necho 'sbatch: error: invalid partition specified' >&2\n"
+                                              "exit 1\n")
+    with pytest.raises(ValueError, match="executor='slurm': submitting 2 job.*invalid partition"):
+        runner.run(SPECS, tmp_path / "sweep", executor="slurm", slurm={}, wait=False, progress=False)
+    (tmp_path / "bin" / "sbatch").write_text(f'#!/bin/sh\nn=$(ls {kept} | wc -l)\ncp "$1" {kept}/$n.sh\n'
+                                              'echo "Submitted batch job $((4242 + n))"\n')
+    with pytest.raises(cluster.Pending):
+        runner.run(SPECS, tmp_path / "sweep", executor="slurm", slurm={}, wait=False, progress=False)
+    folder = tmp_path / "sweep" / "submitit"
+    (folder / "4242_0_0_log.err").write_text("Traceback ...\nValueError: device='cuda' is not available\n")
+    set_states({"4242_0": "FAILED", "4242_1": "RUNNING"})
+    with pytest.raises(cluster.Pending) as again:
+        runner.run(SPECS, tmp_path / "sweep", executor="slurm", slurm={}, wait=False, progress=False)
+    (resubmitted,) = again.value.status["resubmitted"]
+    assert resubmitted["previous_failure"] == "ValueError: device='cuda' is not available"
+
+
+def test_export_never_replaces_a_sweeps_job_table(tmp_path):
+    from neural import train
+
+    (tmp_path / "sweep").mkdir()  # a sweep whose jobs were submitted: its jobs.json is all it holds yet
+    (tmp_path / "sweep" / "jobs.json").write_text(json.dumps({"e": {"job_id": "4242_0", "executor": "slurm",
+                                                                    "attempts": 1}}))
+    jobs = (tmp_path / "sweep" / "jobs.json").read_bytes()
+    train.train(BASE, tmp_path / "run", progress=False)
+    r = cli.invoke(app, ["export", str(tmp_path / "run"), "--to", "transformer-lens", "--overwrite", "--out",
+                         str(tmp_path / "sweep" / "jobs.json")])
+    assert r.exit_code == 2 and "own jobs.json" in r.output
+    assert (tmp_path / "sweep" / "jobs.json").read_bytes() == jobs
