@@ -67,9 +67,12 @@ class TrainConfig:
         if self.frac is not None and not 0 < self.frac <= 1:
             raise ValueError(f"frac={self.frac} is not allowed: must lie in (0, 1]")
         n_total = tasks.n_pairs(self.task, self.p)
-        if self.train_size is not None and not 1 <= self.train_size <= n_total:
-            raise ValueError(f"train_size={self.train_size} is not allowed: must lie in [1, {n_total}] "
-                             f"(the dataset has {n_total} pairs)")
+        if self.train_size is not None and not 1 <= self.train_size < n_total:
+            raise ValueError(f"train_size={self.train_size} is not allowed: must lie in [1, {n_total - 1}] "
+                             f"(the dataset has {n_total} pairs, and at least one must be left to test on)")
+        if self.frac is not None and self.train_pairs() >= n_total:
+            raise ValueError(f"frac={self.frac} is not allowed: it trains on all {n_total} pairs and leaves none to "
+                             f"test on (test accuracy would be a mean over nothing): must be below 1")
         if not self.seeds or not self.wds or not self.lrs:
             raise ValueError("seeds, wd and lr each need at least one value")
         for name, values in (("seeds", self.seeds), ("wd", self.wds), ("lr", self.lrs)):
@@ -127,11 +130,17 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Inverse of to_dict (also of its JSON form, where tuples became lists)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"config is a {type(d).__name__}, not an object of fields")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"config has unknown field(s) {sorted(unknown)}: written by another version?")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        try:  # a hand-edited value of the wrong type is caught here, not where it is used
+            return cfg.validate()
+        except (TypeError, AttributeError) as e:
+            raise ValueError(f"config has a value of the wrong type ({e})") from None
 
     def train_pairs(self) -> int:
         """D: the base training split's size in pairs (train_size, or the fraction of all pairs)."""

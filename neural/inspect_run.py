@@ -72,11 +72,17 @@ def load_file(path: Path, task: str | None = None) -> dict:
     except ValueError as e:
         raise ValueError(f"checkpoint={str(path)!r} {e}") from None
     meta = state.get("meta") if isinstance(state.get("meta"), dict) else {}
+    for key, kind in (("task", str), ("p", int)):
+        if key in meta and (not isinstance(meta[key], kind) or isinstance(meta[key], bool)):
+            raise ValueError(f"checkpoint={str(path)!r}: its meta.{key} is {meta[key]!r}, not a {kind.__name__}: the "
+                             f"file was altered (pass --task, or re-export it)")
     task = task or meta.get("task") or "add"
     tasks.get_task(task)
     fmt = {3: "nanda", 4: "paper"}.get(mcfg.n_ctx)
     n = mcfg.d_vocab - (1 if fmt == "nanda" else 2)
-    p = int(meta.get("p", n))
+    p = meta.get("p", n)
+    if not 2 <= p <= tasks.MAX_P:
+        raise ValueError(f"checkpoint={str(path)!r}: its meta.p={p} is not a modulus in [2, {tasks.MAX_P}]")
     if fmt is None or mcfg.d_vocab_out not in (n, n + 1) or tasks.n_elements(task, p) != n:
         raise ValueError(f"checkpoint={str(path)!r} has {mcfg.n_ctx} positions, vocabulary {mcfg.d_vocab} and "
                          f"{mcfg.d_vocab_out} outputs: expected [a, b, =] with p + 1 tokens or [a, op, b, =] with "
@@ -85,7 +91,13 @@ def load_file(path: Path, task: str | None = None) -> dict:
         split, split_source = interop.stored_split(state, task, p)
     except ValueError as e:
         raise ValueError(f"checkpoint={str(path)!r}: {e}") from None
-    labels = meta.get("labels") if isinstance(meta.get("labels"), torch.Tensor) else None
+    labels = meta.get("labels")
+    if labels is not None and not (isinstance(labels, torch.Tensor) and labels.dim() == 1 and labels.dtype in (
+            torch.int64, torch.int32, torch.int16, torch.uint8) and len(labels) == tasks.n_pairs(task, p)
+            and (labels.numel() == 0 or (int(labels.min()) >= 0 and int(labels.max()) < mcfg.d_vocab_out))):
+        raise ValueError(f"checkpoint={str(path)!r}: its meta.labels is not one class in [0, {mcfg.d_vocab_out}) "
+                         f"per pair ({tasks.n_pairs(task, p)} integers): the file was altered")
+    labels = labels.long() if labels is not None else None
     return {"params": params, "model": mcfg, "layout": layout, "task": task, "p": p, "n": n, "format": fmt,
             "train_mask": split, "split_source": split_source, "labels": labels, "meta": meta}
 

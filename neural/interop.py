@@ -204,6 +204,10 @@ def state_dict_of(state) -> dict:
         raise ValueError(f"holds a {type(state).__name__}, not a state dict")
     if "state_dict" not in state and isinstance(state.get("bridge_state_dict"), dict):
         config = state.get("bridge_config") if isinstance(state.get("bridge_config"), dict) else {}
+        other = state.get("config") if isinstance(state.get("config"), dict) else {}
+        if "n_heads" in other and "n_heads" in config and other["n_heads"] != config["n_heads"]:
+            raise ValueError(f"holds two head counts that disagree (bridge_config.n_heads={config['n_heads']!r}, "
+                             f"config.n_heads={other['n_heads']!r}): the file was altered")
         return {**state["bridge_state_dict"], **({"n_heads": config["n_heads"]} if "n_heads" in config else {})}
     sd = state.get("state_dict", state.get("model", state))
     if not isinstance(sd, dict):
@@ -305,7 +309,11 @@ def stored_split(state: dict, task: str, p: int) -> tuple[torch.Tensor | None, s
         return _train_pairs_mask(meta, n_total, task, p), "meta.train_pairs"
     config = state.get("config") if isinstance(state.get("config"), dict) else {}
     if "frac_train" in config and "seed" in config and n_total == p * p:  # their split covers all p*p pairs
-        frac, seed = float(config["frac_train"]), int(config["seed"])
+        frac, seed = config["frac_train"], config["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or isinstance(frac, bool) or not isinstance(
+                frac, (int, float)):
+            raise ValueError(f"config.seed={seed!r} and config.frac_train={frac!r} must be an integer and a number")
+        frac = float(frac)
         if not 0 < frac <= 1:
             raise ValueError(f"config.frac_train={frac} is not allowed: must lie in (0, 1]")
         return nanda_train_mask(p, frac, seed), f"config seed {seed}, frac_train {frac} (Nanda et al.'s gen_train_test)"

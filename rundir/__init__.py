@@ -9,7 +9,7 @@ runs/<package>/<experiment>/<run-name>/{config.json, metrics.csv, checkpoint.*, 
 summary.json is finished and is not overwritten unless asked.
 """
 from rundir.files import (KILL_AT_ENV, TMP_SUFFIX, append_csv, atomic_write_bytes, atomic_write_text,  # noqa: F401
-                          check_file_target, is_finished,
+                          check_file_target, is_finished, read_object,
                           read_csv, read_json, read_rows, to_jsonable, write_csv, write_json)
 from rundir.provenance import (PACKAGES, SCHEMA_VERSION, compute_seconds, environment, provenance, stamped,  # noqa: F401
                                toolkit_version, write_sweep_summary)

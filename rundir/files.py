@@ -120,6 +120,22 @@ def read_json(path: Path) -> Any:
         raise ValueError(f"{path} is not a readable JSON file ({e})") from None
 
 
+def read_object(path: Path, keys: dict[str, type | tuple[type, ...]] | None = None) -> dict:
+    """A JSON file that must hold an object, with `keys` of those types (bool is not an int); a ValueError naming
+    the file and the first key that is missing or of another type (a file edited by hand is caught where it is
+    read, once, instead of deep in the code that uses it)."""
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise ValueError(f"{path} holds a JSON {type(record).__name__}, not an object: it was edited or cut short; "
+                         f"re-run its command with --overwrite")
+    for key, kind in (keys or {}).items():
+        value = record.get(key)
+        if key not in record or not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+            what = "lacks" if key not in record else f"has a malformed ({type(value).__name__})"
+            raise ValueError(f"{path} {what} {key!r}: it was edited or cut short; re-run its command with --overwrite")
+    return record
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A tidy table with a header row; readable by numpy.genfromtxt(names=True) and pandas.read_csv."""
     buf = io.StringIO()

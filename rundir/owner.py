@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rundir import locks
-from rundir.files import TMP_SUFFIX, is_finished, read_json, to_jsonable, write_json
+from rundir.files import TMP_SUFFIX, is_finished, read_json, read_object, to_jsonable, write_json
 from rundir.provenance import provenance, stamped
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
@@ -126,7 +126,7 @@ class RunDir:
     # ---------------------------------------------------------------- configuration
     def recorded_config(self) -> dict | None:
         f = self.path / "config.json"
-        return read_json(f).get("config") if f.exists() else None
+        return read_object(f, {"config": dict})["config"] if f.exists() else None
 
     def _check(self, config: dict, overwrite: bool, extendable: set[str], results: tuple[str, ...] = ()) -> None:
         if overwrite:

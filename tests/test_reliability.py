@@ -315,3 +315,41 @@ def test_outputs_are_checked_before_any_work(tmp_path, monkeypatch):
     r = CliRunner().invoke(app, [*TINY_ARGS, "--out", ""])
     assert r.exit_code == 2 and "working directory" in r.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: (d / "config.json").write_text("[1, 2]"), "holds a JSON list, not an object"),
+    (lambda d: (d / "config.json").write_text('{"config": null}'), "has a malformed (NoneType) 'config'"),
+])
+def test_a_hand_edited_run_record_is_one_line(tmp_path, edit, words):
+    from typer.testing import CliRunner
+
+    from commands.neural import app
+
+    out = tmp_path / "run"
+    assert CliRunner().invoke(app, [*TINY_ARGS, "--out", str(out)]).exit_code == 0
+    edit(out)
+    r = CliRunner().invoke(app, [*TINY_ARGS, "--out", str(out)])
+    assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output, r.output
+
+
+@pytest.mark.parametrize("where, edit, words", [
+    ("config.json", lambda rec: rec["config"].update(seeds=None), "is not an ensemble's configuration"),
+    ("config.json", lambda rec: rec["config"].update(frac="half"), "value of the wrong type"),
+    ("config.json", lambda rec: rec["config"].update(member_specs=[[1, 2]]), "ensemble's configuration"),
+    ("summary.json", lambda rec: rec.update(members=[]), "does not hold every member's final metrics"),
+    ("summary.json", lambda rec: rec.update(members={"0": 1}), r"has a malformed \(dict\) 'members'"),
+])
+def test_a_hand_edited_ensemble_is_named_by_the_sweep(tmp_path, where, edit, words):
+    """An ensemble's config.json or summary.json with a wrong-typed value: the sweep that reads it says which
+    file, in one line, instead of failing deep in the collector."""
+    import json
+
+    specs = [runner.Spec(TINY.with_(steps=10), {"seed": 0, "wd": 1.0, "lr": 1e-3})]
+    runner.run(specs, tmp_path / "s", progress=False)
+    (ens,) = (tmp_path / "s" / "ensembles").iterdir()
+    record = json.loads((ens / where).read_text())
+    edit(record)
+    (ens / where).write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=words):
+        runner.run(specs, tmp_path / "s", progress=False)

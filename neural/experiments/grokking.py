@@ -23,7 +23,8 @@ class Train(protocol.Experiment):
     options = (
         protocol.Option("task", str, "The operation.", field="task", choices=tuple(tasks.TASKS)),
         protocol.Option("p", int, "Modulus (prime where the task needs a field).", field="p"),
-        protocol.Option("frac", float, "Training fraction of all pairs, in (0, 1].", field="frac"),
+        protocol.Option("frac", float, "Training fraction of all pairs, in (0, 1): some are left to test on.",
+                        field="frac"),
         protocol.Option("train_size", int, "Exact training-set size D (instead of --frac).", field="train_size"),
         protocol.Option("seeds", str, "Seeds, e.g. 0,1,2.", field="seeds"),
         protocol.Option("wd", str, "Weight decays (>= 0), e.g. 1.0,0.3.", field="wds"),

@@ -110,10 +110,10 @@ def finished_members(sweep_dir: Path) -> dict[str, list[tuple[Path, int, int | N
     for d in sorted(root.iterdir()) if root.is_dir() else []:
         if not rundir.is_finished(d):
             continue
-        record = rundir.read_json(d / "config.json")
+        record = rundir.read_object(d / "config.json", {"config": dict})
         try:
             cfg = TrainConfig.from_dict(record["config"])
-        except (KeyError, TypeError, ValueError) as e:
+        except ValueError as e:
             raise ValueError(f"{d / 'config.json'} is not an ensemble's configuration ({e})") from None
         for k, m in enumerate(cfg.members()):
             out.setdefault(_member_key(cfg, m), []).append((d, k, cfg.threads))
@@ -242,7 +242,7 @@ def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32,
             continue
         d, k = packed[i] if packed[i] in hits else hits[0]
         if d not in summaries:
-            summaries[d] = rundir.read_json(d / "summary.json")
+            summaries[d] = _ensemble_summary(d, k)
         summary = summaries[d]
         m = summary["members"][k]
         rows[i] = {**spec.tags, "task": spec.base.task, "p": spec.base.p, "seed": spec.member["seed"],
@@ -252,6 +252,17 @@ def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32,
                    "converged": m.get("converged"), "converged_step": m.get("converged_step"),
                    "diverged_step": m.get("diverged_step"), "steps_run": summary.get("steps_run")}
     return rows
+
+
+def _ensemble_summary(d: Path, member: int) -> dict:
+    """An ensemble's summary.json, checked where it is read: a members list whose entries carry a final dict
+    (ValueError naming the file otherwise)."""
+    summary = rundir.read_object(d / "summary.json", {"members": list})
+    members = summary["members"]
+    if not (member < len(members) and all(isinstance(m, dict) and isinstance(m.get("final"), dict) for m in members)):
+        raise ValueError(f"{d / 'summary.json'} does not hold every member's final metrics (member {member} of "
+                         f"{len(members)}): it was edited or cut short; delete {d} to retrain that ensemble")
+    return summary
 
 
 def write_table(rows: list[dict], path: Path) -> None:

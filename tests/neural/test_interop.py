@@ -288,3 +288,26 @@ def test_an_exports_meta_says_how_to_build_its_tokens(tmp_path, fmt):
     built = torch.stack([{"x": x, "y": y}[t] if t in ("x", "y") else torch.full_like(x, ids[t])
                          for t in meta["sequence"]], dim=1)
     assert torch.equal(built, tasks.sequences(x, y, meta["n_elements"], fmt))
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda f: f["meta"].update(p="abc"), "meta.p is 'abc', not a int"),
+    (lambda f: f["meta"].update(task=["add"]), "meta.task"),
+    (lambda f: f["meta"].update(labels=torch.full((121,), 99)), "meta.labels is not one class"),
+    (lambda f: f["meta"].update(labels=torch.zeros(121)), "meta.labels is not one class"),
+    (lambda f: (f.pop("state_dict"), f["config"].update(n_heads=1)), "two head counts that disagree"),
+])
+def test_an_altered_export_is_refused_naming_the_field(tmp_path, change, words):
+    """Hand-edited or wrong-typed values in an export reach nothing: one line naming the field."""
+    cfg = TrainConfig(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=5, eval_points=2, threads=1)
+    train.train(cfg, tmp_path / "r", progress=False)
+    content = inspect_run.export_run(tmp_path / "r", 0, "transformer-lens")
+    change(content)
+    torch.save(content, tmp_path / "x.pt")
+    r = runner.invoke(app, ["analyze", str(tmp_path / "x.pt")])
+    assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_progress_measures_config_of_the_wrong_type_is_named():
+    with pytest.raises(ValueError, match="config.seed='x'"):
+        interop.stored_split({"config": {"seed": "x", "frac_train": 0.3}}, "add", 11)
