@@ -90,7 +90,7 @@ def measure(base: TrainConfig, dev: torch.device, shapes: tuple[tuple[int, int],
     """Costs of `base`'s model on `dev`, fitted to steps and full evaluations at `shapes` ((E members, D pairs);
     default E = 1, 4 at a quarter of base's training split and E = 4, 8 at all of it), and the step times measured
     ((E, D, seconds) per shape)."""
-    from neural import train  # the trainer's own loop
+    from neural import device as devices, train  # the trainer's own loop
 
     train.tune_process()
     top = base.train_pairs()
@@ -103,10 +103,11 @@ def measure(base: TrainConfig, dev: torch.device, shapes: tuple[tuple[int, int],
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
             before = torch.cuda.memory_allocated(dev)
-        st = train._start(cfg, train.model_config(cfg), dev, None)
-        run = train._Run(cfg, dev, None, st)
-        rows.append((E, D, _time(run.train_step, dev, repeats)))
-        evals.append((E, _time(functools.partial(run._measure, list(range(E)), True), dev, 1)))
+        with devices.numerics_mode(cfg.precision, dev):  # as training runs: TF32 as asked, deterministic on CUDA
+            st = train._start(cfg, train.model_config(cfg), dev, None)
+            run = train._Run(cfg, dev, None, st)
+            rows.append((E, D, _time(run.train_step, dev, repeats)))
+            evals.append((E, _time(functools.partial(run._measure, list(range(E)), True), dev, 1)))
         if dev.type == "cuda":
             peaks.append((E, torch.cuda.max_memory_allocated(dev) - before))
         del run, st
@@ -119,8 +120,6 @@ def measure(base: TrainConfig, dev: torch.device, shapes: tuple[tuple[int, int],
         member_bytes = int(max(b / E for E, b in peaks))
         ensemble_bytes = int(0.5 * torch.cuda.get_device_properties(dev).total_memory)
         max_members = 256
-    from neural import device as devices
-
     costs = Costs(devices.describe(dev), tuple(float(max(c, 0.0)) for c in step),
                   tuple(float(max(c, 0.0)) for c in ev), member_bytes, ensemble_bytes, max_members)
     return costs, rows
