@@ -58,3 +58,45 @@ def test_help_imports_none_of_the_heavy_libraries(cli):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "", f"imported for --help: {done.stdout.strip()}"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Our modules and the modules of ours each imports when it is imported (top-level statements only: an import
+    inside a function runs when that function does)."""
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for pkg in FORBIDDEN | {"commands": set()} for p in (ROOT / pkg).rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules]
+                targets = subs or [node.module]  # `from pkg import submodule` needs the submodule
+            # a module's own packages are being imported already when it is (the usual package layout)
+            deps |= {t for t in targets if t in modules and t != name and not name.startswith(t + ".")}
+        graph[name] = deps
+    return graph
+
+
+def test_no_import_circle():
+    """No module of the toolkit imports, through any chain of top-level imports, itself (the registry finds the
+    experiments by importing them when asked, not by a module they import)."""
+    graph = _module_graph()
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                return path + [node, dep]
+            if dep not in state and (cycle := visit(dep, path + [node])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state:
+            assert (cycle := visit(module, [])) is None, " -> ".join(cycle)

@@ -277,6 +277,7 @@ def run(st: Settings, out: Path) -> dict:
 
 class Compare(protocol.Experiment):
     name = "compare"
+    order = 40
     in_demo = True
     tables = ("compare.csv",)
     summary_keys = {"prediction": dict, "d_crit": list, "sources": dict}

@@ -254,6 +254,7 @@ def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()
 
 class Efficiency(protocol.Experiment):
     name = "efficiency"
+    order = 20
     in_demo = True
     tables = ("members.csv",)
     summary_keys = {"kinds": dict}

@@ -14,6 +14,7 @@ train_mod = lazy("neural.train")
 
 class Train(protocol.Experiment):
     name = "train"
+    order = 10
     in_demo = True
     help = "Train every (seed, wd, lr) combination as one ensemble; resumes an interrupted run in --out."
     presets = cfgmod.PRESETS

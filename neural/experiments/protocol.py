@@ -106,6 +106,7 @@ class Experiment:
     figures: ClassVar[str | None] = None  # module of `figures` with draw(out, summary) and SECTIONS
     owns_directory: ClassVar[bool] = True  # False: run() owns its output directory itself (train's RunDir)
     in_demo: ClassVar[bool] = False  # `grok-neural demo` (make demo) runs it
+    order: ClassVar[int] = 1000  # where it comes in commands, the demo and the report (the paper's order)
     extendable: ClassVar[tuple[str, ...]] = ()  # identity fields a re-run may change (a larger step cap extends)
     tables: ClassVar[tuple[str, ...]] = ()  # the result tables run() writes (owned; removed by --overwrite)
     summary_keys: ClassVar[dict[str, type]] = {}  # what a reader needs in summary.json, with its JSON type
@@ -162,11 +163,17 @@ def register(experiment: Experiment) -> Experiment:
 
 
 def registry() -> dict[str, Experiment]:
-    """Every registered experiment: the toolkit's own in the order of `neural.experiments.all.ORDER`, then any
-    other in registration order."""
-    from neural.experiments import all as known  # registers the toolkit's own
+    """Every experiment, ordered by its `order` (the paper's argument, the demo's and the report's order), then
+    name. The toolkit's own are found by importing every module of this package (each registers its class): no
+    list to keep; one registered from elsewhere (a plug-in, a test) joins by importing its module."""
+    import importlib
+    import pkgutil
 
-    return {**{name: REGISTRY[name] for name in known.ORDER if name in REGISTRY}, **REGISTRY}
+    import neural.experiments as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return dict(sorted(REGISTRY.items(), key=lambda item: (item[1].order, item[0])))
 
 
 def flat(d: dict, prefix: str = "") -> dict[str, Any]:

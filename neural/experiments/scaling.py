@@ -393,6 +393,7 @@ def run_continuation(pre: Preset, out: Path, ung: dict, d_crit: float | None, ct
 # ----------------------------------------------------------------------------------------------- protocol
 class Scaling(protocol.Experiment):
     name = "scaling"
+    order = 60
     tables = ("scaling.csv", "circuits.csv", "continuation.csv")
     summary_keys = {"widths": list, "slopes": dict, "per_width": dict, "conclusion": dict}
     columns = ("width", "d_crit", "d_crit_lo", "d_crit_hi", "predicted", "predicted_lo", "predicted_hi", "beta",

@@ -142,6 +142,7 @@ def summarise(rows: list[dict]) -> dict:
 
 class Semigrok(protocol.Experiment):
     name = "semigrok"
+    order = 50
     in_demo = True
     tables = ("classes.csv",)
     summary_keys = {"by_size": dict, "total": dict, "members": int}

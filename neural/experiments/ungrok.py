@@ -229,6 +229,7 @@ def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
 
 class Ungrok(protocol.Experiment):
     name = "ungrok"
+    order = 30
     in_demo = True
     tables = ("results.csv",)
     summary_keys = {"tasks": dict}
