@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from figures import source, style, verdicts
+from neural.experiments import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from rundir.lazy import lazy
 
@@ -73,7 +74,7 @@ def compare_section(found: dict) -> Section:
                          "Fed only with the efficiency sweep's norms and κ (networks that never ungrokked), the "
                          "theory (P_M(D_crit) = P_G; Theorem D.4's allocation) predicts where the ungrokking sweep's "
                          "transition lies and how the logit splits between the circuits (paper Figure 12).",
-                         "grok-neural compare --preset demo", found.get("compare", []))
+                         protocol.command_line("compare"), found.get("compare", []))
     if run is None:
         return s
     summ = run["summary"]

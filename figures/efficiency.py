@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from figures import source, style, verdicts
+from neural.experiments import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from rundir.lazy import lazy
 
@@ -76,7 +77,7 @@ def efficiency_section(found: dict) -> Section:
                          "To produce a fixed logit, memorisation-only networks need a parameter norm that grows with "
                          "the dataset size D; generalisation-only networks need the same norm at every D (paper "
                          "Section 4.1, Figure 3).",
-                         "grok-neural efficiency --preset demo", found.get("efficiency", []))
+                         protocol.command_line("efficiency"), found.get("efficiency", []))
     if run is None:
         return s
     kinds = run["summary"]["kinds"]

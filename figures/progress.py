@@ -9,6 +9,7 @@ import numpy as np
 
 import rundir
 from figures import source, style, verdicts
+from neural.experiments import protocol
 from figures.sections import Section, figure_of, num, section_for
 from rundir.lazy import lazy
 
@@ -94,7 +95,7 @@ def grokking_section(found: dict) -> Section:
     s, run = section_for("grokking", "Grokking in a transformer, with Nanda et al.'s progress measures",
                          "A 1-layer transformer on modular addition fits its training set first and generalises much "
                          "later; the Fourier progress measures move before test accuracy does.",
-                         "grok-neural train --preset cpu", found.get("train", []))
+                         protocol.command_line("train"), found.get("train", []))
     if run is None:
         return s
     cfg = run["config"].get("config", {})

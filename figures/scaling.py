@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from figures import source, style, verdicts
+from neural.experiments import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural.experiments.scaling import MIN_LOGIT  # the logits the drift is measured on (both above it)
 from rundir.lazy import lazy
@@ -147,7 +148,7 @@ def scaling_section(found: dict) -> Section:
                          "A theory that explains grokking should predict how D_crit moves with model size: each "
                          "width's own efficiency laws predict its D_crit, to be set against ungrokking at that width. "
                          "And with kappa > q the theory predicts winner-takes-all, yet networks keep a mixture: why?",
-                         "grok-neural scaling --preset demo", found.get("scaling", []))
+                         protocol.command_line("scaling"), found.get("scaling", []))
     if run is None:
         return s
     summ = run["summary"]

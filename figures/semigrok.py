@@ -129,7 +129,7 @@ def semigrok_section(found: dict) -> Section:
     s, run = section_for("p4", "P4 — semi-grokking: a little above D_crit, a delayed rise to middling test accuracy",
                          "Near D_crit both circuits are about equally efficient, so some runs should end in a "
                          "mixture: a delayed transition to middling test accuracy (paper Section 4.3, Figure 5).",
-                         "grok-neural semigrok --preset demo", found.get("semigrok", []))
+                         protocol.command_line("semigrok"), found.get("semigrok", []))
     if run is None:
         return s
     summ = run["summary"]

@@ -162,7 +162,7 @@ def ungrokking_section(found: dict) -> Section:
                          "Continued training of a grokked network on a subset D' of its data ends, at convergence, "
                          "with low test accuracy below a critical size D_crit and high above it — a sharp transition "
                          "— while train accuracy stays high (paper Section 4.2, Figures 1b, 4, 8).",
-                         "grok-neural ungrok --preset demo", found.get("ungrok", []))
+                         protocol.command_line("ungrok"), found.get("ungrok", []))
     if run is None:
         return s
     t = _ungrok_task(run)
@@ -193,7 +193,7 @@ def ungrokking_section(found: dict) -> Section:
 def weight_decay_section(found: dict) -> Section:
     s, run = section_for("p3", "P3 — D_crit does not depend on weight decay",
                          "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay "
-                         "(paper Section 4.2, Figure 4).", "grok-neural ungrok --preset demo", found.get("ungrok", []))
+                         "(paper Section 4.2, Figure 4).", protocol.command_line("ungrok"), found.get("ungrok", []))
     if run is None:
         return s
     t = _ungrok_task(run)
@@ -220,7 +220,7 @@ def weight_decay_section(found: dict) -> Section:
 def multitask_section(found: dict) -> Section:
     s, run = section_for("p2-tasks", "P2 on other tasks (Figure 9)",
                          "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
-                         "grok-neural ungrok --preset cpu --task multitask", found.get("ungrok-multitask", []))
+                         protocol.command_line("ungrok", "cpu", task="multitask"), found.get("ungrok-multitask", []))
     if run is None:
         return s
     for task, t in run["summary"]["tasks"].items():

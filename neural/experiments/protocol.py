@@ -176,6 +176,15 @@ def registry() -> dict[str, Experiment]:
     return dict(sorted(REGISTRY.items(), key=lambda item: (item[1].order, item[0])))
 
 
+def command_line(name: str, preset: str | None = None, **options: Any) -> str:
+    """The command that makes an experiment's results, for the report and messages: `grok-neural NAME --preset P`
+    (P the demo's preset where the experiment has one, else its default) with `options` as --key value."""
+    exp = registry()[name]
+    preset = preset or ("demo" if "demo" in exp.presets else exp.default_preset)
+    extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())
+    return f"grok-neural {name} --preset {preset}{extra}"
+
+
 def flat(d: dict, prefix: str = "") -> dict[str, Any]:
     """A nested dict as one level with dotted keys, values as JSON would store them (tuples become lists)."""
     out: dict[str, Any] = {}
