@@ -104,7 +104,7 @@ def compare(name: str, cfg, rounds: int, target: float) -> None:
 
 def evaluation_share(rounds: int) -> None:
     """A full and a cheap evaluation at the cpu size, and evaluation's share of the demo's ungrokking children."""
-    pre = ungrok.preset("demo")
+    pre = ungrok.PRESETS["demo"]
     D = ungrok.d_prime_sizes(pre, "add")
     members = tuple({"seed": 0, "wd": wd, "lr": pre.base.lrs[0], "subset": d} for wd in pre.wds for d in D)
     cfg = pre.base.with_(steps=pre.child_cap, converge=True, member_specs=members, threads=None)

@@ -177,9 +177,3 @@ def model_config(cfg: TrainConfig) -> model.ModelConfig:
     n = tasks.n_elements(cfg.task, cfg.p)
     return model.ModelConfig(d_vocab=tasks.vocab_size(n, cfg.fmt), d_vocab_out=n, n_ctx=tasks.context_length(cfg.fmt),
                              d_model=cfg.d_model, n_heads=cfg.n_heads, d_head=cfg.d_head, d_mlp=cfg.d_mlp)
-
-
-def preset(name: str) -> TrainConfig:
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    return PRESETS[name]

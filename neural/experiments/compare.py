@@ -261,20 +261,6 @@ class Settings:
     start_missing: bool  # the default sweeps are run when missing; named ones must exist
 
 
-def run(st: Settings, out: Path) -> dict:
-    """Read both sweeps, compare, write compare.csv into `out`; returns the summary's body."""
-    eff = protocol.read_results(st.efficiency, "efficiency", "efficiency")["summary"]
-    ungrok = protocol.read_results(st.ungrok, "ungrok", "ungrok")
-    ungrok_summary, ungrok_rows = ungrok["summary"], ungrok["rows"]
-    if st.task not in ungrok_summary["tasks"]:
-        raise ValueError(f"{st.ungrok / 'summary.json'} has no task {st.task!r}")
-    summary, rows = compare(eff, ungrok_summary, ungrok_rows, st.task)
-    summary["sources"] = {"efficiency": str(st.efficiency), "ungrok": str(st.ungrok)}
-    cols = list(rows[0])
-    rundir.write_csv(Path(out) / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
-    return summary
-
-
 class Compare(protocol.Experiment):
     name = "compare"
     order = 40
@@ -345,7 +331,17 @@ class Compare(protocol.Experiment):
                f"sweep ({st.efficiency})"
 
     def run(self, st: Settings, out: Path, ctx: protocol.Context) -> dict:
-        return run(st, out)
+        """Read both sweeps, compare, write compare.csv into `out`; returns the summary's body."""
+        eff = protocol.read_results(st.efficiency, "efficiency", "efficiency")["summary"]
+        ungrok = protocol.read_results(st.ungrok, "ungrok", "ungrok")
+        ungrok_summary, ungrok_rows = ungrok["summary"], ungrok["rows"]
+        if st.task not in ungrok_summary["tasks"]:
+            raise ValueError(f"{st.ungrok / 'summary.json'} has no task {st.task!r}")
+        summary, rows = compare(eff, ungrok_summary, ungrok_rows, st.task)
+        summary["sources"] = {"efficiency": str(st.efficiency), "ungrok": str(st.ungrok)}
+        cols = list(rows[0])
+        rundir.write_csv(Path(out) / "compare.csv", cols, ([r[c] for c in cols] for r in rows))
+        return summary
 
     def sources(self, st: Settings) -> list[Path]:
         return [st.efficiency, st.ungrok]

@@ -71,23 +71,9 @@ PRESETS = {
 }
 
 
-def preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    return PRESETS[name]
-
-
 def gen_sizes(pre: Preset) -> list[int]:
     """The generalisation sizes D in pairs."""
     return sorted({tasks.pairs_from_fraction(f, pre.task, pre.base.p) for f in pre.gen_fracs})
-
-
-def describe(pre: Preset) -> str:
-    """The preset in words, from its fields."""
-    return (f"task {pre.task}; {describe_model(pre.base)}; memorisation (random labels) D = "
-            f"{', '.join(map(str, sorted(pre.mem_sizes)))} (cap {pre.mem_cap:,} steps); generalisation D = "
-            f"{', '.join(map(str, gen_sizes(pre)))} (cap {pre.gen_cap:,}); wd {'/'.join(f'{w:g}' for w in pre.wds)}, "
-            f"seeds {','.join(map(str, pre.seeds))}")
 
 
 def specs(pre: Preset) -> list[runner.Spec]:
@@ -235,23 +221,6 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
-    """Train (or reuse) every member, measure, write members.csv; returns the summary's body. Without waiting (a
-    submitit executor) cluster.Pending is raised while jobs run."""
-    sweep_dir = Path(sweep_dir)
-    rows = measure(sweep_dir, runner.run(specs(pre), sweep_dir, costs=ctx.costs, **ctx.placement()))
-    runner.write_table(rows, sweep_dir / "members.csv")
-    return {**summarise(rows), "task": pre.task,
-            "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",
-                        "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
-                        "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
-                                       "(centred logits, all pairs)",
-                        "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
-                               "refitted leaving each member out, and with the unconverged members",
-                        "random_labels": "per seed over all pairs; nested D share them"},
-            "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
-
-
 class Efficiency(protocol.Experiment):
     name = "efficiency"
     order = 20
@@ -271,7 +240,7 @@ class Efficiency(protocol.Experiment):
                                              "convergence).", field="mem_cap"))
 
     def settings(self, name: str, opts: dict) -> Preset:
-        pre = dataclasses.replace(preset(name), task=opts.get("task") or "add")
+        pre = dataclasses.replace(self.preset(name), task=opts.get("task") or "add")
         if opts.get("steps") is not None:
             pre = dataclasses.replace(pre, mem_cap=opts["steps"], gen_cap=opts["steps"])
         check(pre)
@@ -283,10 +252,27 @@ class Efficiency(protocol.Experiment):
                               "gen_cap": pre.gen_cap, "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
-        return describe(pre)
+        """The preset in words, from its fields."""
+        return (f"task {pre.task}; {describe_model(pre.base)}; memorisation (random labels) D = "
+                f"{', '.join(map(str, sorted(pre.mem_sizes)))} (cap {pre.mem_cap:,} steps); generalisation D = "
+                f"{', '.join(map(str, gen_sizes(pre)))} (cap {pre.gen_cap:,}); wd "
+                f"{'/'.join(f'{w:g}' for w in pre.wds)}, seeds {','.join(map(str, pre.seeds))}")
 
-    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
-        return run(pre, out, ctx)
+    def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+        """Train (or reuse) every member, measure, write members.csv; returns the summary's body. Without waiting (a
+        submitit executor) cluster.Pending is raised while jobs run."""
+        sweep_dir = Path(sweep_dir)
+        rows = measure(sweep_dir, runner.run(specs(pre), sweep_dir, costs=ctx.costs, **ctx.placement()))
+        runner.write_table(rows, sweep_dir / "members.csv")
+        return {**summarise(rows), "task": pre.task,
+                "choices": {"logit": "mean over the member's training pairs of (label logit - mean logit over classes)",
+                            "kappa": "d log o / d log s at s = 1, all parameters scaled by s (autograd)",
+                            "trig_filter": f"generalisation kept where ||Z_T||^2 / ||Z||^2 >= {TRIG_SHARE_MIN} "
+                                           "(centred logits, all pairs)",
+                            "law": "log N = c + beta log D + gamma log o, least squares, 95% t-intervals; "
+                                   "refitted leaving each member out, and with the unconverged members",
+                            "random_labels": "per seed over all pairs; nested D share them"},
+                "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
 
     def lines(self, summary: dict) -> list[str]:
         out = []

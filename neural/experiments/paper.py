@@ -169,8 +169,9 @@ class Plan:
                 f"cut (rung {self.rung} of {len(LADDER) - 1}): "
                 + ("nothing" if self.rung == 0 else "; ".join(self.cuts())),
                 f"  train      {self.seconds['train'] / 60:6.1f} min  {describe_train(g.train)}",
-                f"  efficiency {self.seconds['efficiency'] / 60:6.1f} min  {efficiency.describe(g.efficiency)}",
-                f"  ungrok     {self.seconds['ungrok'] / 60:6.1f} min  {ungrok.describe(g.ungrok)}",
+                f"  efficiency {self.seconds['efficiency'] / 60:6.1f} min  "
+                f"{efficiency.EXPERIMENT.describe(g.efficiency)}",
+                f"  ungrok     {self.seconds['ungrok'] / 60:6.1f} min  {ungrok.EXPERIMENT.describe(g.ungrok)}",
                 "  compare    (no training) the ungrokking sweep against the efficiency sweep",
                 "  semigrok   not planned: about 200 runs of 10^7 steps, a cluster's job "
                 "(grok-neural semigrok --preset paper --executor slurm)"]

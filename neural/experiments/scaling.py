@@ -288,43 +288,6 @@ def conclude(continued: list[dict], kappa_eff: dict | None, kappa_hom: float | N
 
 
 # ----------------------------------------------------------------------------------------------- run
-def run(pre: Preset, out: Path, ctx: protocol.Context = protocol.Context()) -> dict:
-    """Every width's sweeps (reused when finished), the comparison per width, the slope fits, the diagnostics;
-    writes scaling.csv, circuits.csv and continuation.csv; returns the summary's body."""
-    out = Path(out)
-    rows, circuits, per_width = [], [], {}
-    for w in pre.widths:
-        u, e = for_width(pre, w)
-        u_dir, e_dir = out / f"w{w}" / "ungrok", out / f"w{w}" / "efficiency"
-        for exp, settings, d in ((ungrok_mod.EXPERIMENT, u, u_dir), (eff_mod.EXPERIMENT, e, e_dir)):
-            protocol.run_settings(exp, f"{pre.name}@w{w}", settings, d, overwrite=ctx.overwrite, ctx=ctx)
-        ung = protocol.read_results(u_dir, "ungrok")
-        if w == pre.diagnose_width:
-            diagnosed = ung
-        eff = protocol.read_results(e_dir, "efficiency")["summary"]
-        row, diag = width_row(w, pre, u, ung, eff)
-        rows.append(row)
-        mine = [{"width": w, **c} for ens in sorted({r["ensemble"] for r in ung["rows"] if r.get("stage") == 2})
-                for c in circuit_homogeneity(u_dir / "ensembles" / ens)]
-        circuits += mine
-        per_width[w] = {**diag, "ungrok": str(u_dir), "efficiency": str(e_dir), "circuits": summarise_circuits(mine)}
-    slopes = fit_slopes(rows, per_width)
-    at = next(r for r in rows if r["width"] == pre.diagnose_width)
-    continued = run_continuation(pre, out, diagnosed, at["d_crit"], ctx)
-    conclusion = conclude(continued, per_width[pre.diagnose_width]["kappa_eff"], at["kappa"], at["d_crit"])
-    runner.write_table(rows, out / "scaling.csv")
-    runner.write_table(circuits or [{"width": None}], out / "circuits.csv")
-    runner.write_table(continued or [{"d_prime": None}], out / "continuation.csv")
-    return {"task": pre.task, "widths": rows, "slopes": slopes, "per_width": {str(k): v for k, v in per_width.items()},
-            "continuation": continued, "conclusion": conclusion,
-            "choices": {"width_axis": "d_model w, d_mlp 4w, d_head w / n_heads", "d_crit": "weight decay 1 only",
-                        "measured_slope": "OLS of every seed's log D_crit on log width",
-                        "predicted_slope": "WLS of log predicted D_crit on log width, weights from its interval",
-                        "kappa_eff": "Theorem D.4 case 2 slope of log(o_t/o_m) on log D' with the width's beta; "
-                                     "beta's uncertainty left out",
-                        "allocation_rule": ALLOCATION_RULE}}
-
-
 def width_row(w: int, pre: Preset, u: ungrok_mod.Preset, ung: dict, eff: dict) -> tuple[dict, dict]:
     """One width: measured D_crit (wd 1) with its interval and per-seed values, the prediction from the width's own
     efficiency laws, beta, P_G, kappa, members, unconverged; and kappa_eff from the ungrokking ratios."""
@@ -441,8 +404,43 @@ class Scaling(protocol.Experiment):
                 f"efficiency memorisation D = {', '.join(map(str, e.mem_sizes))}, seeds {','.join(map(str, e.seeds))}; "
                 f"continuation at width {pre.diagnose_width} for {pre.continue_factor:g}x the convergence step")
 
-    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
-        return run(pre, out, ctx)
+    def run(self, pre: Preset, out: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+        """Every width's sweeps (reused when finished), the comparison per width, the slope fits, the diagnostics;
+        writes scaling.csv, circuits.csv and continuation.csv; returns the summary's body."""
+        out = Path(out)
+        rows, circuits, per_width = [], [], {}
+        for w in pre.widths:
+            u, e = for_width(pre, w)
+            u_dir, e_dir = out / f"w{w}" / "ungrok", out / f"w{w}" / "efficiency"
+            for exp, settings, d in ((ungrok_mod.EXPERIMENT, u, u_dir), (eff_mod.EXPERIMENT, e, e_dir)):
+                protocol.run_settings(exp, f"{pre.name}@w{w}", settings, d, overwrite=ctx.overwrite, ctx=ctx)
+            ung = protocol.read_results(u_dir, "ungrok")
+            if w == pre.diagnose_width:
+                diagnosed = ung
+            eff = protocol.read_results(e_dir, "efficiency")["summary"]
+            row, diag = width_row(w, pre, u, ung, eff)
+            rows.append(row)
+            mine = [{"width": w, **c} for ens in sorted({r["ensemble"] for r in ung["rows"] if r.get("stage") == 2})
+                    for c in circuit_homogeneity(u_dir / "ensembles" / ens)]
+            circuits += mine
+            per_width[w] = {**diag, "ungrok": str(u_dir), "efficiency": str(e_dir),
+                            "circuits": summarise_circuits(mine)}
+        slopes = fit_slopes(rows, per_width)
+        at = next(r for r in rows if r["width"] == pre.diagnose_width)
+        continued = run_continuation(pre, out, diagnosed, at["d_crit"], ctx)
+        conclusion = conclude(continued, per_width[pre.diagnose_width]["kappa_eff"], at["kappa"], at["d_crit"])
+        runner.write_table(rows, out / "scaling.csv")
+        runner.write_table(circuits or [{"width": None}], out / "circuits.csv")
+        runner.write_table(continued or [{"d_prime": None}], out / "continuation.csv")
+        return {"task": pre.task, "widths": rows, "slopes": slopes,
+                "per_width": {str(k): v for k, v in per_width.items()},
+                "continuation": continued, "conclusion": conclusion,
+                "choices": {"width_axis": "d_model w, d_mlp 4w, d_head w / n_heads", "d_crit": "weight decay 1 only",
+                            "measured_slope": "OLS of every seed's log D_crit on log width",
+                            "predicted_slope": "WLS of log predicted D_crit on log width, weights from its interval",
+                            "kappa_eff": "Theorem D.4 case 2 slope of log(o_t/o_m) on log D' with the width's beta; "
+                                         "beta's uncertainty left out",
+                            "allocation_rule": ALLOCATION_RULE}}
 
     def lines(self, summary: dict) -> list[str]:
         f = lambda v, fmt=".0f": "n/a" if v is None else format(v, fmt)  # noqa: E731

@@ -47,24 +47,10 @@ PRESETS = {
 }
 
 
-def preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    return PRESETS[name]
-
-
 def metric(task: str) -> str:
     """The accuracy the classifier reads: on a commutative task a memorised (x, y) answers its mirror (y, x), which
     would look like partial generalisation, so pairs whose mirror was trained are left out there."""
     return "test/acc_no_mirror" if tasks.get_task(task).commutative else "test/acc"
-
-
-def describe(pre: Preset) -> str:
-    b = pre.base
-    return (f"task {b.task}; {describe_model(b)}, wd {'/'.join(f'{w:g}' for w in b.wds)} (weight-decay time scale "
-            f"{convergence.window_steps(b.lrs[0], b.wds[0], b.steps):.0f} steps); D = "
-            f"{', '.join(f'{D:,}' for D in pre.sizes)} pairs, {len(b.seeds)} seeds each from random initialisation, "
-            f"{b.steps:,} steps (extend with --steps)")
 
 
 def configs(pre: Preset) -> dict[int, TrainConfig]:
@@ -82,27 +68,6 @@ def check(pre: Preset) -> None:
         if ident["experiment"] != "ungrok":
             raise ValueError(f"ungrok={str(pre.beside)!r} holds a {ident['experiment']} experiment, not an ungrokking "
                              f"sweep")
-
-
-def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
-    """Train (or resume, or extend) one ensemble per size, here or as submitit jobs (runner.train_all; without
-    waiting cluster.Pending is raised while jobs run), classify every member, write classes.csv; returns the
-    summary's body."""
-    sweep_dir = Path(sweep_dir)
-    todo = configs(pre)
-    place = ctx.placement()
-    runner.train_all([(cfg, sweep_dir / f"D{D}", len(cfg.members())) for D, cfg in todo.items()], sweep_dir,
-                     done=train.is_done, **place)
-    rows = classify_sweep(sweep_dir, todo)
-    cols = [c for c in rows[0] if c != "plateaus"]
-    rundir.write_csv(sweep_dir / "classes.csv", cols, ([r[c] for c in cols] for r in rows))
-    summary = summarise(rows)
-    summary.update({"metric": metric(pre.base.task), "beside": str(pre.beside) if pre.beside else None,
-                    "thresholds": {"fit": phases.FIT, "high": phases.HIGH, "low": phases.LOW, "band": phases.BAND,
-                                   "min_plateau_steps": "2 / (lr wd)", "settle_steps": "2 / (lr wd)"},
-                    "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows},
-                    "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}})
-    return summary
 
 
 def member_curves(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
@@ -160,7 +125,7 @@ class Semigrok(protocol.Experiment):
                                                "ungrok-<preset>-add where it holds one)."))
 
     def settings(self, name: str, opts: dict) -> Preset:
-        pre = preset(name)
+        pre = self.preset(name)
         if opts.get("steps") is not None:
             pre = dataclasses.replace(pre, base=pre.base.with_(steps=opts["steps"]))
         beside = opts.get("ungrok")
@@ -178,10 +143,31 @@ class Semigrok(protocol.Experiment):
         return protocol.flat({"sizes": list(pre.sizes), "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
-        return describe(pre)
+        b = pre.base
+        return (f"task {b.task}; {describe_model(b)}, wd {'/'.join(f'{w:g}' for w in b.wds)} (weight-decay time scale "
+                f"{convergence.window_steps(b.lrs[0], b.wds[0], b.steps):.0f} steps); D = "
+                f"{', '.join(f'{D:,}' for D in pre.sizes)} pairs, {len(b.seeds)} seeds each from random "
+                f"initialisation, {b.steps:,} steps (extend with --steps)")
 
-    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
-        return run(pre, out, ctx)
+    def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+        """Train (or resume, or extend) one ensemble per size, here or as submitit jobs (runner.train_all; without
+        waiting cluster.Pending is raised while jobs run), classify every member, write classes.csv; returns the
+        summary's body."""
+        sweep_dir = Path(sweep_dir)
+        todo = configs(pre)
+        place = ctx.placement()
+        runner.train_all([(cfg, sweep_dir / f"D{D}", len(cfg.members())) for D, cfg in todo.items()], sweep_dir,
+                         done=train.is_done, **place)
+        rows = classify_sweep(sweep_dir, todo)
+        cols = [c for c in rows[0] if c != "plateaus"]
+        rundir.write_csv(sweep_dir / "classes.csv", cols, ([r[c] for c in cols] for r in rows))
+        summary = summarise(rows)
+        summary.update({"metric": metric(pre.base.task), "beside": str(pre.beside) if pre.beside else None,
+                        "thresholds": {"fit": phases.FIT, "high": phases.HIGH, "low": phases.LOW, "band": phases.BAND,
+                                       "min_plateau_steps": "2 / (lr wd)", "settle_steps": "2 / (lr wd)"},
+                        "plateaus": {f"D{r['D']}/{r['member']}": r["plateaus"] for r in rows},
+                        "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}})
+        return summary
 
     def lines(self, summary: dict) -> list[str]:
         classes = [c for c in summary["total"] if summary["total"][c]]

@@ -62,23 +62,6 @@ MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_step
 GENERALISED = CPU_MODEL.grok_threshold  # a parent generalised when its test accuracy reaches this; else no stage 2
 
 
-def preset(name: str, multitask: bool = False) -> Preset:
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r} is unknown: choose from {', '.join(PRESETS)}")
-    if not multitask:
-        return PRESETS[name]
-    return dataclasses.replace(MULTITASK_CPU if name == "cpu" else PRESETS[name], tasks=MULTITASK)
-
-
-def describe(pre: Preset) -> str:
-    """The preset in words, from its fields."""
-    grid = ", ".join(f"{t}: {min(d_prime_sizes(pre, t))}-{max(d_prime_sizes(pre, t))}" for t in pre.tasks)
-    return (f"tasks {', '.join(pre.tasks)}; {describe_model(pre.base)}; parents {pre.parent_steps:,} steps on "
-            f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime_fracs)} geometric D' "
-            f"({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds {','.join(map(str, pre.seeds))}, "
-            f"cap {pre.child_cap:,} steps")
-
-
 def d_prime_sizes(pre: Preset, task: str) -> list[int]:
     """The D' grid in pairs for `task` (fractions of its pairs; at least 1, distinct, within the split)."""
     top = pre.base.with_(task=task).train_pairs()
@@ -126,36 +109,6 @@ def check(pre: Preset) -> None:
         members = tuple({"seed": s, "wd": w, "lr": pre.base.lrs[0], "subset": D}
                         for s in pre.seeds for w in pre.wds for D in sizes)
         pre.base.with_(task=task, steps=pre.child_cap, converge=True, member_specs=members).validate()
-
-
-def run(pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
-    """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
-    (a submitit executor) cluster.Pending is raised while a stage's jobs run."""
-    place = ctx.placement()
-    sweep_dir = Path(sweep_dir)
-    rows, skipped = [], {}
-    for task in pre.tasks:
-        parents = runner.run(parent_specs(pre, task), sweep_dir, costs=ctx.costs, **place)
-        rows += parents
-        failed = [r for r in parents if not (r["test/acc"] or 0) >= GENERALISED]
-        if failed:  # a child of a parent that never generalised has nothing to ungrok
-            accs = ", ".join(f"{r['test/acc']:.3f}" for r in failed)
-            skipped[task] = (f"no stage 2: parent(s) of seed {', '.join(str(r['seed']) for r in failed)} reached "
-                             f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
-            continue
-        rows += runner.run(child_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
-    runner.write_table(rows, sweep_dir / "results.csv")
-    return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
-                      for t in pre.tasks},
-            "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
-                        "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
-                        "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
-                                  "interval: t-interval of log D_crit over seeds",
-                        "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "
-                                       "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
-                                       f"{pre.base.converge_acc_drift} per window, train loss within "
-                                       f"{pre.base.converge_loss_drift:.0%} per window"},
-            "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
 
 
 def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
@@ -254,8 +207,10 @@ class Ungrok(protocol.Experiment):
 
     def settings(self, name: str, opts: dict) -> Preset:
         task = opts.get("task") or "add"
-        pre = preset(name, multitask=task == "multitask")
-        if task != "multitask":
+        pre = self.preset(name)
+        if task == "multitask":  # Figure 9: every task (the cpu preset's own multitask sizes)
+            pre = dataclasses.replace(MULTITASK_CPU if name == "cpu" else pre, tasks=MULTITASK)
+        else:
             pre = dataclasses.replace(pre, tasks=(task,))
         changes = {}
         if opts.get("wd") is not None:
@@ -276,14 +231,45 @@ class Ungrok(protocol.Experiment):
                               "d_prime": list(pre.d_prime_fracs), "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
-        return describe(pre)
+        """The preset in words, from its fields."""
+        grid = ", ".join(f"{t}: {min(d_prime_sizes(pre, t))}-{max(d_prime_sizes(pre, t))}" for t in pre.tasks)
+        return (f"tasks {', '.join(pre.tasks)}; {describe_model(pre.base)}; parents {pre.parent_steps:,} steps on "
+                f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime_fracs)} "
+                f"geometric D' ({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds "
+                f"{','.join(map(str, pre.seeds))}, cap {pre.child_cap:,} steps")
 
     def default_out(self, preset: str, pre: Preset) -> Path:
         task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
         return Path("runs/neural") / f"ungrok-{preset}-{task}"
 
-    def run(self, pre: Preset, out: Path, ctx: protocol.Context) -> dict:
-        return run(pre, out, ctx)
+    def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
+        """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
+        (a submitit executor) cluster.Pending is raised while a stage's jobs run."""
+        place = ctx.placement()
+        sweep_dir = Path(sweep_dir)
+        rows, skipped = [], {}
+        for task in pre.tasks:
+            parents = runner.run(parent_specs(pre, task), sweep_dir, costs=ctx.costs, **place)
+            rows += parents
+            failed = [r for r in parents if not (r["test/acc"] or 0) >= GENERALISED]
+            if failed:  # a child of a parent that never generalised has nothing to ungrok
+                accs = ", ".join(f"{r['test/acc']:.3f}" for r in failed)
+                skipped[task] = (f"no stage 2: parent(s) of seed {', '.join(str(r['seed']) for r in failed)} reached "
+                                 f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
+                continue
+            rows += runner.run(child_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
+        runner.write_table(rows, sweep_dir / "results.csv")
+        return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
+                          for t in pre.tasks},
+                "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
+                            "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
+                            "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
+                                      "interval: t-interval of log D_crit over seeds",
+                            "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "
+                                           "windows of 1/(lr wd) steps; test acc drift (+2 se) within "
+                                           f"{pre.base.converge_acc_drift} per window, train loss within "
+                                           f"{pre.base.converge_loss_drift:.0%} per window"},
+                "cluster": {"executor": ctx.executor, "slurm": dict(ctx.slurm), "wait": ctx.wait}}
 
     def lines(self, summary: dict) -> list[str]:
         out = []

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import rundir
 from neural import analysis, checkpoint, config as cfgmod, dataset, evaluation, train
 from commands.neural import app
-from neural.config import TrainConfig, preset
+from neural.config import PRESETS, TrainConfig
 
 SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, seeds=(0, 1),
                     wds=(1.0, 0.3), checkpoint_every=10, eval_points=20)
@@ -102,7 +102,7 @@ def test_cli_train_json_and_errors(tmp_path):
 
 @pytest.mark.slow
 def test_cpu_preset_groks(tmp_path):
-    r = train.train(preset("cpu"), tmp_path / "cpu", progress=False)
+    r = train.train(PRESETS["cpu"], tmp_path / "cpu", progress=False)
     m = r.summary["members"][0]
     assert m["grok_step"] is not None and m["final"]["test/acc"] >= 0.95
     assert m["train_fit_step"] is not None and m["train_fit_step"] < m["grok_step"] / 3  # memorised well before
