@@ -100,7 +100,9 @@ def _save_figures(exp: protocol.Experiment, out: Path) -> list[str]:
     if not exp.figures:
         return []
     module = importlib.import_module(exp.figures)
-    if not hasattr(module, "draw"):
+    if not callable(getattr(module, "draw", None)):
+        if exp.tables:  # results to draw and nothing that draws them: a misnamed draw is an error, not silence
+            raise ValueError(f"{exp.figures} has no draw(results) for experiment {exp.name!r}")
         return []
     from figures import style
 

@@ -110,7 +110,11 @@ def section_makers() -> list:
     makers = list(PARTS)
     for exp in protocol.registry().values():
         if exp.figures:
-            makers += list(getattr(importlib.import_module(exp.figures), "SECTIONS", ()))
+            module = importlib.import_module(exp.figures)
+            if not isinstance(getattr(module, "SECTIONS", None), tuple):
+                raise ValueError(f"{exp.figures} declares no SECTIONS for experiment {exp.name!r}: its report "
+                                 f"section would be missing")
+            makers += list(module.SECTIONS)
     return makers
 
 

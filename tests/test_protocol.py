@@ -167,3 +167,22 @@ def test_demo_refuses_a_preset_no_demo_experiment_has(tmp_path):
     r = CliRunner().invoke(app, ["demo", "--preset", "dmeo", "--record", str(tmp_path / "r.json")])
     assert r.exit_code == 2 and "'dmeo' is not one of 'demo'" in r.output
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_figures_module_that_draws_nothing_is_an_error(monkeypatch, tmp_path):
+    """An experiment with results whose figures module lacks draw (misnamed), or any whose module lacks SECTIONS,
+    is refused by name instead of silently drawing nothing or losing its report section."""
+    import types
+
+    from commands import neural as neural_cli
+    from figures import report
+    from neural.experiments import protocol
+
+    empty = types.ModuleType("figures.nothing")
+    monkeypatch.setitem(__import__("sys").modules, "figures.nothing", empty)
+    exp = protocol.registry()["ungrok"]
+    monkeypatch.setattr(type(exp), "figures", "figures.nothing")
+    with pytest.raises(ValueError, match="figures.nothing has no draw"):
+        neural_cli._save_figures(exp, tmp_path)
+    with pytest.raises(ValueError, match="figures.nothing declares no SECTIONS"):
+        report.section_makers()
