@@ -1,5 +1,5 @@
-"""What a run measures, declared once, and the measurement itself: every metric of every member computed on the
-device and moved to the host in one transfer, whatever the number of members.
+"""The measurement of what a run measures (the metrics are declared in neural.metrics): every metric of every
+member computed on the device and moved to the host in one transfer, whatever the number of members.
 
 The cheap metrics (losses, accuracies, the label logit, norms) are taken at every evaluation; the full ones
 (Gini, Appendix C's o_t/o_m, Nanda's restricted/excluded loss, the number of key frequencies) at the log-spaced
@@ -15,28 +15,7 @@ from neural import analysis, model, tasks
 from neural.config import TrainConfig
 from neural.dataset import Data
 
-# name: meaning. The cheap metrics, measured at every evaluation.
-CHEAP = {
-    "train/loss": "mean cross-entropy on the member's training pairs D'",
-    "test/loss": "mean cross-entropy on every other pair",
-    "train/acc": "accuracy on D'",
-    "test/acc": "accuracy on every other pair",
-    "test/acc_unseen": "accuracy on pairs never trained on in any stage (an ungrokking child's parent's split too)",
-    "test/acc_no_mirror": "accuracy on test pairs whose mirror (b, a) is not in D'",
-    "train/label_logit": "mean centred logit of the label on D'",
-    "norm/total": "L2 norm of all parameters",
-}
-# The full metrics, measured at the log-spaced evaluations and at a member's last row; by the task they need.
-FULL_CYCLIC = {"gini/W_E": "Gini of W_E's Fourier component norms", "gini/W_L": "Gini of W_L's (= W_out W_U)"}
-FULL_FOURIER = {
-    "train/o_t": "Appendix C's trigonometric logit at the correct class", "test/o_t": "the same (input-independent)",
-    "train/o_m": "Appendix C's memorisation logit at the correct class, mean over D'",
-    "test/o_m": "the same over the other pairs",
-    "restricted_loss": "Nanda's restricted loss (key frequencies and constant only, test pairs)",
-    "excluded_loss": "Nanda's excluded loss (key frequencies removed, training pairs)",
-    "n_key_freqs": "number of key frequencies (90% of W_L's Fourier norm, at most 10)",
-}
-FIRST = ("step", "member", "train/loss", "test/loss", "train/acc", "test/acc", "norm/total")  # the table's first
+from neural.metrics import CHEAP, FIRST, FULL_CYCLIC, FULL_FOURIER
 
 
 def metric_names(cfg: TrainConfig, full: bool) -> list[str]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 import rundir
-from neural import budget, checkpoint, convergence, evaluation, loss, model, optim
+from neural import budget, checkpoint, convergence, evaluation, loss, metrics, model, optim
 from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
@@ -402,11 +402,7 @@ def _summary(cfg: TrainConfig, dev: torch.device, members, rows, diverged, secon
         grok = next((r["step"] for r in mine if r["test/acc"] >= cfg.grok_threshold), None)
         fit = next((r["step"] for r in mine if r["train/acc"] >= 1.0), None)
         per.append({"member": e, **m, "grok_step": grok, "train_fit_step": fit, "diverged_step": diverged[e],
-                    "final": {k: last.get(k) for k in ("train/loss", "test/loss", "train/acc", "test/acc",
-                                                       "test/acc_unseen",
-                                                       "test/acc_no_mirror", "train/label_logit",
-                                                       "norm/total", "train/o_t", "train/o_m", "test/o_m",
-                                                       "restricted_loss", "excluded_loss")}})
+                    "final": {k: last.get(k) for k in metrics.FINAL}})
     return {"members": per, "steps": cfg.steps, "device_this_session": devices.describe(dev),
             "wall_seconds_this_session": seconds,
             "ms_per_step_this_session": 1e3 * seconds / max(steps_run, 1)}

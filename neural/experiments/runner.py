@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import stepcost
+from neural import metrics, stepcost
 from rundir.lazy import lazy
 from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
@@ -34,8 +34,7 @@ train = lazy("neural.train")
 
 EXECUTORS = cluster.EXECUTORS
 TEXT_COLUMNS = ("ensemble", "parent", "task")  # names in a results table: a digest like 0123456789e1 stays text
-SUMMARY_KEYS = ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen", "test/acc_no_mirror",
-                "train/label_logit", "norm/total", "train/o_t", "train/o_m")
+SUMMARY_KEYS = metrics.RESULTS  # each member's final metrics in the results table
 
 
 @dataclass(frozen=True)

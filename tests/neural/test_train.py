@@ -182,3 +182,14 @@ def test_cheap_evaluations_between_the_full_ones():
     params = train.model.init_params(mcfg, [3])
     cheap, every = (evaluation.evaluate(params, mcfg, data, cfg, full=f) for f in (False, True))
     assert set(cheap) < set(every) and all(np.array_equal(cheap[k], every[k]) for k in cheap)
+
+
+def test_every_metric_named_anywhere_is_declared_once():
+    """The summary's final metrics, the results table's and the metrics table's first columns are all declared
+    in neural.metrics, each once."""
+    from neural import metrics
+
+    declared = [*metrics.CHEAP, *metrics.FULL_CYCLIC, *metrics.FULL_FOURIER]
+    assert len(declared) == len(set(declared))
+    assert set(metrics.FINAL) <= set(declared) and set(metrics.RESULTS) <= set(metrics.FINAL)
+    assert set(metrics.FIRST) - {"step", "member"} <= set(declared)
