@@ -39,7 +39,7 @@ $(RUNS)/figures/fig2.png: $(RUNS)/simulate/fig2a/summary.json $(RUNS)/simulate/f
 	$(BIN)/grok-figures fig2 $(RUNS)/simulate/fig2a $(RUNS)/simulate/fig2b $(RUNS)/simulate/fig2c --out $@
 
 # Every neural experiment the registry marks for the demo (train, efficiency, ungrok, compare, semigrok), each
-# reusing what is finished: neural/experiments/protocol.py's registry, not a list here.
+# reusing what is finished: neural/protocol.py's registry, not a list here.
 $(NEURAL)/demo-$(DEMO).json: | $(STAMP)
 	$(BIN)/grok-neural demo --preset $(DEMO)
 

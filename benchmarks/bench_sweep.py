@@ -19,7 +19,7 @@ import torch
 
 from neural import stepcost, train
 from neural.config import TrainConfig
-from neural.experiments import runner
+from neural import runner
 
 BASE = TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, eval_points=2, eval_every=10**9)
 

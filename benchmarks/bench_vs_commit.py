@@ -41,7 +41,7 @@ if sys.argv[2] == "check":
     old = dataclasses.replace(ungrok.PRESETS["demo"], **extra)
     assert old == pre, (old, pre)
 if new:
-    from neural.experiments import protocol
+    from neural import protocol
     s = protocol.run_preset(ungrok.EXPERIMENT, pre, sys.argv[1], progress=False)
 else:
     s = ungrok.run(pre, ["add"], sys.argv[1], progress=False)
@@ -62,7 +62,7 @@ if sys.argv[2] == "check":
     old = dataclasses.replace(efficiency.PRESETS["demo"], **extra)
     assert old == pre, (old, pre)
 if new:
-    from neural.experiments import protocol
+    from neural import protocol
     s = protocol.run_preset(efficiency.EXPERIMENT, pre, sys.argv[1], progress=False)["kinds"]
 else:
     s = efficiency.run(pre, sys.argv[1], progress=False)["kinds"]

@@ -10,7 +10,7 @@ import typer
 
 from commands.common import friendly_errors, new_app
 
-from neural.experiments import protocol
+from neural import protocol
 from rundir.lazy import lazy
 
 phase, progress, report, style, toy = (lazy(f"figures.{m}") for m in ("phase", "progress", "report", "style", "toy"))

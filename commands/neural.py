@@ -1,6 +1,6 @@
 """`grok-neural`: train 1-layer transformers on modular arithmetic and measure their circuits.
 
-Every experiment's command is generated from the registry (neural.experiments.protocol): its options, the shared
+Every experiment's command is generated from the registry (neural.protocol): its options, the shared
 ones (preset, out, overwrite, executor, device, json), the driver `protocol.execute`, its figures (the module it
 names in `figures`) and its terminal lines. Adding an experiment adds its command here with no change to this file.
 """
@@ -18,7 +18,8 @@ import typer
 import rundir
 from commands.common import choice, friendly_errors, new_app, plain
 from neural import device as devices, interop, stepcost, tasks
-from neural.experiments import cluster, paper, protocol
+from neural.experiments import paper
+from neural import cluster, protocol
 from rundir.lazy import lazy
 
 torch, inspect_run = lazy("torch"), lazy("neural.inspect_run")

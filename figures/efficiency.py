@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from figures import source, style, verdicts
-from neural.experiments import protocol
+from neural import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from rundir.lazy import lazy
 

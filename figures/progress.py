@@ -9,7 +9,7 @@ import numpy as np
 
 import rundir
 from figures import source, style, verdicts
-from neural.experiments import protocol
+from neural import protocol
 from figures.sections import Section, figure_of, num, section_for
 from rundir.lazy import lazy
 

@@ -105,7 +105,7 @@ def section_makers() -> list:
     names (its SECTIONS), in registration order."""
     import importlib
 
-    from neural.experiments import protocol
+    from neural import protocol
 
     makers = list(PARTS)
     for exp in protocol.registry().values():

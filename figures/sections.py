@@ -67,7 +67,7 @@ def find_runs(root: Path) -> dict[str, list[dict]]:
     """Finished runs two levels below `root` by kind: {kind: [{"dir", "summary", "config"}]}, largest preset
     first. An experiment's results that do not pass its readers' checks are listed under "unreadable" as
     {"dir", "error"} instead."""
-    from neural.experiments import protocol
+    from neural import protocol
 
     experiments = protocol.registry()
     found: dict[str, list[dict]] = {}

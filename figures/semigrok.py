@@ -10,7 +10,7 @@ import numpy as np
 
 from figures import source, style, verdicts
 from figures import ungrok as ungrok_figures
-from neural.experiments import phases, protocol
+from neural import phases, protocol
 from figures.sections import Section, figure_of, section_for
 from rundir.lazy import lazy
 

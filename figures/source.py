@@ -27,9 +27,9 @@ def run_record(path: Path, param: str, package: str, experiment: str | None = No
 
 def sweep_record(sweep_dir: Path, experiment: str) -> dict:
     """A finished experiment's directory, summary.json and results table (rows as dicts), validated by the
-    experiment's own declaration (neural.experiments.protocol.read_results): a one-line ValueError naming the
+    experiment's own declaration (neural.protocol.read_results): a one-line ValueError naming the
     directory or file and what is missing."""
-    from neural.experiments import protocol
+    from neural import protocol
 
     return protocol.read_results(sweep_dir, experiment)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
-from neural.experiments import protocol
+from neural import protocol
 from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")

@@ -60,7 +60,7 @@ def load_run(run_dir: Path | str) -> Any:
 def load_sweep(sweep_dir: Path | str, table: str | None = None) -> Any:
     """An experiment's results table (pandas.DataFrame); ValueError naming the directory when it holds none, or
     naming the tables it has when `table` is not one of them."""
-    from neural.experiments import protocol
+    from neural import protocol
 
     pd = _pandas()
     d = Path(sweep_dir)

@@ -204,7 +204,7 @@ def read_rows(path: Path, text: Sequence[str] = (), required: Sequence[str] = ()
     """A table written by `write_csv` or `append_csv` (its first `upto` bytes, if given) as dicts: numbers as
     float, empty cells as None, other text as str; the columns named in `text` stay text (a sweep's results name
     each ensemble by a digest that may be all digits, or read as 1e5: each experiment declares such columns,
-    neural.experiments.protocol.Experiment.text_columns). ValueError naming the file and the problem when a
+    neural.protocol.Experiment.text_columns). ValueError naming the file and the problem when a
     `required` column is missing or a row is cut short or too long."""
     def cell(v: str) -> Any:
         if v == "":

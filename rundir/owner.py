@@ -19,7 +19,7 @@ from rundir.files import TMP_SUFFIX, is_finished, read_json, read_object, to_jso
 from rundir.provenance import provenance, stamped
 
 RESULT_FILES = ("summary.json", "checkpoint.pt", "metrics.csv", "sweep.csv")  # removed by overwrite, summary first
-JOBS_FILE = "jobs.json"  # a sweep's submitted jobs (neural.experiments.cluster)
+JOBS_FILE = "jobs.json"  # a sweep's submitted jobs (neural.cluster)
 OWNED_FILES = RESULT_FILES + ("config.json", ".lock", JOBS_FILE)  # a run directory's own: nothing else writes them
 
 

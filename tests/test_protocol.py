@@ -13,7 +13,7 @@ from typer.testing import CliRunner  # noqa: E402
 import rundir  # noqa: E402
 from figures import report, verdicts  # noqa: E402
 from figures.sections import figure_of, section_for  # noqa: E402
-from neural.experiments import protocol  # noqa: E402
+from neural import protocol  # noqa: E402
 
 runner = CliRunner()
 
@@ -176,7 +176,7 @@ def test_a_figures_module_that_draws_nothing_is_an_error(monkeypatch, tmp_path):
 
     from commands import neural as neural_cli
     from figures import report
-    from neural.experiments import protocol
+    from neural import protocol
 
     empty = types.ModuleType("figures.nothing")
     monkeypatch.setitem(__import__("sys").modules, "figures.nothing", empty)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import rundir
-from neural.experiments import runner
+from neural import runner
 from neural import checkpoint, train
 from neural.config import TrainConfig
 from rundir import cores

@@ -25,7 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 import rundir
-from neural.experiments import cluster, efficiency as eff_mod, protocol, ungrok as ungrok_mod
+from neural.experiments import efficiency as eff_mod, ungrok as ungrok_mod
+from neural import cluster, protocol
 from rundir.lazy import lazy
 from theory.penalty import Q_L2
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from neural import tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
-from neural.experiments import protocol, runner
+from neural import protocol, runner
 from rundir.lazy import lazy
 from theory.penalty import Q_L2
 

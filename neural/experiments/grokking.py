@@ -6,7 +6,7 @@ from pathlib import Path
 
 from neural import config as cfgmod, tasks
 from neural.config import FORMATS, PRECISIONS, TrainConfig
-from neural.experiments import protocol
+from neural import protocol
 from rundir.lazy import lazy
 
 train_mod = lazy("neural.train")

@@ -27,7 +27,8 @@ from typing import Callable
 import rundir
 from neural import stepcost
 from neural.config import CPU_MODEL, PRESETS as TRAIN_PRESETS, TrainConfig, describe as describe_train
-from neural.experiments import compare, efficiency, protocol, runner, ungrok
+from neural.experiments import compare, efficiency, ungrok
+from neural import protocol, runner
 
 BUDGET_MINUTES = 8.0  # default: one H100/H200's share of a lent device session
 

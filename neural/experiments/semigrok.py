@@ -1,5 +1,5 @@
 """Semi-grokking (paper Section 4.3, Appendix B.1, prediction P4): many seeds from random initialisation at
-dataset sizes a little above D_crit, run long, then every member's curves classified (neural.experiments.phases).
+dataset sizes a little above D_crit, run long, then every member's curves classified (neural.phases).
 
 One ensemble per dataset size (all seeds; members differ only in seed, so nothing is padded), each a run
 directory `sweep_dir/D<size>` that train() owns: a stopped sweep resumes where it stopped, and running the same
@@ -22,7 +22,7 @@ import numpy as np
 import rundir
 from neural import convergence, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
-from neural.experiments import phases, protocol, runner
+from neural import phases, protocol, runner
 from rundir.lazy import lazy
 
 train = lazy("neural.train")

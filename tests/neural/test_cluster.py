@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from commands.neural import app
 from neural.config import TrainConfig
-from neural.experiments import protocol, cluster, runner
+from neural import protocol, cluster, runner
 
 pytest.importorskip("submitit")
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,

@@ -7,7 +7,8 @@ import torch
 
 from neural import inspect_run, train
 from neural.config import TrainConfig
-from neural.experiments import protocol, efficiency, semigrok, ungrok
+from neural.experiments import efficiency, semigrok, ungrok
+from neural import protocol
 
 TINY = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=20, eval_points=4,
                    checkpoint_every=10, threads=1)

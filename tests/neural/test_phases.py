@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from neural.experiments import phases
+from neural import phases
 
 STEPS = np.unique(np.round(np.geomspace(1, 20_000, 200)).astype(int))
 WINDOW = 1000.0  # two weight-decay time scales, as semigrok passes

@@ -3,7 +3,8 @@ import pytest
 
 import rundir
 from neural.config import TrainConfig
-from neural.experiments import protocol, phases, semigrok
+from neural.experiments import semigrok
+from neural import protocol, phases
 
 TINY = semigrok.Preset(TrainConfig(p=17, frac=None, train_size=60, d_model=16, n_heads=2, d_head=8, d_mlp=32,
                                    lrs=(3e-3,), wds=(3.0,), seeds=(0, 1), steps=40, eval_points=10, eval_every=10,

@@ -13,7 +13,8 @@ import torch
 import rundir
 from neural import budget, dataset, evaluation, model, stepcost, train
 from neural.config import TrainConfig
-from neural.experiments import protocol, runner, ungrok
+from neural.experiments import ungrok
+from neural import protocol, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
@@ -142,7 +143,7 @@ SWEEP = """
 import sys
 from pathlib import Path
 from neural.config import TrainConfig
-from neural.experiments import runner
+from neural import runner
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
                    checkpoint_every=4, threads=1)
 specs = [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": D}, {"d_prime": D})

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import rundir
-from neural import metrics, stepcost
+from neural import cluster, metrics, stepcost
 from rundir.lazy import lazy
-from neural.experiments import cluster
 from rundir.progress import bar as progress_bar
 from neural.config import TrainConfig
 

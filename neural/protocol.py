@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import rundir
-from neural import stepcost
-from neural.experiments import cluster
+from neural import cluster, stepcost
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def register(experiment: Experiment) -> Experiment:
 
 def registry() -> dict[str, Experiment]:
     """Every experiment, ordered by its `order` (the paper's argument, the demo's and the report's order), then
-    name. The toolkit's own are found by importing every module of this package (each registers its class): no
+    name. The toolkit's own are found by importing every module of neural.experiments (each registers its class): no
     list to keep; one registered from elsewhere (a plug-in, a test) joins by importing its module."""
     import importlib
     import pkgutil
