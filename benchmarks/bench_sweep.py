@@ -17,9 +17,8 @@ import time
 import numpy as np
 import torch
 
-from neural import stepcost, train
+from neural import runner, stepcost, train
 from neural.config import TrainConfig
-from neural import runner
 
 BASE = TrainConfig(p=59, frac=0.5, d_model=64, n_heads=4, d_head=16, d_mlp=256, eval_points=2, eval_every=10**9)
 
@@ -58,9 +57,7 @@ def layouts(steps: int, rounds: int) -> None:
 
 def step_cost_fit() -> None:
     grid = ((1, 200), (1, 600), (1, 1740), (4, 200), (4, 600), (8, 200), (8, 600), (8, 1740), (16, 600))
-    cfg = train.resolve_threads(BASE, None)
-    torch.set_num_threads(cfg.threads)
-    costs, rows = stepcost.measure(cfg, torch.device("cpu"), grid, repeats=8)
+    costs, rows = stepcost.measure(BASE, torch.device("cpu"), grid, repeats=8)
     (c0, c1, c2), ref = costs.step, stepcost.CPU_REFERENCE.step
     print("one training step, ms (best of 3 x 8 steps): " + ", ".join(f"E={E} D={D}: {1e3 * s:.2f}"
                                                                       for E, D, s in rows))

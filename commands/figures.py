@@ -61,6 +61,12 @@ def report_cmd(root: Path = typer.Argument(Path("runs"), help="Directory holding
     """The report: one section per toolkit part and per prediction (P1-P4) with its verdict, key numbers,
     figures, command, configuration, training time and package versions; missing runs are named with the
     command that makes them."""
+    write_report(root, out)
+
+
+def write_report(root: Path, out: Path) -> None:
+    """The report of the runs under `root` written to `out` (and verdicts.json beside it), each section's verdict
+    and what could not be read printed (`grok-figures report`, and the end of `grok-neural paper`)."""
     report.check_out(out)
     sections = report.collect(root)
     paths = report.write(sections, root, out)

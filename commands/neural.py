@@ -17,9 +17,8 @@ import typer
 
 import rundir
 from commands.common import choice, friendly_errors, new_app, plain
-from neural import device as devices, interop, stepcost, tasks
+from neural import cluster, device as devices, interop, protocol, tasks
 from neural.experiments import paper
-from neural import cluster, protocol
 from rundir.lazy import lazy
 
 torch, inspect_run = lazy("torch"), lazy("neural.inspect_run")
@@ -213,16 +212,14 @@ def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help=
     scale = plain(scale)
     dev = devices.resolve(device)
     root = out or Path("runs") / f"paper-{scale}"
-    rec = None if overwrite else paper.recorded(root)
-    if rec is not None:
-        if rec["scale"] != scale:
-            raise ValueError(f"out={str(root)!r} holds a plan of the {rec['scale']} scale: choose another --out, "
-                             f"--scale {rec['scale']}, or pass --overwrite")
-        costs = stepcost.Costs(**{k: tuple(v) if isinstance(v, list) else v for k, v in rec["costs"].items()})
-        plan = paper.make(scale, rec["budget_seconds"], costs, rec["rung"])
+    plan = None if overwrite else paper.recorded(root)
+    if plan is not None:
+        if plan.scale != scale:
+            raise ValueError(f"out={str(root)!r} holds a plan of the {plan.scale} scale: choose another --out, "
+                             f"--scale {plan.scale}, or pass --overwrite")
         typer.echo(f"resuming the plan recorded in {root / 'plan.json'} (pass --overwrite to plan again)")
     else:
-        paper.make(scale, budget_minutes * 60, stepcost.CPU_REFERENCE, 0)  # bad options refused before measuring
+        paper.check_options(scale, budget_minutes * 60, rung)
         typer.echo(f"measuring the step time of the {scale}-size model on {devices.describe(dev)} ...")
         plan = paper.make(scale, budget_minutes * 60, paper.measure(scale, dev), rung)
     for line in plan.lines():
@@ -232,13 +229,9 @@ def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help=
     ctx = protocol.Context(device=device, overwrite=overwrite)
     paper.execute(plan, root, ctx, on_result=lambda name, o, summary, wall: _echo_result(
         protocol.REGISTRY[name], o, summary, wall, _save_figures(protocol.REGISTRY[name], o)))
-    from figures import report
+    from commands.figures import write_report
 
-    sections = report.collect(root)
-    paths = report.write(sections, root, root / "report" / "index.html")
-    for s in sections:
-        typer.echo(f"{s.verdict:<26} {s.title}")
-    typer.echo(f"report: {paths[0]}; verdicts: {root / 'report' / 'verdicts.json'}")
+    write_report(root, root / "report" / "index.html")
 
 
 def presets(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):

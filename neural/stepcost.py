@@ -59,6 +59,11 @@ class Costs:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Costs":
+        """Inverse of to_dict (also of its JSON form, where tuples became lists)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 
 # benchmarks/bench_sweep.py on the 2-core CPU (cpu-size model): c2 = 1.71 us a member-pair; a step of its own costs
 # about 970 member-pairs and a member 43 (the ratios packing has always used, kept exactly so packing is unchanged)
@@ -89,10 +94,24 @@ def measure(base: TrainConfig, dev: torch.device, shapes: tuple[tuple[int, int],
             repeats: int = 5) -> tuple[Costs, list[tuple[int, int, float]]]:
     """Costs of `base`'s model on `dev`, fitted to steps and full evaluations at `shapes` ((E members, D pairs);
     default E = 1, 4 at a quarter of base's training split and E = 4, 8 at all of it), and the step times measured
-    ((E, D, seconds) per shape)."""
-    from neural import device as devices, train  # the trainer's own loop
+    ((E, D, seconds) per shape). On a CPU it runs on the threads a run of `base` would use there."""
+    from neural import train  # the trainer's own loop
 
     train.tune_process()
+    base = train.resolve_threads(base, None) if dev.type == "cpu" else base
+    threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(base.threads)
+    try:
+        return _measure(base, dev, shapes, repeats)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(base: TrainConfig, dev: torch.device, shapes: tuple[tuple[int, int], ...] | None,
+             repeats: int) -> tuple[Costs, list[tuple[int, int, float]]]:
+    from neural import device as devices, train
+
     top = base.train_pairs()
     shapes = shapes or ((1, max(1, top // 4)), (4, max(1, top // 4)), (4, top), (8, top))
     rows, evals, peaks = [], [], []

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 import neural
-from neural import train
+from neural import protocol, train
 from neural.config import TrainConfig
 from neural.experiments import ungrok
-from neural import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30, eval_points=5, threads=1)

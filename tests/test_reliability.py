@@ -11,8 +11,7 @@ import pytest
 import torch
 
 import rundir
-from neural import runner
-from neural import checkpoint, train
+from neural import checkpoint, runner, train
 from neural.config import TrainConfig
 from rundir import cores
 

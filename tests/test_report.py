@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 import rundir
 from figures import report, verdicts
 from commands.figures import app as figures_app
-from neural import train
+from neural import protocol, train
 from neural.config import TrainConfig
 from neural.experiments import compare, efficiency, semigrok, ungrok
-from neural import protocol
 from simulate import presets as toy_presets
 from simulate import run as toy_run
 from commands.theory import app as theory_app

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neural import tasks
+from neural import protocol, runner, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
-from neural import protocol, runner
 from rundir.lazy import lazy
 from theory.penalty import Q_L2
 

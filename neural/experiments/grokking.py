@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neural import config as cfgmod, tasks
+from neural import config as cfgmod, protocol, tasks
 from neural.config import FORMATS, PRECISIONS, TrainConfig
-from neural import protocol
 from rundir.lazy import lazy
 
 train_mod = lazy("neural.train")

@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Callable
 
 import rundir
-from neural import stepcost
+from neural import protocol, runner, stepcost
 from neural.config import CPU_MODEL, PRESETS as TRAIN_PRESETS, TrainConfig, describe as describe_train
 from neural.experiments import compare, efficiency, ungrok
-from neural import protocol, runner
 
 BUDGET_MINUTES = 8.0  # default: one H100/H200's share of a lent device session
 
@@ -178,15 +177,20 @@ class Plan:
                 "(grok-neural semigrok --preset paper --executor slurm)"]
 
 
-def make(scale: str, budget_seconds: float, costs: stepcost.Costs, rung: int | None = None) -> Plan:
-    """The first rung of LADDER (or `rung`) whose estimate fits the budget; ValueError naming --budget-minutes
-    with what the last rung needs when none does."""
+def check_options(scale: str, budget_seconds: float, rung: int | None = None) -> None:
+    """ValueError naming the first bad option of a plan (before anything is measured)."""
     if scale not in SCALES:
         raise ValueError(f"scale={scale!r} is unknown: choose from {', '.join(SCALES)}")
     if not (math.isfinite(budget_seconds) and budget_seconds > 0):
         raise ValueError(f"budget_minutes={budget_seconds / 60:g} is not allowed: must be a number > 0")
     if rung is not None and not 0 <= rung < len(LADDER):
         raise ValueError(f"rung={rung} is not allowed: must lie in [0, {len(LADDER) - 1}]")
+
+
+def make(scale: str, budget_seconds: float, costs: stepcost.Costs, rung: int | None = None) -> Plan:
+    """The first rung of LADDER (or `rung`) whose estimate fits the budget; ValueError naming --budget-minutes
+    with what the last rung needs when none does."""
+    check_options(scale, budget_seconds, rung)
     for k in ([rung] if rung is not None else range(len(LADDER))):
         grid = grid_at(scale, k)
         check(grid)
@@ -200,29 +204,22 @@ def make(scale: str, budget_seconds: float, costs: stepcost.Costs, rung: int | N
 
 
 def measure(scale: str, dev) -> stepcost.Costs:
-    """The step-time law of the scale's model on `dev` (on a CPU with the threads a run there would use)."""
-    import torch
-
-    from neural import train
-
-    cfg = SCALES[scale].ungrok.base
-    if dev.type == "cpu":
-        cfg = train.resolve_threads(cfg, None)
-        torch.set_num_threads(cfg.threads)
-    return stepcost.measure(cfg, dev)[0]
+    """The step-time law of the scale's model on `dev`."""
+    return stepcost.measure(SCALES[scale].ungrok.base, dev)[0]
 
 
-def recorded(root: Path) -> dict | None:
-    """The plan recorded in `root`/plan.json, or None; ValueError when it is not one."""
+def recorded(root: Path) -> Plan | None:
+    """The plan recorded in `root`/plan.json (its scale, rung, budget and measured law), or None; ValueError when
+    the file is not one."""
     path = Path(root) / "plan.json"
     if not path.is_file():
         return None
-    rec = rundir.read_json(path)
-    if not (isinstance(rec, dict) and rec.get("scale") in SCALES and isinstance(rec.get("rung"), int)
-            and 0 <= rec["rung"] < len(LADDER) and isinstance(rec.get("costs"), dict)):
+    rec = rundir.read_object(path, {"scale": str, "rung": int, "budget_seconds": (int, float), "costs": dict})
+    try:
+        return make(rec["scale"], rec["budget_seconds"], stepcost.Costs.from_dict(rec["costs"]), rec["rung"])
+    except (ValueError, TypeError):
         raise ValueError(f"out={str(root)!r}: its plan.json is not a plan this version wrote: choose another --out "
-                         f"(or pass --overwrite)")
-    return rec
+                         f"(or pass --overwrite)") from None
 
 
 def directories(root: Path) -> dict[str, Path]:
@@ -230,15 +227,15 @@ def directories(root: Path) -> dict[str, Path]:
     return {name: Path(root) / "neural" / name for name in ("train", "efficiency", "ungrok", "compare")}
 
 
-def execute(plan: Plan, root: Path, ctx: protocol.Context, on_result=None) -> list[tuple[str, Path, dict, float]]:
+def execute(plan: Plan, root: Path, ctx: protocol.Context, on_result=None) -> None:
     """Run the plan into `root` (plan.json first), each experiment through protocol.run_settings under the
-    scale's name as its preset; `on_result(name, out, summary, seconds)` after each. Returns the same tuples. A
+    scale's name as its preset; `on_result(name, out, summary, seconds)` after each. A
     compare that its sweeps cannot feed (parents that never generalised, no fitted law) is reported and skipped:
     the report then shows it as not run, with the sweeps' own verdicts."""
     root = Path(root)
     rundir.write_json(root / "plan.json", plan.record())
     ctx = dataclasses.replace(ctx, costs=plan.costs)
-    dirs, done = directories(root), []
+    dirs = directories(root)
     st = compare.Settings(plan.scale, plan.grid.ungrok.tasks[0], dirs["ungrok"], dirs["efficiency"],
                           start_missing=False)
     for name, settings in (("train", plan.grid.train), ("efficiency", plan.grid.efficiency),
@@ -252,7 +249,5 @@ def execute(plan: Plan, root: Path, ctx: protocol.Context, on_result=None) -> li
             # what the sweeps measured cannot be compared (no stage 2, no fitted law): the report says "not run"
             print(f"compare: not run: {e}", file=sys.stderr)
             continue
-        done.append((name, out, summary, wall))
         if on_result is not None:
             on_result(name, out, summary, wall)
-    return done

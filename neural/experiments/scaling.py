@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 import rundir
-from neural import convergence
+from neural import convergence, protocol, runner
 from neural.config import TrainConfig, describe_model, model_config
 from neural.experiments import compare, efficiency as eff_mod, ungrok as ungrok_mod
-from neural import protocol, runner
 from rundir.lazy import lazy
 from theory.penalty import Q_L2
 

@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import rundir
-from neural import convergence, tasks
+from neural import convergence, phases, protocol, runner, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
-from neural import phases, protocol, runner
 from rundir.lazy import lazy
 
 train = lazy("neural.train")

@@ -5,10 +5,9 @@ without naming its device is a meta tensor, and mixing it with the run's CPU ten
 import pytest
 import torch
 
-from neural import inspect_run, train
+from neural import inspect_run, protocol, train
 from neural.config import TrainConfig
 from neural.experiments import efficiency, semigrok, ungrok
-from neural import protocol
 
 TINY = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=20, eval_points=4,
                    checkpoint_every=10, threads=1)

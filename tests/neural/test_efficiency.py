@@ -7,10 +7,9 @@ import torch
 from scipy import stats
 
 import rundir
-from neural import analysis, dataset, model, tasks, train
+from neural import analysis, dataset, model, protocol, runner, tasks, train
 from neural.config import TrainConfig
 from neural.experiments import compare, efficiency
-from neural import protocol, runner
 from theory import efficiency as theory_eff
 
 TINY = TrainConfig(p=17, frac=None, train_size=100, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=30,

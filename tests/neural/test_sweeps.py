@@ -11,10 +11,9 @@ import pytest
 import torch
 
 import rundir
-from neural import budget, dataset, evaluation, model, stepcost, train
+from neural import budget, dataset, evaluation, model, protocol, runner, stepcost, train
 from neural.config import TrainConfig
 from neural.experiments import ungrok
-from neural import protocol, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = TrainConfig(p=17, frac=0.6, d_model=16, n_heads=2, d_head=8, d_mlp=32, steps=12, eval_points=6,
