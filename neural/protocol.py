@@ -228,13 +228,7 @@ def read_results(path: Path, name: str, param: str = "sweep_dir") -> dict:
     if not (d / "summary.json").is_file():
         raise ValueError(f"{where} holds no finished {name} results (no summary.json): pass a directory written "
                          f"by `grok-neural {name}`")
-    summary = rundir.read_json(d / "summary.json")
-    if not isinstance(summary, dict):
-        raise ValueError(f"{where}: its summary.json is not a summary (a JSON object): re-run `grok-neural {name}`")
-    for key, kind in exp.summary_keys.items():
-        if not isinstance(summary.get(key), kind):
-            what = "lacks" if key not in summary else f"has a malformed (not a {kind.__name__})"
-            raise ValueError(f"{where}: its summary.json {what} {key!r}: not a finished {name} summary")
+    summary = rundir.read_object(d / "summary.json", exp.summary_keys)
     rows = rundir.read_rows(d / exp.tables[0], text=exp.text_columns, required=exp.columns) if exp.tables else []
     return {"dir": d, "summary": summary, "rows": rows}
 

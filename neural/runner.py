@@ -33,7 +33,6 @@ train = lazy("neural.train")
 
 EXECUTORS = cluster.EXECUTORS
 TEXT_COLUMNS = ("ensemble", "parent", "task")  # names in a results table: a digest like 0123456789e1 stays text
-SUMMARY_KEYS = metrics.RESULTS  # each member's final metrics in the results table
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ def collect(specs: list[Spec], sweep_dir: Path, max_members: int = 32,
         rows[i] = {**spec.tags, "task": spec.base.task, "p": spec.base.p, "seed": spec.member["seed"],
                    "wd": spec.member["wd"], "lr": spec.member["lr"], "train_size": spec.size(),
                    "parent": spec.member.get("parent"), "ensemble": d.name, "member": k,
-                   **{key: m["final"].get(key) for key in SUMMARY_KEYS},
+                   **{key: m["final"].get(key) for key in metrics.RESULTS},
                    "converged": m.get("converged"), "converged_step": m.get("converged_step"),
                    "diverged_step": m.get("diverged_step"), "steps_run": summary.get("steps_run")}
     return rows

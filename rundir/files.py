@@ -39,22 +39,27 @@ def _fault_point(path: Path) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def atomic_write_bytes(path: Path, data: bytes, param: str = "out") -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader (or a kill) sees the old file or the new one, never a mix.
     The file gets the permissions a plain open() would give (0666 less the umask). A file system that refuses
-    (read-only, full, gone) is a ValueError naming the file (as `param`, the option that chose where it goes) and
+    (read-only, full, gone) is a ValueError naming the file (as out=, the option that chose where it goes) and
     why; the old file, if any, stays as it was."""
     path = Path(path)
     try:
         _write_replacing(path, data)
     except OSError as e:
-        raise ValueError(f"{param}={str(path)!r} cannot be written: {e.strerror or e} (nothing there was "
+        raise ValueError(f"out={str(path)!r} cannot be written: {e.strerror or e} (nothing there was "
                          f"changed)") from None
 
 
-def _write_replacing(path: Path, data: bytes) -> None:
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder (made if missing), named so that a later writer clears it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+
+
+def _write_replacing(path: Path, data: bytes) -> None:
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -76,8 +81,7 @@ def check_file_target(path: Path, param: str = "out") -> Path:
     if str(path) in ("", ".") or path.is_dir():
         raise ValueError(f"{param}={str(path)!r} is a directory: name the file to write")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+        fd, tmp = _temporary_beside(path)
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
@@ -130,7 +134,8 @@ def read_object(path: Path, keys: dict[str, type | tuple[type, ...]] | None = No
                          f"re-run its command with --overwrite")
     for key, kind in (keys or {}).items():
         value = record.get(key)
-        if key not in record or not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if key not in record or not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             what = "lacks" if key not in record else f"has a malformed ({type(value).__name__})"
             raise ValueError(f"{path} {what} {key!r}: it was edited or cut short; re-run its command with --overwrite")
     return record

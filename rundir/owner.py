@@ -29,10 +29,12 @@ def owned_files(path: Path) -> set[str]:
     path = Path(path)
     if not any((path / name).exists() for name in OWNED_FILES):
         return set()
-    try:
-        tables = read_json(path / "config.json").get("tables") or [] if (path / "config.json").is_file() else []
-    except (ValueError, AttributeError):
-        tables = []
+    tables = []
+    if (path / "config.json").is_file():
+        try:
+            tables = read_json(path / "config.json").get("tables") or []
+        except (ValueError, AttributeError):
+            pass
     return set(OWNED_FILES) | {t for t in tables if isinstance(t, str)}
 
 
@@ -101,18 +103,18 @@ class RunDir:
 
     def __exit__(self, *exc) -> None:
         if exc[0] is not None:
-            self._remove_if_created(also=("config.json",))
+            self._remove_if_created()
         self.release()
 
-    def _remove_if_created(self, also: tuple[str, ...] = ()) -> None:
+    def _remove_if_created(self) -> None:
         """Remove a directory this object made, with the empty folders above it that it made too, if nothing but
-        its lock (and `also`: the configuration of a run refused before it produced anything) was written there:
-        a refused command leaves nothing behind. Empty folders inside (sub-runs that were refused in turn) do not
-        count as results."""
+        its lock and the configuration this call recorded were written there (a run refused before it produced
+        anything): a refused command leaves nothing behind. Empty folders inside (sub-runs that were refused in
+        turn) do not count as results."""
         if not (self._created and self.path.is_dir()):
             return
         files = [p for p in self.path.rglob("*") if not p.is_dir()]
-        if any(p.parent != self.path or p.name not in {".lock", *also} for p in files):
+        if any(p.parent != self.path or p.name not in (".lock", "config.json") for p in files):
             return
         shutil.rmtree(self.path, ignore_errors=True)
         parent = self.path.absolute().parent
