@@ -1,7 +1,6 @@
 """`grok-figures`: draw the paper's figures from saved run directories (never recomputes a run)."""
 from __future__ import annotations
 
-import importlib
 import inspect
 from pathlib import Path
 from typing import List, Optional
@@ -77,10 +76,9 @@ def write_report(root: Path, out: Path) -> None:
     typer.echo(f"report: {paths[0].resolve()}")
 
 
-def _figure_command(exp):
+def _figure_command(exp, module):
     """`grok-figures <experiment> DIR`: the figures the experiment's own command draws, from its saved results
     (its figures module's draw, with that module's DRAW_OPTIONS)."""
-    module = importlib.import_module(exp.figures)
     extra = getattr(module, "DRAW_OPTIONS", ())
 
     def command(**kw):
@@ -104,9 +102,17 @@ def _figure_command(exp):
     return friendly_errors(command)
 
 
-for _exp in protocol.registry().values():  # one figures command per experiment whose figures module draws
-    if _exp.figures and hasattr(importlib.import_module(_exp.figures), "draw"):
-        app.command(_exp.name)(_figure_command(_exp))
+def add_figure_commands(app: typer.Typer) -> None:
+    """One command per experiment whose figures module draws (figures.drawers)."""
+    from figures.drawers import drawers
+
+    experiments = protocol.registry()
+    for name, module in drawers().items():
+        if callable(getattr(module, "draw", None)):
+            app.command(name)(_figure_command(experiments[name], module))
+
+
+add_figure_commands(app)
 
 
 def main() -> None:

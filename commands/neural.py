@@ -1,12 +1,12 @@
 """`grok-neural`: train 1-layer transformers on modular arithmetic and measure their circuits.
 
 Every experiment's command is generated from the registry (neural.protocol): its options, the shared
-ones (preset, out, overwrite, executor, device, json), the driver `protocol.execute`, its figures (the module it
-names in `figures`) and its terminal lines. Adding an experiment adds its command here with no change to this file.
+ones (preset, out, overwrite, executor, device, json), the driver `protocol.execute`, its figures (the module of
+`figures` that names it, figures.drawers) and its terminal lines. Adding an experiment adds its command here with
+no change to this file.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import io
 import json
@@ -97,15 +97,12 @@ def _own_options(exp: protocol.Experiment) -> list[inspect.Parameter]:
 def _save_figures(exp: protocol.Experiment, out: Path) -> list[str]:
     """The experiment's figures (its figures module's draw, from its validated results), saved into its
     directory."""
-    if not exp.figures:
-        return []
-    module = importlib.import_module(exp.figures)
-    if not callable(getattr(module, "draw", None)):
-        if exp.tables:  # results to draw and nothing that draws them: a misnamed draw is an error, not silence
-            raise ValueError(f"{exp.figures} has no draw(results) for experiment {exp.name!r}")
-        return []
     from figures import style
+    from figures.drawers import drawers
 
+    module = drawers().get(exp.name)
+    if module is None or not callable(getattr(module, "draw", None)):
+        return []
     figs = module.draw(protocol.read_results(out, exp.name))
     return [str(style.save(fig, out / f"{name}.png")[0]) for name, fig in figs.items()]
 

@@ -9,6 +9,7 @@ import numpy as np
 from figures import source, style, verdicts
 from neural import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
+from neural.experiments import compare as compare_experiment
 from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
@@ -115,4 +116,5 @@ def compare_section(found: dict) -> Section:
                              lambda: render_fig12(load(run["dir"]))))
     return s
 
+EXPERIMENT = compare_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (compare_section,)

@@ -8,6 +8,7 @@ import numpy as np
 from figures import source, style, verdicts
 from neural import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
+from neural.experiments import efficiency as efficiency_experiment
 from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
@@ -110,4 +111,5 @@ def efficiency_section(found: dict) -> Section:
                              lambda: render_fig3(load(run["dir"]))))
     return s
 
+EXPERIMENT = efficiency_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (efficiency_section,)

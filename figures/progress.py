@@ -11,6 +11,7 @@ import rundir
 from figures import source, style, verdicts
 from neural import protocol
 from figures.sections import Section, figure_of, num, section_for
+from neural.experiments import grokking as grokking_experiment
 from rundir.lazy import lazy
 
 plt = lazy("matplotlib.pyplot")
@@ -116,4 +117,5 @@ def grokking_section(found: dict) -> Section:
                              lambda: render(load(run["dir"], 0))))
     return s
 
+EXPERIMENT = grokking_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (grokking_section,)

@@ -101,21 +101,11 @@ PARTS = (theory_section, toy_section)  # the report's opening: the theory and th
 
 
 def section_makers() -> list:
-    """The theory's and the toy's sections, then each registered experiment's, from the module of `figures` it
-    names (its SECTIONS), in registration order."""
-    import importlib
+    """The theory's and the toy's sections, then each registered experiment's, from the figures module that
+    draws it (its SECTIONS, figures.drawers), in the registry's order."""
+    from figures.drawers import drawers
 
-    from neural import protocol
-
-    makers = list(PARTS)
-    for exp in protocol.registry().values():
-        if exp.figures:
-            module = importlib.import_module(exp.figures)
-            if not isinstance(getattr(module, "SECTIONS", None), tuple):
-                raise ValueError(f"{exp.figures} declares no SECTIONS for experiment {exp.name!r}: its report "
-                                 f"section would be missing")
-            makers += list(module.SECTIONS)
-    return makers
+    return list(PARTS) + [make for module in drawers().values() for make in module.SECTIONS]
 
 
 def collect(root: Path) -> list[Section]:

@@ -9,7 +9,7 @@ import numpy as np
 from figures import source, style, verdicts
 from neural import protocol
 from figures.sections import Section, figure_of, num, section_for, with_interval
-from neural.experiments.scaling import MIN_LOGIT  # the logits the drift is measured on (both above it)
+from neural.experiments import scaling as scaling_experiment
 from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
@@ -125,7 +125,8 @@ def render_mixture(data: dict):
         label = f"D' {c['d_prime']}: slope {num(c['slope_per_window'], '.3f')} per window"
         curve = source.member_curve(data["dir"] / c["run_dir"], 0) if c.get("run_dir") else None
         if curve is not None:  # the whole continuation: its full evaluations (where o_t and o_m were measured)
-            ok = np.isfinite(curve["train/o_m"]) & (curve["train/o_m"] > MIN_LOGIT) & (curve["train/o_t"] > MIN_LOGIT)
+            floor = scaling_experiment.MIN_LOGIT  # the logits the drift is measured on (both above it)
+            ok = np.isfinite(curve["train/o_m"]) & (curve["train/o_m"] > floor) & (curve["train/o_t"] > floor)
             b.plot(c["start_step"] + curve["step"][ok], curve["train/o_t"][ok] / curve["train/o_m"][ok], label=label)
         else:
             b.plot([c["start_step"], c["start_step"] + c["continued_steps"]], [c["start_ratio"], c["end_ratio"]],
@@ -170,4 +171,5 @@ def scaling_section(found: dict) -> Section:
     return s
 
 
+EXPERIMENT = scaling_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (scaling_section,)

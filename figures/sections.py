@@ -45,19 +45,15 @@ class Section:
 
 
 def kind_of(summary: dict, config: dict) -> str | None:
-    """What wrote this summary.json: the experiment it records (an ungrokking sweep of several tasks is
-    "ungrok-multitask"); a training run by its config.json; the theory's and the toy's results by their keys.
-    Never by the directory's name (the user's choice)."""
+    """What wrote this summary.json: the experiment it records (training runs record "train"); the theory's and
+    the toy's results by their keys. Never by the directory's name (the user's choice)."""
     name = summary.get("experiment") or config.get("experiment")
     if isinstance(name, str):
-        tasks = summary.get("tasks")
-        return "ungrok-multitask" if name == "ungrok" and isinstance(tasks, dict) and len(tasks) > 1 else name
+        return name
     if summary.get("kind") == "theory-prove" and "results" in summary:
         return "theory-prove"
     if "results" in summary and "seed" in summary:
         return "theory-check"
-    if config.get("package") == "neural" and config.get("experiment") is None and "members" in summary:
-        return "train"
     if config.get("package") == "simulate" and "grok_step" in summary:
         return "toy"
     return None

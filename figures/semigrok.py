@@ -12,6 +12,7 @@ from figures import source, style, verdicts
 from figures import ungrok as ungrok_figures
 from neural import phases, protocol
 from figures.sections import Section, figure_of, section_for
+from neural.experiments import semigrok as semigrok_experiment
 from rundir.lazy import lazy
 
 plt = lazy("matplotlib.pyplot")
@@ -142,7 +143,7 @@ def semigrok_section(found: dict) -> Section:
                                                      f"{clear['final_level']:.2f}"))
     s.judge(verdicts.p4(summ["total"].get("semi-grokked", 0), summ["members"]))
     data = load(run["dir"])
-    ungrok_runs = found.get("ungrok", [])
+    ungrok_runs = ungrok_figures.sweeps(found, multitask=False)
     rows = ungrok_figures.load(ungrok_runs[0]["dir"])["rows"] if ungrok_runs else None
     s.figures.append(figure_of("Figure 5: test accuracy over training for every run, by dataset size",
                              lambda: render_fig5(data)))
@@ -150,4 +151,5 @@ def semigrok_section(found: dict) -> Section:
                              lambda: render_routes(data, rows)))
     return s
 
+EXPERIMENT = semigrok_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (semigrok_section,)

@@ -11,6 +11,7 @@ import numpy as np
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural import protocol
+from neural.experiments import ungrok as ungrok_experiment
 from rundir.lazy import lazy
 
 cm = lazy("matplotlib.cm")
@@ -153,6 +154,11 @@ def draw(data: dict, wd: float | None = None) -> dict:
     return render_all(data, wd=figure_wd(data["summary"]) if wd is None else wd)
 
 
+def sweeps(found: dict, multitask: bool) -> list[dict]:
+    """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9)."""
+    return [r for r in found.get(EXPERIMENT.name, []) if (len(r["summary"].get("tasks") or {}) > 1) == multitask]
+
+
 def _ungrok_task(run: dict) -> dict:
     """The single task's summary of an ungrokking sweep."""
     return next(iter(run["summary"]["tasks"].values()))
@@ -162,7 +168,7 @@ def ungrokking_section(found: dict) -> Section:
                          "Continued training of a grokked network on a subset D' of its data ends, at convergence, "
                          "with low test accuracy below a critical size D_crit and high above it — a sharp transition "
                          "— while train accuracy stays high (paper Section 4.2, Figures 1b, 4, 8).",
-                         protocol.command_line("ungrok"), found.get("ungrok", []))
+                         protocol.command_line("ungrok"), sweeps(found, False))
     if run is None:
         return s
     t = _ungrok_task(run)
@@ -193,7 +199,7 @@ def ungrokking_section(found: dict) -> Section:
 def weight_decay_section(found: dict) -> Section:
     s, run = section_for("p3", "P3 — D_crit does not depend on weight decay",
                          "The test accuracy after ungrokking, and so D_crit, is the same for every weight decay "
-                         "(paper Section 4.2, Figure 4).", protocol.command_line("ungrok"), found.get("ungrok", []))
+                         "(paper Section 4.2, Figure 4).", protocol.command_line("ungrok"), sweeps(found, False))
     if run is None:
         return s
     t = _ungrok_task(run)
@@ -220,7 +226,7 @@ def weight_decay_section(found: dict) -> Section:
 def multitask_section(found: dict) -> Section:
     s, run = section_for("p2-tasks", "P2 on other tasks (Figure 9)",
                          "Ungrokking is not special to modular addition: every task whose network generalised ungroks.",
-                         protocol.command_line("ungrok", "cpu", task="multitask"), found.get("ungrok-multitask", []))
+                         protocol.command_line("ungrok", "cpu", task="multitask"), sweeps(found, True))
     if run is None:
         return s
     for task, t in run["summary"]["tasks"].items():
@@ -234,4 +240,5 @@ def multitask_section(found: dict) -> Section:
                              lambda: render_fig4(load(run["dir"]))))
     return s
 
+EXPERIMENT = ungrok_experiment.EXPERIMENT  # what this module draws (figures.drawers)
 SECTIONS = (ungrokking_section, weight_decay_section, multitask_section)

@@ -3,8 +3,8 @@
 An experiment is a subclass of `Experiment` registered with `register`: its presets, its own options (each a
 command-line option of `grok-neural <name>`), `settings` (a preset with the options applied, validated before
 anything runs), `identity` (every setting that changes its results), `run` (train or reuse, write its tables,
-return the summary's body), `lines` (what the terminal shows) and the name of the module in `figures` that draws
-it and writes its report sections (`draw(out, summary)` and `SECTIONS`). `execute` is the driver every command
+return the summary's body) and `lines` (what the terminal shows); the module of `figures` that draws it and writes
+its report sections names it by object (figures.drawers). `execute` is the driver every command
 shares: it owns the output directory as rundir.RunDir owns a run's: locked, its identity recorded in
 config.json, the same command resumes or reuses it, a different one is refused naming the differing fields
 (unless `overwrite`), and summary.json records the experiment, the preset and the identity.
@@ -102,7 +102,6 @@ class Experiment:
     default_preset: ClassVar[str] = "cpu"
     options: ClassVar[tuple[Option, ...]] = ()
     sweep: ClassVar[bool] = True  # trains through the sweep runner (executors, --no-wait); False: in this process
-    figures: ClassVar[str | None] = None  # module of `figures` with draw(out, summary) and SECTIONS
     owns_directory: ClassVar[bool] = True  # False: run() owns its output directory itself (train's RunDir)
     in_demo: ClassVar[bool] = False  # `grok-neural demo` (make demo) runs it
     order: ClassVar[int] = 1000  # where it comes in commands, the demo and the report (the paper's order)

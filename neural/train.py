@@ -403,6 +403,6 @@ def _summary(cfg: TrainConfig, dev: torch.device, members, rows, diverged, secon
         fit = next((r["step"] for r in mine if r["train/acc"] >= 1.0), None)
         per.append({"member": e, **m, "grok_step": grok, "train_fit_step": fit, "diverged_step": diverged[e],
                     "final": {k: last.get(k) for k in metrics.FINAL}})
-    return {"members": per, "steps": cfg.steps, "device_this_session": devices.describe(dev),
+    return {"experiment": "train", "members": per, "steps": cfg.steps, "device_this_session": devices.describe(dev),
             "wall_seconds_this_session": seconds,
             "ms_per_step_this_session": 1e3 * seconds / max(steps_run, 1)}

@@ -1,31 +1,32 @@
-"""The experiment protocol: a new experiment registered here (this file only) gets its command, its presets,
-its figures, its directory identity and its report section, with no other file touched."""
+"""The experiment protocol: a seventh experiment added as one new module of neural.experiments and one of
+figures (written to disk here, found where the toolkit's own are found) gets its command, its presets, its figures,
+its directory identity and its report section, with no other file touched."""
 import enum
 import json
+import sys
+import textwrap
 
-import matplotlib
+import pytest
+from typer.testing import CliRunner
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-import rundir  # noqa: E402
-from figures import report, verdicts  # noqa: E402
-from figures.sections import figure_of, section_for  # noqa: E402
-from neural import protocol  # noqa: E402
+from figures import report, verdicts
+from neural import protocol
 
 runner = CliRunner()
 
+EXPERIMENT_MODULE = '''
+"""Counts to n: its result (the sum 0 + 1 + ... + n-1) is known in closed form."""
+import rundir
+from neural import protocol
+
 
 class Count(protocol.Experiment):
-    """Counts to n: its result (the sum 0 + 1 + ... + n-1) is known in closed form."""
     name = "count"
     help = "A toy experiment: sums 0..n-1 and writes one row per term."
     presets = {"small": 3, "big": 6}
     default_preset = "small"
     sweep = False
-    figures = __name__  # this module holds draw and SECTIONS
+    order = 70
     tables = ("terms.csv",)
     summary_keys = {"total": int}
     columns = ("k",)
@@ -51,6 +52,19 @@ class Count(protocol.Experiment):
         return [f"total {summary['total']}"]
 
 
+EXPERIMENT = protocol.register(Count())
+'''
+
+FIGURES_MODULE = '''
+"""The count experiment's figure and report section."""
+import matplotlib.pyplot as plt
+
+from figures import verdicts
+from figures.sections import figure_of, section_for
+from neural import protocol
+from neural.experiments import count
+
+
 def draw(data):
     fig, ax = plt.subplots()
     ax.plot([r["k"] for r in data["rows"]])
@@ -58,8 +72,8 @@ def draw(data):
 
 
 def count_section(found):
-    s, run = section_for("count", "Counting", "0 + 1 + ... + (n-1) = n(n-1)/2.", "grok-neural count",
-                         found.get("count", []))
+    s, run = section_for("count", "Counting", "0 + 1 + ... + (n-1) = n(n-1)/2.", protocol.command_line("count"),
+                         found.get(EXPERIMENT.name, []))
     if run is None:
         return s
     total, n = run["summary"]["total"], run["summary"]["identity"]["n"]
@@ -70,13 +84,37 @@ def count_section(found):
     return s
 
 
+EXPERIMENT = count.EXPERIMENT
 SECTIONS = (count_section,)
+'''
+
+
+def add_modules(monkeypatch, tmp_path, experiment: str, figures_source: str) -> None:
+    """Write `experiment` as neural/experiments/count.py and `figures_source` as figures/count.py of two extra
+    package directories (as a new file in the source tree would be found), undone after the test."""
+    import figures
+    import neural.experiments
+
+    protocol.registry()  # the toolkit's own first
+    monkeypatch.setattr(protocol, "REGISTRY", dict(protocol.REGISTRY))
+    for package, source in ((neural.experiments, experiment), (figures, figures_source)):
+        where = tmp_path / package.__name__.replace(".", "_")
+        where.mkdir()
+        (where / "count.py").write_text(textwrap.dedent(source))
+        monkeypatch.setattr(package, "__path__", [*package.__path__, str(where)])
+
+
+@pytest.fixture(autouse=True)
+def forget_count():
+    """The modules a test wrote leave with it."""
+    yield
+    for name in ("neural.experiments.count", "figures.count"):
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    protocol.registry()  # the toolkit's own first
-    monkeypatch.setitem(protocol.REGISTRY, "count", Count())
+def registered(monkeypatch, tmp_path):
+    add_modules(monkeypatch, tmp_path, EXPERIMENT_MODULE, FIGURES_MODULE)
     from commands.neural import build_app
 
     return build_app()
@@ -99,9 +137,19 @@ def test_a_registered_experiment_has_a_command_presets_figures_and_a_report_sect
     assert json.loads((out / "summary.json").read_text())["total"] == 15
     listing = runner.invoke(registered, ["presets", "--json"])
     assert json.loads(listing.stdout)["count"] == {"small": "sums 0..2", "big": "sums 0..5"}
+    assert list(protocol.registry())[-1] == "count"  # its order (70) puts it after the toolkit's six
     sections = {s.key: s for s in report.collect(tmp_path / "runs")}
     assert sections["count"].verdict == verdicts.CONFIRMED and ("total", "15") in sections["count"].rows
     assert sections["count"].figures and sections["count"].figures[0][1].startswith(b"\x89PNG")
+    import typer
+
+    from commands import figures as figures_cli
+
+    app = typer.Typer()
+    figures_cli.add_figure_commands(app)  # grok-figures count DIR draws from the saved results
+    drawn = runner.invoke(app, ["count", str(out), "--out-dir", str(tmp_path / "drawn")])
+    assert drawn.exit_code == 0, drawn.output
+    assert (tmp_path / "drawn" / "terms.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_bad_input_to_a_registered_experiment_is_one_line(registered, tmp_path):
@@ -170,19 +218,20 @@ def test_demo_refuses_a_preset_no_demo_experiment_has(tmp_path):
 
 
 def test_a_figures_module_that_draws_nothing_is_an_error(monkeypatch, tmp_path):
-    """An experiment with results whose figures module lacks draw (misnamed), or any whose module lacks SECTIONS,
-    is refused by name instead of silently drawing nothing or losing its report section."""
-    import types
+    """An experiment with results whose figures module lacks draw (misnamed), or a module without SECTIONS, or
+    one naming something that is not a registered experiment, is refused by name when the link is made."""
+    from figures.drawers import drawers
 
-    from commands import neural as neural_cli
-    from figures import report
-    from neural import protocol
-
-    empty = types.ModuleType("figures.nothing")
-    monkeypatch.setitem(__import__("sys").modules, "figures.nothing", empty)
-    exp = protocol.registry()["ungrok"]
-    monkeypatch.setattr(type(exp), "figures", "figures.nothing")
-    with pytest.raises(ValueError, match="figures.nothing has no draw"):
-        neural_cli._save_figures(exp, tmp_path)
-    with pytest.raises(ValueError, match="figures.nothing declares no SECTIONS"):
+    misnamed = FIGURES_MODULE.replace("def draw(", "def drow(").replace("draw(protocol", "drow(protocol")
+    add_modules(monkeypatch, tmp_path, EXPERIMENT_MODULE, misnamed)
+    with pytest.raises(ValueError, match="figures.count has no draw"):
+        drawers()
+    sys.modules.pop("figures.count")
+    (tmp_path / "figures" / "count.py").write_text(FIGURES_MODULE.replace("SECTIONS = (count_section,)", ""))
+    with pytest.raises(ValueError, match="figures.count declares no SECTIONS"):
         report.section_makers()
+    sys.modules.pop("figures.count")
+    (tmp_path / "figures" / "count.py").write_text(FIGURES_MODULE.replace("EXPERIMENT = count.EXPERIMENT",
+                                                                          "EXPERIMENT = count.Count()"))
+    with pytest.raises(ValueError, match="not a registered experiment"):
+        drawers()

@@ -276,7 +276,6 @@ class Compare(protocol.Experiment):
             "are missing (and says so); sweeps named with --ungrok/--efficiency must be finished, of this preset "
             "and task.")
     presets = {name: name for name in ungrok_mod.PRESETS if name in eff_mod.PRESETS}
-    figures = "figures.compare"
     options = (protocol.Option("task", str, "A Fourier task.", "add", choices=eff_mod.FOURIER_TASKS),
                protocol.Option("ungrok", Path, "The ungrokking sweep (default runs/neural/ungrok-<preset>-<task>)."),
                protocol.Option("efficiency", Path, "The efficiency sweep (default "

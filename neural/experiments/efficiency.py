@@ -232,7 +232,6 @@ class Efficiency(protocol.Experiment):
             "D and weight decays, trained to convergence; fits the norm needed for a fixed logit against D per "
             "circuit and measures kappa (the logit's homogeneity degree under scaling all parameters).")
     presets = PRESETS
-    figures = "figures.efficiency"
     options = (protocol.Option("task", str, "A Fourier task (the trigonometric filter needs one).", "add",
                                choices=FOURIER_TASKS),
                protocol.Option("steps", int, "Step cap of every member, both kinds (they stop earlier at "

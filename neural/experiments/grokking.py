@@ -19,7 +19,6 @@ class Train(protocol.Experiment):
     presets = cfgmod.PRESETS
     sweep = False
     owns_directory = False
-    figures = "figures.progress"
     options = (
         protocol.Option("task", str, "The operation.", field="task", choices=tuple(tasks.TASKS)),
         protocol.Option("p", int, "Modulus (prime where the task needs a field).", field="p"),

@@ -366,7 +366,6 @@ class Scaling(protocol.Experiment):
             "measured and predicted; and why the networks keep a mixture (continued members' drift, kappa per "
             "circuit and per matrix, an effective kappa from Theorem D.4 case 2).")
     presets = PRESETS
-    figures = "figures.scaling"
     options = (protocol.Option("widths", str, "Widths (d_model), e.g. 32,48,64,96 (d_mlp 4w, d_head w/4).",
                                field="widths"),
                protocol.Option("p", int, "Modulus (the second axis: one run per p).", field="ungrok.base.p"),

@@ -116,7 +116,6 @@ class Semigrok(protocol.Experiment):
             "(memorised, grokked, semi-grokked, transient, ungrokked, not fitted, unsettled); Figures 5, 1c, 6 and "
             "the two routes to middling accuracy.")
     presets = PRESETS
-    figures = "figures.semigrok"
     extendable = ("base.steps",)
     options = (protocol.Option("steps", int, "Step cap; a larger one than a finished sweep's extends every run "
                                              "(resume).", field="base.steps"),

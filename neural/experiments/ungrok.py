@@ -192,7 +192,6 @@ class Ungrok(protocol.Experiment):
             "until convergence; report test accuracy against D', D_crit per weight decay and the P3 spread; draw "
             "Figures 1a, 1b, 4 and 8 (Figure 9 for multitask) into the sweep directory.")
     presets = PRESETS
-    figures = "figures.ungrok"
     options = (
         protocol.Option("task", str, f"A task, or multitask ({', '.join(MULTITASK)}: Figure 9).", "add",
                         choices=(*tasks.TASKS, "multitask")),
