@@ -92,6 +92,9 @@ def efficiency_section(found: dict) -> Section:
         s.rows.append((f"{label}: members kept / fitted",
                        f"{k['kept']} of {k['members']} kept{' (' + k['dropped_reason'] + ')' if k['dropped'] else ''}; "
                        f"{k['unconverged']} unconverged at the cap; {k['fitted']} fitted"))
+        if k.get("dropped_by_size"):
+            s.rows.append((f"{label}: dropped by the filter, by size D", ", ".join(
+                f"D {D}: {n}" for D, n in k["dropped_by_size"].items())))
         s.rows.append((f"{label}: κ (logit homogeneity degree)",
                        f"{num(kap['mean'], '.2f')} (sd {num(kap['sd'], '.2f')}); Theorem D.4 case "
                        f"{kap['d4_case_q2']} at q = 2"

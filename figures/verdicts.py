@@ -12,33 +12,53 @@ flips), and it says why. Conditions are tested in the order written; the first t
 - grokking: test accuracy reaches the threshold after train accuracy 1, with a delay of at least 3x the fit step
   or at least one weight-decay time scale 1/(lr wd) (a delay shorter than both is ordinary slow learning).
 - P1 (efficiency): at least 3 sizes D per kind (a line through 2 sizes has no test); the memorisation exponent's
-  95% interval above 0; the generalisation exponent's interval contains 0 and is narrow (half-width <= 0.1: "flat"
-  must be measured, not merely not rejected); memorisation's interval above generalisation's; and the same when
-  any one member is left out and when the unconverged members are taken back (a conclusion one point carries is
-  inconclusive).
-- P2 (ungrokking), per weight decay: train accuracy >= 0.99 in every child; mean test accuracy <= 0.25 at the
-  smallest D' and >= 0.95 at the largest, on the test pairs and on never-trained pairs; the members at the two D'
-  around the crossing of 1/2 converged (else inconclusive); a sharp transition, from <= 0.1 to >= 0.9 within two
-  steps of the D' grid (a grid that never goes below 0.1 cannot show it: inconclusive).
-- P3 (weight decay): an equivalence test. For each pair of weight decays, the 90% t-interval of the mean
-  log(D_crit ratio) over seeds (paired: the children of one seed share their parent) must lie within +-log 1.25
-  (two one-sided 5% tests); one seed is inconclusive whatever its ratio; an interval entirely outside is not
-  confirmed.
-- Theory against measurement: the measured D_crit outside the predicted interval and more than 1.5x from it ->
-  not confirmed; the prediction extrapolated more than 1.5x beyond the memorisation sizes, or its interval (P_G's
-  uncertainty included) more than 2x wide -> inconclusive; |log(measured / predicted)| <= log 1.5 for every weight
-  decay -> else not confirmed; a leave-one-out or with-unconverged prediction that moves a ratio past 1.5 ->
-  inconclusive. The o_t/o_m rank correlation counts only when it beats the naive predictors (a score monotone in
-  D', the best winner-takes-all step at a gap of the D' grid) with p < 0.05; otherwise it is reported as
-  uninformative and the verdict rests on D_crit (a winner-takes-all prediction, kappa > q, is a step: it cannot
-  beat the best step).
-- P4 (semi-grokking): at least one run semi-grokked -> confirmed; none in at least 20 runs -> not confirmed (were
-  15% of runs to semi-grok, 20 runs would show none with probability 0.85^20 = 4%); none in fewer -> inconclusive.
-- D_crit across widths (beyond the paper; fixed before any scaling run): a measured and a predicted slope of
-  log D_crit on log width, each from at least 3 widths (else inconclusive). With d = measured - predicted and
-  se = sqrt(se_m^2 + se_p^2): the 90% interval of d within +-0.5 (two one-sided 5% tests: over a 3x range of
-  widths the prediction stays within 3^0.5 = 1.7x of the measurement's trend) -> confirmed, the prediction tracks
-  the measurement; the 95% interval of d excluding 0 and |d| > 0.5 -> not confirmed; else inconclusive.
+  95% interval above 0; beta_M - beta_G > 0 (its 95% interval above 0, the two fits independent); generalisation
+  flat by an equivalence test: the 90% interval of beta_G (two one-sided 5% tests) within +-beta_M/3 (its norm grows
+  at most a third as fast as memorisation's; a margin tied to beta_M, because "flat" means flat against the
+  competitor, and a fixed "interval contains 0" punishes precision: 0.02 [0.005, 0.035] failed it while
+  0.09 [-0.01, 0.19] passed); entirely outside the margin -> not confirmed; and the same when any one member is left
+  out and when the unconverged members are taken back (a conclusion one point carries is inconclusive).
+- P2 (ungrokking), per weight decay: train accuracy >= 0.99 in every child; mean accuracy <= 0.25 at the smallest D'
+  and >= 0.95 at the largest on the test pairs, the never-trained pairs and the pairs whose mirror is not in D' (a
+  memorised (b, a) cannot answer those); the members bracketing the crossing of 1/2 converged, for the mean curve
+  and for every seed (else inconclusive); a sharp transition judged per seed by its interpolated 10-90% width,
+  D'(0.9)/D'(0.1), on the test pairs and on the no-mirror pairs: every seed's at most 3x -> sharp (a network whose
+  test accuracy grew in proportion to D' would take 9x; sharp is at most its square root); any seed's above 3x ->
+  not confirmed (gradual); a width the grid cannot measure (a seed's curve never below 0.1 or above 0.9) ->
+  inconclusive. (It replaces "within two grid steps", which counted grid points: 0.104 against a threshold of 0.1
+  failed a curve whose interpolated width was 1.9x.)
+- P3 (weight decay): compared at matched training time and at convergence. The sweep's cap must be the same number
+  of weight-decay windows 1/(lr wd) for every weight decay (a cap in steps gives wd 3 three times wd 1's: a bias
+  that depends on the variable P3 is about) -> else inconclusive; a seed's D_crit counts only where both members
+  bracketing its crossing converged. Then an equivalence test: for each pair of weight decays, the 90% t-interval
+  of the mean log(D_crit ratio) over the seeds counted in both (paired: the children of one seed share their
+  parent) must lie within +-log 1.25 (two one-sided 5% tests); fewer than 2 such seeds is inconclusive; an interval
+  entirely outside is not confirmed.
+- Theory against measurement: per weight decay, d = log(measured / predicted) with both intervals: the measured
+  one's standard error from its t-interval over seeds (its own degrees of freedom), the prediction's from its
+  t-interval (the fits' degrees of freedom), combined with Welch-Satterthwaite degrees of freedom (the measured
+  point against the predicted interval ignored the measurement's own spread and called 282 "confirmed" against
+  [302, 374] with no statement of how far). d's 95% interval entirely beyond +-log 1.5 for a weight decay -> not
+  confirmed; the prediction extrapolated more than 1.5x beyond the memorisation sizes -> inconclusive; d's 90%
+  interval within +-log 1.5 for every weight decay (two one-sided 5% tests) -> confirmed, else inconclusive; a
+  leave-one-out or with-unconverged prediction that moves a ratio past 1.5 -> inconclusive. The prediction's
+  sensitivity to the reference logit (the logit at which the norms are read) is reported beside: it is a choice the
+  paper leaves open. The o_t/o_m rank correlation counts only when it beats the naive predictors (a score monotone
+  in D', the best winner-takes-all step at a gap of the D' grid) with p < 0.05; otherwise it is reported as
+  uninformative and the verdict rests on D_crit (a winner-takes-all prediction, kappa > q, is a step: it cannot beat
+  the best step).
+- P4 (semi-grokking): at least one run semi-grokked (settled, phases: its final plateau shows no trend) ->
+  confirmed; none in enough runs that the paper's rate (about 3% of runs) would have shown at least one with
+  probability 95% (0.97^n <= 0.05: n >= 99) -> not confirmed; none in fewer -> inconclusive. (20 runs assumed a rate
+  near 15%; at 3%, none in 20 happens 54% of the time.)
+- D_crit across widths (beyond the paper): a measured and a predicted slope of log D_crit on log width, each from at
+  least 3 widths (else inconclusive). With d = measured - predicted, se = sqrt(se_m^2 + se_p^2) and t quantiles at
+  the smaller of the two fits' degrees of freedom (the predicted slope's weights come from t-intervals with few
+  degrees of freedom; treating them as normal inflated its interval up to 6.5x): the 90% interval of d within
+  +-0.5 (two one-sided 5% tests: over a 3x range of widths the prediction stays within 3^0.5 = 1.7x of the
+  measurement's trend) and a width-independent prediction (slope 0) failing that same test -> confirmed (a
+  prediction that ignores width must not pass: it would show only that D_crit barely moves); the 95% interval of d
+  excluding 0 and |d| > 0.5 -> not confirmed; else inconclusive.
 """
 from __future__ import annotations
 
@@ -58,13 +78,17 @@ SEVERITY = (CONFIRMED, CORRECTED, INCONCLUSIVE, NOT_CONFIRMED)  # combining: the
 
 GROK_DELAY_FACTOR = 3.0  # grokking: delay >= this times the fit step (or one 1/(lr wd))
 P1_MIN_SIZES = 3  # distinct D per kind
-P1_FLAT_HALF_WIDTH = 0.1  # generalisation exponent's 95% half-width that counts as measured flat
+P1_FLAT_FRACTION = 1 / 3  # generalisation's exponent within +- this fraction of memorisation's counts as flat
+P1_MEM_FLAT = 0.1  # a memorisation exponent around 0 with a 95% half-width below this is measured flat
+EQUIVALENCE = 0.90  # two one-sided 5% tests: a 90% interval within the margin
 P2_MIN_TRAIN_ACC = 0.99
 P2_LOW, P2_HIGH = 0.25, 0.95  # test accuracy at the smallest / largest D'
-P2_SHARP = (0.1, 0.9, 2)  # from <= 0.1 to >= 0.9 within this many grid steps
-P3_MARGIN, P3_CONFIDENCE = 1.25, 0.90  # equivalence margin on the D_crit ratio, two one-sided 5% tests
-CMP_RATIO, CMP_WIDTH, CMP_EXTRAPOLATION = 1.5, 2.0, 1.5
-P4_MIN_RUNS = 20
+P2_WIDTH = 3.0  # the largest 10-90% width D'(0.9)/D'(0.1) of a seed that counts as sharp
+P3_MARGIN, P3_CONFIDENCE = 1.25, EQUIVALENCE  # equivalence margin on the D_crit ratio
+P3_CAP_TOLERANCE = 1.01  # caps in windows that differ by less than this (rounding to whole steps) are matched
+CMP_RATIO, CMP_EXTRAPOLATION = 1.5, 1.5
+P4_PAPER_RATE, P4_POWER = 0.03, 0.95  # the paper's semi-grokking rate; the chance of seeing one that absence needs
+P4_MIN_RUNS = math.ceil(math.log(1 - P4_POWER) / math.log(1 - P4_PAPER_RATE))  # 99
 SCALING_MIN_WIDTHS, SCALING_MARGIN = 3, 0.5  # widths per slope; equivalence margin on the slope difference
 
 
@@ -146,9 +170,24 @@ def grokking(fit: int | None, grok: int | None, lr: float, wd: float) -> Verdict
 
 
 # ------------------------------------------------------------------------------------------- P1
-P1_RULE = (f">= {P1_MIN_SIZES} sizes per kind; memorisation β's 95% interval above 0; generalisation β's contains 0 "
-           f"with half-width <= {P1_FLAT_HALF_WIDTH}; memorisation's above generalisation's; unchanged when any one "
-           "member is left out or the unconverged are taken back")
+P1_RULE = (f">= {P1_MIN_SIZES} sizes per kind; memorisation β's 95% interval above 0; β_M - β_G's 95% interval above "
+           f"0; generalisation β's {EQUIVALENCE:.0%} interval within ±β_M/{1 / P1_FLAT_FRACTION:g} (flat against "
+           "memorisation); unchanged when any one member is left out or the unconverged are taken back")
+
+
+def t_quantile(confidence: float, dof: float | None) -> float:
+    """The two-sided t quantile at `confidence` (normal where dof is None or infinite)."""
+    if dof is None or not math.isfinite(dof):
+        return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+
+
+def law_se(law: dict) -> tuple[float, float, float | None]:
+    """(beta, its standard error, degrees of freedom) of an efficiency law, from its recorded 95% t-interval
+    (efficiency.fit_law: n - 3 degrees of freedom; normal where n is not recorded)."""
+    lo, hi = law["beta_interval"]
+    dof = law["n"] - 3 if law.get("n") else None
+    return law["beta"], (hi - lo) / (2 * t_quantile(0.95, dof)), dof
 
 
 def _p1_fit(mem: dict, gen: dict) -> tuple[str, str]:
@@ -156,19 +195,27 @@ def _p1_fit(mem: dict, gen: dict) -> tuple[str, str]:
     if not all(math.isfinite(x) for x in (mlo, mhi, glo, ghi)):
         return INCONCLUSIVE, "an exponent's interval is undefined (no degrees of freedom left)"
     if mlo <= 0:
-        if mhi - mlo <= 2 * P1_FLAT_HALF_WIDTH or mhi <= 0:
+        if mhi <= 0 or (mhi - mlo) / 2 <= P1_MEM_FLAT:
             return NOT_CONFIRMED, f"memorisation β = {mem['beta']:.3f} [{mlo:.3f}, {mhi:.3f}] is not above 0"
         return INCONCLUSIVE, f"memorisation β's interval [{mlo:.3f}, {mhi:.3f}] is too wide to exclude 0"
-    if not glo <= 0 <= ghi:
-        return NOT_CONFIRMED, (f"generalisation β = {gen['beta']:.3f} [{glo:.3f}, {ghi:.3f}] excludes 0: its norm "
-                               "changes with D")
-    if (ghi - glo) / 2 > P1_FLAT_HALF_WIDTH:
-        return INCONCLUSIVE, (f"generalisation β's interval [{glo:.3f}, {ghi:.3f}] has half-width "
-                              f"{(ghi - glo) / 2:.2f} > {P1_FLAT_HALF_WIDTH}: flatness is not measured")
-    if mlo <= ghi:
-        return INCONCLUSIVE, f"the intervals [{mlo:.3f}, {mhi:.3f}] and [{glo:.3f}, {ghi:.3f}] overlap"
-    return CONFIRMED, (f"memorisation β = {mem['beta']:.3f} [{mlo:.3f}, {mhi:.3f}] above 0; generalisation β = "
-                       f"{gen['beta']:.3f} [{glo:.3f}, {ghi:.3f}] flat")
+    (bm, sm, dm), (bg, sg, dg) = law_se(mem), law_se(gen)
+    diff, sd = bm - bg, math.hypot(sm, sg)
+    dof = None if dm is None or dg is None else min(dm, dg)
+    half = t_quantile(0.95, dof) * sd
+    gap = f"β_M - β_G = {diff:.3f} [{diff - half:.3f}, {diff + half:.3f}]"
+    if diff + half < 0:
+        return NOT_CONFIRMED, f"{gap}: generalisation's norm grows faster with D than memorisation's"
+    if diff - half <= 0:
+        return INCONCLUSIVE, f"{gap} does not exclude 0: memorisation is not shown to be the less efficient"
+    margin = P1_FLAT_FRACTION * bm
+    g90 = t_quantile(EQUIVALENCE, dg) * sg
+    flat = (f"generalisation β = {bg:.3f} [{EQUIVALENCE:.0%}: {bg - g90:.3f}, {bg + g90:.3f}] against ±{margin:.3f} "
+            f"(β_M/{1 / P1_FLAT_FRACTION:g})")
+    if -margin <= bg - g90 and bg + g90 <= margin:
+        return CONFIRMED, f"memorisation β = {bm:.3f} [{mlo:.3f}, {mhi:.3f}] above 0; {gap}; {flat}: flat"
+    if bg - g90 > margin or bg + g90 < -margin:
+        return NOT_CONFIRMED, f"{flat}: its norm changes with D at more than a third of memorisation's rate"
+    return INCONCLUSIVE, f"{flat}: not within the margin (flatness not measured)"
 
 
 def p1(mem: dict | None, gen: dict | None) -> Verdict:
@@ -208,21 +255,37 @@ def p1(mem: dict | None, gen: dict | None) -> Verdict:
 
 
 # ------------------------------------------------------------------------------------------- P2
-P2_RULE = (f"per weight decay: train acc >= {P2_MIN_TRAIN_ACC}; test acc <= {P2_LOW} at the smallest D' and >= "
-           f"{P2_HIGH} at the largest, also on never-trained pairs; members around the crossing of 1/2 converged; "
-           f"from <= {P2_SHARP[0]} to >= {P2_SHARP[1]} within {P2_SHARP[2]} grid steps")
+P2_RULE = (f"per weight decay: train acc >= {P2_MIN_TRAIN_ACC}; accuracy <= {P2_LOW} at the smallest D' and >= "
+           f"{P2_HIGH} at the largest on test, never-trained and no-mirror pairs; members bracketing the crossing of "
+           f"1/2 converged (mean curve and every seed); every seed's interpolated 10-90% width D'(0.9)/D'(0.1) at "
+           f"most {P2_WIDTH:g}x on test and on no-mirror pairs")
+
+
+def _widths(w: dict, key: str) -> tuple[list[str], list[str], str]:
+    """Seeds whose width exceeds P2_WIDTH, seeds whose width the grid cannot measure, and the widths in words."""
+    widths = w[key]
+    text = ", ".join(f"seed {s} {_fmt(x, '.2f')}x" for s, x in widths.items())
+    return ([s for s, x in widths.items() if x is not None and x > P2_WIDTH],
+            [s for s, x in widths.items() if x is None], text)
 
 
 def p2_curve(w: dict, label: str) -> Verdict:
     """One weight decay's ungrokking curve (an ungrokking summary's by_wd entry)."""
     D, acc = w["d_prime"], w["mean_test_acc"]
     unseen = w.get("mean_test_acc_unseen") or acc
-    nums = {"d_prime": D, "mean_test_acc": acc, "mean_test_acc_unseen": unseen, "min_train_acc": w["min_train_acc"],
-            "d_crit": w["d_crit"], "unconverged": w["unconverged"]}
+    nums = {"d_prime": D, "mean_test_acc": acc, "mean_test_acc_unseen": unseen,
+            "mean_test_acc_no_mirror": w.get("mean_test_acc_no_mirror"), "min_train_acc": w["min_train_acc"],
+            "d_crit": w["d_crit"], "unconverged": w["unconverged"], "width_by_seed": w.get("width_by_seed"),
+            "width_no_mirror_by_seed": w.get("width_no_mirror_by_seed")}
     if w["min_train_acc"] < P2_MIN_TRAIN_ACC:
         return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: train accuracy {w['min_train_acc']:.3f} < "
                        f"{P2_MIN_TRAIN_ACC}: the children did not fit D'", nums)
-    for name, curve in (("test", acc), ("never-trained", unseen)):
+    missing = [k for k in ("mean_test_acc_no_mirror", "width_by_seed", "width_no_mirror_by_seed",
+                           "bracket_converged_by_seed") if w.get(k) is None]
+    if missing:
+        return Verdict(INCONCLUSIVE, P2_RULE, f"{label}: the summary lacks {', '.join(missing)} (written before "
+                       "this rule: re-run grok-neural ungrok, which reuses its members)", nums)
+    for name, curve in (("test", acc), ("never-trained", unseen), ("no-mirror", w["mean_test_acc_no_mirror"])):
         if not (curve[0] <= P2_LOW and curve[-1] >= P2_HIGH):
             return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: {name} accuracy {curve[0]:.2f} at D' = {D[0]} (needs <= "
                            f"{P2_LOW}) and {curve[-1]:.2f} at D' = {D[-1]} (needs >= {P2_HIGH}): the grid does not "
@@ -234,20 +297,26 @@ def p2_curve(w: dict, label: str) -> Verdict:
     if near:
         where = ", ".join(f"D' {u['d_prime']} seed {u['seed']}" for u in near)
         return Verdict(INCONCLUSIVE, P2_RULE, f"{label}: unconverged at the cap beside the transition ({where})", nums)
-    lo, hi, steps = P2_SHARP
-    below = [j for j in range(k) if acc[j] <= lo]
-    above = [j for j in range(k, len(D)) if acc[j] >= hi]
-    if not below:
-        return Verdict(INCONCLUSIVE, P2_RULE, f"{label}: the grid never goes below {lo} (lowest {min(acc[:k]):.2f} at "
-                       f"D' = {D[0]}): the transition's width is not measured", nums)
-    gap = above[0] - below[-1]
-    nums["transition_grid_steps"] = gap
-    if gap > steps:
-        return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: from {acc[below[-1]]:.2f} at D' = {D[below[-1]]} to "
-                       f"{acc[above[0]]:.2f} at D' = {D[above[0]]} takes {gap} grid steps > {steps}: gradual", nums)
+    open_seeds = [s for s, ok in w["bracket_converged_by_seed"].items() if ok is False]
+    if open_seeds:
+        return Verdict(INCONCLUSIVE, P2_RULE, f"{label}: seed(s) {', '.join(open_seeds)} cross 1/2 beside a member "
+                       "unconverged at the cap", nums)
+    gradual, unmeasured, texts = [], [], []
+    for name, key in (("test", "width_by_seed"), ("no-mirror", "width_no_mirror_by_seed")):
+        g, u, text = _widths(w, key)
+        gradual += [f"seed {s} ({name})" for s in g]
+        unmeasured += [f"seed {s} ({name})" for s in u]
+        texts.append(f"{name} {text}")
+    widths = "10-90% widths: " + "; ".join(texts)
+    if gradual:
+        return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: {widths}: {', '.join(gradual)} wider than {P2_WIDTH:g}x "
+                       "(gradual)", nums)
+    if unmeasured:
+        return Verdict(INCONCLUSIVE, P2_RULE, f"{label}: {widths}: the grid does not take {', '.join(unmeasured)} "
+                       "from below 0.1 to above 0.9 (width not measured)", nums)
     return Verdict(CONFIRMED, P2_RULE, f"{label}: {acc[0]:.2f} at D' = {D[0]} -> {acc[-1]:.2f} at D' = {D[-1]} "
-                   f"(never-trained {unseen[0]:.2f} -> {unseen[-1]:.2f}), {acc[below[-1]]:.2f} -> "
-                   f"{acc[above[0]]:.2f} within {gap} grid step(s), D_crit {w['d_crit']:.0f}", nums)
+                   f"(never-trained {unseen[0]:.2f} -> {unseen[-1]:.2f}); {widths}, all <= {P2_WIDTH:g}x; "
+                   f"D_crit {w['d_crit']:.0f}", nums)
 
 
 def p2(by_wd: dict) -> Verdict:
@@ -258,16 +327,32 @@ def p2(by_wd: dict) -> Verdict:
 
 
 # ------------------------------------------------------------------------------------------- P3
-P3_RULE = (f"for every pair of weight decays, the {P3_CONFIDENCE:.0%} t-interval of the mean log D_crit ratio over "
-           f"seeds (paired by parent) lies within ±log {P3_MARGIN}; one seed is inconclusive")
+P3_RULE = (f"the cap the same number of weight-decay windows for every weight decay; seeds whose crossing is "
+           f"bracketed by converged members; for every pair of weight decays, the {P3_CONFIDENCE:.0%} t-interval of "
+           f"the mean log D_crit ratio over those seeds (paired by parent) within ±log {P3_MARGIN}; fewer than 2 "
+           "seeds is inconclusive")
 
 
 def p3(by_wd: dict) -> Verdict:
-    crit = {float(wd): {s: c for s, c in (w.get("d_crit_by_seed") or {}).items() if c is not None}
+    caps = {float(wd): w.get("cap_windows") for wd, w in by_wd.items()}
+    crit = {float(wd): {s: c for s, c in (w.get("d_crit_by_seed") or {}).items()
+                        if c is not None and (w.get("bracket_converged_by_seed") or {}).get(s) is True}
             for wd, w in by_wd.items()}
-    nums = {"d_crit_by_seed": {f"{wd:g}": c for wd, c in crit.items()}, "pairs": []}
+    unconverged = {f"{float(wd):g}": sorted(s for s, c in (w.get("d_crit_by_seed") or {}).items()
+                                            if c is not None and str(s) not in crit[float(wd)])
+                   for wd, w in by_wd.items()}
+    nums = {"d_crit_by_seed": {f"{wd:g}": c for wd, c in crit.items()}, "pairs": [], "cap_windows": caps,
+            "seeds_left_out_unconverged": unconverged}
     if len(crit) < 2:
         return Verdict(INCONCLUSIVE, P3_RULE, f"{len(crit)} weight decay(s): nothing to compare", nums)
+    if None in caps.values():
+        return Verdict(INCONCLUSIVE, P3_RULE, "the sweep records no cap in windows (its cap was in steps, unequal in "
+                       "training time across weight decays): re-run grok-neural ungrok", nums)
+    if max(caps.values()) > P3_CAP_TOLERANCE * min(caps.values()):
+        return Verdict(INCONCLUSIVE, P3_RULE, "compared at unequal training time: caps of " + ", ".join(
+            f"{v:.1f} windows at wd {wd:g}" for wd, v in caps.items()), nums)
+    left_out = "; ".join(f"wd {wd}: seed(s) {', '.join(s)} left out (crossing beside an unconverged member)"
+                         for wd, s in unconverged.items() if s)
     margin = math.log(P3_MARGIN)
     outcomes = []
     for a, b in combinations(sorted(crit), 2):
@@ -277,28 +362,48 @@ def p3(by_wd: dict) -> Verdict:
         nums["pairs"].append(entry)
         if len(seeds) < 2:
             ratio = f" (ratio {math.exp(diffs[0]):.2f})" if len(seeds) else ""
-            outcomes.append((INCONCLUSIVE, f"wd {a:g} vs {b:g}: {len(seeds)} seed(s) with a D_crit in both{ratio}; "
-                                           "an equivalence test needs >= 2"))
+            outcomes.append((INCONCLUSIVE, f"wd {a:g} vs {b:g}: {len(seeds)} seed(s) with a converged D_crit in "
+                                           f"both{ratio}; an equivalence test needs >= 2"))
             continue
         half = stats.t.ppf(0.5 + P3_CONFIDENCE / 2, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs))
         lo, hi = diffs.mean() - half, diffs.mean() + half
         entry.update(ratio=math.exp(diffs.mean()), interval=[math.exp(lo), math.exp(hi)])
-        text = (f"wd {a:g} vs {b:g}: D_crit ratio {math.exp(diffs.mean()):.2f} [{math.exp(lo):.2f}, "
-                f"{math.exp(hi):.2f}] ({len(seeds)} seeds)")
+        text = (f"wd {a:g} vs {b:g}: D_crit ratio {math.exp(diffs.mean()):.3f} [{math.exp(lo):.3f}, "
+                f"{math.exp(hi):.3f}] ({len(seeds)} seeds)")
         if -margin <= lo and hi <= margin:
             outcomes.append((CONFIRMED, text + f" within [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
         elif hi < -margin or lo > margin:
             outcomes.append((NOT_CONFIRMED, text + f" entirely outside [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
         else:
             outcomes.append((INCONCLUSIVE, text + f" not within [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
-    return worst([Verdict(v, P3_RULE, why) for v, why in outcomes], P3_RULE, nums)
+    out = worst([Verdict(v, P3_RULE, why) for v, why in outcomes], P3_RULE, nums)
+    cap = next(iter(caps.values()))
+    out.decided_by += f" (at a cap of {cap:.1f} windows for every weight decay" + (f"; {left_out})" if left_out
+                                                                                   else ")")
+    return out
 
 
 # ------------------------------------------------------------------------------------------- theory vs measurement
-COMPARE_RULE = (f"measured D_crit within {CMP_RATIO}x of the predicted for every weight decay, the predicted "
-                f"interval (P_G's uncertainty included) at most {CMP_WIDTH}x wide, memorisation sizes within "
-                f"{CMP_EXTRAPOLATION}x of the prediction, no single member moving a ratio past {CMP_RATIO}x; the "
-                "o_t/o_m rank test counts only when it beats the naive predictors")
+COMPARE_RULE = (f"per weight decay d = log(measured/predicted) with both intervals (Welch-Satterthwaite t): d's "
+                f"{EQUIVALENCE:.0%} interval within ±log {CMP_RATIO} for every weight decay; d's 95% interval beyond "
+                f"±log {CMP_RATIO} -> not confirmed; memorisation sizes within {CMP_EXTRAPOLATION}x of the prediction; "
+                f"no single member moving a ratio past {CMP_RATIO}x; the o_t/o_m rank test counts only when it beats "
+                "the naive predictors")
+
+
+def log_ratio(measured: float, m_interval: list[float] | None, m_dof: int | None, predicted: float,
+              p_interval: list[float], p_dof: int | None) -> dict | None:
+    """log(measured/predicted) with its standard error from both 95% t-intervals (each with its own degrees of
+    freedom, None: normal) and the Welch-Satterthwaite degrees of freedom of the difference; None without a
+    measured interval (one seed)."""
+    if not m_interval or not p_interval:
+        return None
+    se_m = math.log(m_interval[1] / m_interval[0]) / (2 * t_quantile(0.95, m_dof))
+    se_p = math.log(p_interval[1] / p_interval[0]) / (2 * t_quantile(0.95, p_dof))
+    se = math.hypot(se_m, se_p)
+    parts = [(v, d) for v, d in ((se_m, m_dof), (se_p, p_dof)) if d is not None and v > 0]
+    dof = se ** 4 / sum(v ** 4 / d for v, d in parts) if parts and se > 0 else None
+    return {"d": math.log(measured / predicted), "se": se, "dof": dof}
 
 
 def ratio_test(rc: dict | None, baselines: dict | None) -> tuple[bool, str]:
@@ -322,51 +427,68 @@ def compare(summ: dict) -> Verdict:
     sens = pred.get("sensitivity") or {}
     rows = summ["d_crit"]
     informative, ratio_line = ratio_test(summ.get("ratio_rank_correlation"), summ.get("ratio_baselines"))
-    nums = {"predicted": d_pred, "predicted_interval": interval,
+    reference = sens.get("reference_logit") or []
+    nums = {"predicted": d_pred, "predicted_interval": interval, "predicted_dof": pred.get("d_crit_dof"),
             "measured": {f"{r['wd']:g}": r["measured"] for r in rows},
+            "measured_interval": {f"{r['wd']:g}": r.get("measured_interval") for r in rows},
             "ratios": {f"{r['wd']:g}": r["measured_over_predicted"] for r in rows},
             "extrapolation_factor": extra.get("factor"), "leave_one_out_range": sens.get("d_crit_range"),
             "d_crit_with_unconverged": sens.get("d_crit_with_unconverged"), "ratio_test_informative": informative,
-            "kappa": pred.get("kappa")}
-    V = lambda v, why: Verdict(v, COMPARE_RULE, why + "; " + ratio_line, nums)  # noqa: E731
+            "kappa": pred.get("kappa"), "reference_logit": reference, "log_ratios": {}}
+    found = [x["d_crit"] for x in reference if x.get("d_crit")]
+    ref_line = (f"at other reference logits the prediction is {min(found):.0f}-{max(found):.0f}" if found
+                else "no sensitivity to the reference logit recorded")
+    V = lambda v, why: Verdict(v, COMPARE_RULE, f"{why}; {ref_line}; {ratio_line}", nums)  # noqa: E731
     if d_pred is None:
         return V(INCONCLUSIVE, f"no predicted D_crit ({pred.get('d_crit_unavailable')})")
     missing = [r["wd"] for r in rows if r["measured"] is None]
     if missing or not rows:
         return V(INCONCLUSIVE, f"no measured D_crit for wd {', '.join(f'{w:g}' for w in missing) or '(none)'}")
-    if interval is None or "extrapolation" not in pred or "sensitivity" not in pred:
-        return V(INCONCLUSIVE, "the summary lacks the prediction's interval, extrapolation or sensitivity "
-                               "(re-run grok-neural compare)")
-    lo, hi = interval
-    ratios = [r["measured"] / d_pred for r in rows]
-    text = f"measured/predicted {', '.join(f'{x:.2f}' for x in ratios)} (predicted {d_pred:.0f} [{lo:.0f}, {hi:.0f}])"
-    far = [r for r, x in zip(rows, ratios) if not lo <= r["measured"] <= hi and abs(math.log(x)) > math.log(CMP_RATIO)]
+    if interval is None or "extrapolation" not in pred or "sensitivity" not in pred or "d_crit_dof" not in pred:
+        return V(INCONCLUSIVE, "the summary lacks the prediction's interval, degrees of freedom, extrapolation or "
+                               "sensitivity (re-run grok-neural compare)")
+    tests = {}
+    for r in rows:
+        t = log_ratio(r["measured"], r.get("measured_interval"), (r.get("measured_seeds") or 0) - 1 or None,
+                      d_pred, interval, pred["d_crit_dof"])
+        if t is None:
+            return V(INCONCLUSIVE, f"wd {r['wd']:g}: the measured D_crit has no interval (fewer than 2 seeds)")
+        h90, h95 = t_quantile(EQUIVALENCE, t["dof"]) * t["se"], t_quantile(0.95, t["dof"]) * t["se"]
+        tests[r["wd"]] = {**t, "interval_90": [t["d"] - h90, t["d"] + h90], "interval_95": [t["d"] - h95, t["d"] + h95]}
+        nums["log_ratios"][f"{r['wd']:g}"] = tests[r["wd"]]
+    margin = math.log(CMP_RATIO)
+    text = "measured/predicted " + ", ".join(
+        f"wd {wd:g} {math.exp(t['d']):.2f} [{EQUIVALENCE:.0%}: {math.exp(t['interval_90'][0]):.2f}, "
+        f"{math.exp(t['interval_90'][1]):.2f}]" for wd, t in tests.items()) + f" (predicted {d_pred:.0f} " \
+        f"[{interval[0]:.0f}, {interval[1]:.0f}])"
+    far = [wd for wd, t in tests.items() if t["interval_95"][0] > margin or t["interval_95"][1] < -margin]
     if far:
-        wds = ", ".join(f"{r['wd']:g}" for r in far)
-        return V(NOT_CONFIRMED, f"{text}: wd {wds} outside the interval and "
-                                f"more than {CMP_RATIO}x off")
+        return V(NOT_CONFIRMED, f"{text}: wd {', '.join(f'{w:g}' for w in far)} more than {CMP_RATIO}x off (95%)")
     if extra.get("extrapolated"):
         rng = extra.get("mem_D_range") or [None, None]
         return V(INCONCLUSIVE, f"{text}: extrapolated {extra['factor']:.2f}x beyond the memorisation sizes "
                                f"{_fmt(rng[0], '.0f')}-{_fmt(rng[1], '.0f')}")
-    if hi / lo > CMP_WIDTH:
-        return V(INCONCLUSIVE, f"{text}: the predicted interval is {hi / lo:.1f}x wide (> {CMP_WIDTH}x)")
-    if any(abs(math.log(x)) > math.log(CMP_RATIO) for x in ratios):
-        return V(NOT_CONFIRMED, f"{text}: more than {CMP_RATIO}x off")
     if informative and summ["ratio_rank_correlation"]["spearman"] < 0:
         return V(NOT_CONFIRMED, f"{text}; the logit ratios are ordered against the prediction")
+    wide = [wd for wd, t in tests.items() if not (-margin <= t["interval_90"][0] and t["interval_90"][1] <= margin)]
+    if wide:
+        return V(INCONCLUSIVE, f"{text}: wd {', '.join(f'{w:g}' for w in wide)} not within "
+                               f"[{1 / CMP_RATIO:.2f}, {CMP_RATIO:.2f}]")
     variants = [x for x in (sens.get("d_crit_range") or []) + [sens.get("d_crit_with_unconverged")] if x]
-    moved = [v for v in variants for r in rows if abs(math.log(r["measured"] / v)) > math.log(CMP_RATIO)]
+    moved = [v for v in variants for r in rows if abs(math.log(r["measured"] / v)) > margin]
     if moved or sens.get("fits_without_d_crit"):
         return V(INCONCLUSIVE, f"{text}, but one member moves the prediction to "
                                f"{', '.join(f'{v:.0f}' for v in sorted(set(moved))) or 'no D_crit at all'}")
-    return V(CONFIRMED, f"{text}; leave-one-out range {_fmt(min(variants, default=None), '.0f')}-"
-                        f"{_fmt(max(variants, default=None), '.0f')}")
+    off = [wd for wd, t in tests.items() if t["interval_95"][0] > 0 or t["interval_95"][1] < 0]
+    note = f" (wd {', '.join(f'{w:g}' for w in off)} differ(s) from 1 at 95%, within the margin)" if off else ""
+    return V(CONFIRMED, f"{text}: within [{1 / CMP_RATIO:.2f}, {CMP_RATIO:.2f}]{note}; leave-one-out range "
+                        f"{_fmt(min(variants, default=None), '.0f')}-{_fmt(max(variants, default=None), '.0f')}")
 
 
 # ------------------------------------------------------------------------------------------- P4
-P4_RULE = (f"at least one run semi-grokked (confirmed); none in >= {P4_MIN_RUNS} runs (not confirmed); none in "
-           "fewer (inconclusive)")
+P4_RULE = (f"at least one run semi-grokked, settled (confirmed); none in >= {P4_MIN_RUNS} runs, enough that the "
+           f"paper's rate of about {P4_PAPER_RATE:.0%} would show one with probability {P4_POWER:.0%} (not confirmed); "
+           "none in fewer (inconclusive)")
 
 
 def p4(n_semi: int, n_runs: int) -> Verdict:
@@ -375,8 +497,10 @@ def p4(n_semi: int, n_runs: int) -> Verdict:
         return Verdict(CONFIRMED, P4_RULE, f"{n_semi} of {n_runs} runs semi-grokked", nums)
     if n_runs >= P4_MIN_RUNS:
         return Verdict(NOT_CONFIRMED, P4_RULE, f"0 of {n_runs} runs semi-grokked", nums)
-    return Verdict(INCONCLUSIVE, P4_RULE, f"0 of {n_runs} runs semi-grokked: fewer than {P4_MIN_RUNS} runs cannot "
-                   "call its absence", nums)
+    chance = (1 - P4_PAPER_RATE) ** n_runs
+    return Verdict(INCONCLUSIVE, P4_RULE, f"0 of {n_runs} runs semi-grokked: at the paper's rate of about "
+                   f"{P4_PAPER_RATE:.0%}, none in {n_runs} happens with probability {chance:.0%}; calling its absence "
+                   f"needs >= {P4_MIN_RUNS} runs", nums)
 
 
 def multitask(tasks: dict) -> Verdict:
@@ -400,10 +524,12 @@ def multitask(tasks: dict) -> Verdict:
 
 
 def scaling(slopes: dict) -> Verdict:
-    """Does the predicted D_crit track the measured one across widths? (the module docstring's rule)"""
-    rule = (f"slopes of log D_crit on log width from >= {SCALING_MIN_WIDTHS} widths each; d = measured - predicted: "
-            f"90% interval of d within +-{SCALING_MARGIN} -> confirmed; 95% interval excluding 0 and |d| > "
-            f"{SCALING_MARGIN} -> not confirmed; else inconclusive")
+    """Does the predicted D_crit track the measured one across widths, better than ignoring width? (the module
+    docstring's rule)"""
+    rule = (f"slopes of log D_crit on log width from >= {SCALING_MIN_WIDTHS} widths each; d = measured - predicted, "
+            f"t at the fits' smaller degrees of freedom: {EQUIVALENCE:.0%} interval of d within ±{SCALING_MARGIN} and "
+            f"a width-independent prediction (slope 0) failing that test -> confirmed; 95% interval excluding 0 and "
+            f"|d| > {SCALING_MARGIN} -> not confirmed; else inconclusive")
     m, p = slopes.get("measured"), slopes.get("predicted")
     numbers = {"measured": m, "predicted": p, "widths_measured": slopes.get("widths_measured"),
                "widths_predicted": slopes.get("widths_predicted")}
@@ -414,12 +540,21 @@ def scaling(slopes: dict) -> Verdict:
                                            f"widths: no slope to compare", numbers)
     d = m["slope"] - p["slope"]
     se = math.hypot(m["stderr"], p["stderr"])
-    z90, z95 = stats.norm.ppf(0.95), stats.norm.ppf(0.975)
-    numbers.update({"difference": d, "difference_se": se})
-    what = f"slope difference {d:.2f} (se {se:.2f}; measured {m['slope']:.2f}, predicted {p['slope']:.2f})"
-    if abs(d) + z90 * se <= SCALING_MARGIN:
-        return Verdict(CONFIRMED, rule, f"{what}: its 90% interval lies within +-{SCALING_MARGIN}", numbers)
-    if abs(d) - z95 * se > 0 and abs(d) > SCALING_MARGIN:
+    dofs = [x for x in (m.get("dof"), p.get("dof")) if x is not None]
+    dof = min(dofs) if dofs else None
+    t90, t95 = t_quantile(EQUIVALENCE, dof), t_quantile(0.95, dof)
+    flat_passes = abs(m["slope"]) + t_quantile(EQUIVALENCE, m.get("dof")) * m["stderr"] <= SCALING_MARGIN
+    numbers.update({"difference": d, "difference_se": se, "dof": dof, "width_independent_passes": flat_passes})
+    what = (f"slope difference {d:.2f} (se {se:.2f}, {_fmt(dof, '.0f')} dof; measured {m['slope']:.2f}, predicted "
+            f"{p['slope']:.2f})")
+    if abs(d) - t95 * se > 0 and abs(d) > SCALING_MARGIN:
         return Verdict(NOT_CONFIRMED, rule, f"{what}: its 95% interval excludes 0 and |d| > {SCALING_MARGIN}",
                        numbers)
+    if abs(d) + t90 * se <= SCALING_MARGIN:
+        if flat_passes:
+            return Verdict(INCONCLUSIVE, rule, f"{what}: within ±{SCALING_MARGIN}, but a prediction that ignores "
+                           f"width passes as well (measured slope {m['slope']:.2f}, se {m['stderr']:.2f}): the "
+                           "widths do not test the prediction", numbers)
+        return Verdict(CONFIRMED, rule, f"{what}: its {EQUIVALENCE:.0%} interval lies within ±{SCALING_MARGIN}, "
+                       "and a width-independent prediction fails the same test", numbers)
     return Verdict(INCONCLUSIVE, rule, f"{what}: too uncertain to decide", numbers)

@@ -5,8 +5,11 @@ Pure functions on one member's evaluations (steps ascending). Thresholds, all mo
 - a plateau: a maximal run of consecutive evaluations whose test accuracy stays within a band of width BAND
   (0.06: max - min) and that spans at least `min_steps` steps (callers use 2/(lr wd), two weight-decay time
   scales). Returned with its start, end and level (mean test accuracy over it).
-- settled: the last evaluation belongs to a plateau that began at least `settle_steps` before it; otherwise the
-  run is censored, class "unsettled" (not a verdict: it ended before its test accuracy stopped moving).
+- settled: the last evaluation belongs to a plateau that began at least `settle_steps` before it, and the plateau
+  shows no trend: with at least 4 evaluations on it, the least-squares slope of test accuracy per `min_steps`
+  plus 2 standard errors is at most DRIFT (BAND/2; a run still rising by 0.05 per two windows fits inside one band
+  over two windows and passed a plateau test alone); otherwise the run is censored, class "unsettled" (not a
+  verdict: it ended before its test accuracy stopped moving).
 - classes, judged on the settled final level L (test accuracy on pairs whose mirror was not trained, so that a
   commutative task's memorised mirror pairs do not count as generalisation):
   not fitted (train accuracy never reached FIT), grokked (L >= HIGH = 0.95, reached after the fit step, with no
@@ -21,10 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neural import convergence
+
 FIT = 0.99
 HIGH = 0.95
 LOW = 0.1
 BAND = 0.06
+DRIFT = BAND / 2  # the largest |slope| + 2 se per min_steps on a settled final plateau
 CLASSES = ("memorised", "grokked", "semi-grokked", "transient semi-grokking", "ungrokked", "middling without delay",
            "not fitted", "unsettled")
 
@@ -62,7 +68,12 @@ def classify(steps, train_acc, test_acc, *, min_steps: float, settle_steps: floa
     found = plateaus(steps, test_acc, min_steps)
     last = found[-1] if found else None
     settled = last is not None and last.end == int(steps[-1]) and steps[-1] - last.start >= settle_steps
-    out = {"fit_step": fit_step, "plateaus": [p.__dict__ for p in found], "settled": settled,
+    drift = None
+    if settled and (on := steps >= last.start).sum() >= 4:
+        tr = convergence.trend(steps[on] / min_steps, test_acc[on])
+        drift = abs(tr["slope"]) + 2 * tr["se"]
+        settled = drift <= DRIFT
+    out = {"fit_step": fit_step, "plateaus": [p.__dict__ for p in found], "settled": settled, "final_drift": drift,
            "final_level": last.level if settled else float(test_acc[-1]), "class": None}
     if fit_step is None:
         out["class"] = "not fitted"

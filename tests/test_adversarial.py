@@ -35,7 +35,7 @@ def tiny_presets():
     """A "tiny" preset for every experiment, reachable from the command line; parents count as generalised."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(cfgmod.PRESETS, "tiny", TINY.with_(steps=20))
-        mp.setitem(ungrok.PRESETS, "tiny", ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20,
+        mp.setitem(ungrok.PRESETS, "tiny", ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_windows=0.06,
                                                          wds=(1.0,), seeds=(0,), d_prime_fracs=(0.2, 0.4)))
         mp.setitem(efficiency.PRESETS, "tiny", efficiency.Preset(TINY, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7),
                                                                  wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20))
@@ -166,7 +166,7 @@ def test_compare_refuses_corrupt_sweeps(work, target, corruption):
 FOREIGN = {
     "ungrok-other-wd": (["ungrok", "--preset", "tiny", "--out", "ungrok", "--wd", "3"], ("wds",)),
     "ungrok-other-seeds": (["ungrok", "--preset", "tiny", "--out", "ungrok", "--seeds", "1"], ("seeds",)),
-    "ungrok-other-steps": (["ungrok", "--preset", "tiny", "--out", "ungrok", "--steps", "30"], ("child_cap",)),
+    "ungrok-other-cap": (["ungrok", "--preset", "tiny", "--out", "ungrok", "--windows", "0.09"], ("child_windows",)),
     "efficiency-other-steps": (["efficiency", "--preset", "tiny", "--out", "eff", "--steps", "30"], ("mem_cap",)),
     "ungrok-into-train-run": (["ungrok", "--preset", "tiny", "--out", "train"], ("training run",)),
     "semigrok-into-ungrok": (["semigrok", "--preset", "tiny", "--out", "ungrok"], ("ungrok results",)),
@@ -198,7 +198,7 @@ FOREIGN = {
     "d-prime-outside-split": (["ungrok", "--preset", "tiny", "--out", "u2", "--d-prime", "0.9"], ("d_prime",)),
     "seeds-malformed": (["ungrok", "--preset", "tiny", "--out", "u2", "--seeds", "a,b"], ("seeds",)),
     "wd-empty": (["ungrok", "--preset", "tiny", "--out", "u2", "--wd", ","], ("wd",)),
-    "steps-zero": (["ungrok", "--preset", "tiny", "--out", "u2", "--steps", "0"], ("steps",)),
+    "windows-zero": (["ungrok", "--preset", "tiny", "--out", "u2", "--windows", "0"], ("windows",)),
     "efficiency-non-fourier-task": (["efficiency", "--preset", "tiny", "--out", "e2", "--task", "mul"], ("task",)),
     "unknown-task": (["ungrok", "--preset", "tiny", "--out", "u2", "--task", "nope"], ("task",)),
     "unknown-preset": (["semigrok", "--preset", "huge", "--out", "s2"], ("preset",)),

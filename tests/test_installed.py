@@ -38,7 +38,7 @@ def test_load_run_has_every_metric_row_with_its_members_coordinates(tmp_path):
 
 
 def test_load_sweep_and_curves_read_an_experiment(tmp_path):
-    pre = ungrok.Preset(TINY.with_(frac=0.6, eval_points=5), parent_steps=40, parent_wd=1.0, child_cap=30,
+    pre = ungrok.Preset(TINY.with_(frac=0.6, eval_points=5), parent_steps=40, parent_wd=1.0, child_windows=0.03,
                         wds=(1.0,), seeds=(0,), d_prime_fracs=(0.3, 0.5))
     summary = protocol.run_preset(protocol.REGISTRY["ungrok"], pre, tmp_path / "u", progress=False)
     frame = neural.load_sweep(tmp_path / "u")

@@ -43,7 +43,7 @@ def runs(tmp_path_factory):
         toy_run.run(cfg, root / "simulate" / name, progress=False)
     train.train(TINY.with_(steps=40), root / "neural" / "cpu-add-p17", progress=False)
     ungrok_dir = root / "neural" / "ungrok-tiny-add"
-    pre = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20, wds=(1.0, 3.0), seeds=(0,),
+    pre = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_windows=0.02, wds=(1.0, 3.0), seeds=(0,),
                         d_prime_fracs=(0.2, 0.4))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ungrok, "GENERALISED", 0.0)  # tiny parents never generalise: let stage 2 run anyway

@@ -1,13 +1,16 @@
 """The report's verdict rules (figures.verdicts) on planted numbers, on both sides of every condition, and the
 lenient cases the old rules confirmed: a winner-takes-all step at any gap of the D' grid, a 3.8x-wide predicted
-interval that happens to contain the measurement, one seed with a D_crit ratio of 1.4. None may be confirmed."""
+interval that happens to contain the measurement, one seed with a D_crit ratio of 1.4. None may be confirmed. And the
+second referee's cases: 0.104 against 0.1 with an interpolated width of 1.9x (sharp), beta_G = 0.02 [0.005, 0.035]
+(flat), weight decays compared at unequal windows or on unconverged seeds (inconclusive), the measured 282 against
+a predicted [302, 374] (a log-ratio with both intervals), none semi-grokked in 20 runs (inconclusive)."""
 import math
 
 import numpy as np
 import pytest
 
 from figures import verdicts as V
-from neural.experiments import compare
+from neural.experiments import compare, ungrok
 
 GRID = [139, 201, 290, 418, 603, 870]  # the cpu ungrokking grid (step 1.44)
 
@@ -46,32 +49,41 @@ def test_toy_rule(a, b, c, expected):
     assert V.toy(a, b, c).verdict == expected
 
 
-def test_p4_calls_absence_only_with_enough_runs():
+def test_p4_calls_absence_only_with_enough_runs_for_the_papers_rate():
     assert V.p4(1, 4).verdict == V.CONFIRMED
-    assert V.p4(0, 32).verdict == V.NOT_CONFIRMED
-    assert V.p4(0, 19).verdict == V.INCONCLUSIVE and V.p4(0, 20).verdict == V.NOT_CONFIRMED
+    v = V.p4(0, 20)  # at 3% none in 20 happens 54% of the time
+    assert v.verdict == V.INCONCLUSIVE and "54%" in v.decided_by
+    assert V.P4_MIN_RUNS == 99 and 0.97 ** 99 <= 0.05 < 0.97 ** 98
+    assert V.p4(0, 98).verdict == V.INCONCLUSIVE and V.p4(0, 99).verdict == V.NOT_CONFIRMED
 
 
 # ------------------------------------------------------------------------------------------- P1
-def law(lo, hi, sizes=(100, 200, 400), loo=None, **extra):
-    out = {"beta": (lo + hi) / 2, "beta_interval": [lo, hi], "sizes": list(sizes), **extra}
-    out["leave_one_out"] = [{"left_out": f"m{k}", "law": {"beta": (lo + hi) / 2, "beta_interval": [lo, hi]}}
+def law(lo, hi, sizes=(100, 200, 400), loo=None, n=12, **extra):
+    """A planted law: beta at the middle of its 95% t-interval [lo, hi] from n members (n - 3 dof)."""
+    out = {"beta": (lo + hi) / 2, "beta_interval": [lo, hi], "sizes": list(sizes), "n": n, **extra}
+    out["leave_one_out"] = [{"left_out": f"m{k}", "law": {"beta": (lo + hi) / 2, "beta_interval": [lo, hi],
+                                                          "n": n - 1}}
                             for k in range(4)] if loo is None else loo
     return out
 
 
-def test_p1_confirms_only_separated_narrow_stable_laws():
+def test_p1_confirms_separated_laws_with_a_flat_generalisation():
     assert V.p1(law(0.2, 0.4), law(-0.05, 0.05)).verdict == V.CONFIRMED
     assert V.p1(law(0.299, 0.320), law(-0.026, 0.067)).verdict == V.CONFIRMED  # the cpu preset's numbers
+    # the referee's case: 0.02 [0.005, 0.035], fifteen times flatter than memorisation, failed "contains 0"
+    assert V.p1(law(0.25, 0.35), law(0.005, 0.035)).verdict == V.CONFIRMED
 
 
 @pytest.mark.parametrize("mem, gen, expected", [
+    (law(0.25, 0.35), law(-0.01, 0.19), V.INCONCLUSIVE),  # 0.09 [-0.01, 0.19] passed "contains 0"; not within 0.1
     (law(0.159, 0.315), law(-0.52, 0.68), V.INCONCLUSIVE),  # the demo: generalisation not measured flat
-    (law(0.2, 0.4), law(-0.11, 0.11), V.INCONCLUSIVE),  # half-width 0.11 > 0.1
     (law(-0.1, 0.5), law(-0.05, 0.05), V.INCONCLUSIVE),  # memorisation too wide to exclude 0
     (law(-0.05, 0.05), law(-0.05, 0.05), V.NOT_CONFIRMED),  # memorisation measured flat
-    (law(0.2, 0.4), law(0.02, 0.09), V.NOT_CONFIRMED),  # generalisation's norm grows with D
-    (law(0.04, 0.4), law(-0.05, 0.05), V.INCONCLUSIVE),  # intervals overlap
+    (law(0.28, 0.32), law(0.15, 0.25), V.NOT_CONFIRMED),  # generalisation's norm grows at 2/3 of memorisation's rate
+    (law(0.2, 0.4), law(0.5, 0.7), V.NOT_CONFIRMED),  # generalisation grows faster: beta_M - beta_G < 0
+    (law(0.04, 0.4), law(-0.05, 0.05), V.CONFIRMED),  # wide but above 0, above beta_G, which is within 0.073
+    (law(0.04, 0.4), law(-0.1, 0.1), V.INCONCLUSIVE),  # margin 0.073: flatness within it not shown
+    (law(0.05, 0.45), law(0.05, 0.35), V.INCONCLUSIVE),  # beta_M - beta_G does not exclude 0
     (law(0.2, 0.4, sizes=(100, 200)), law(-0.05, 0.05), V.INCONCLUSIVE),  # two sizes: a line has no test
     (law(0.2, 0.4), law(-0.05, 0.05, sizes=(1700, 2100)), V.INCONCLUSIVE),
     (law(0.2, 0.4, loo=[]), law(-0.05, 0.05), V.INCONCLUSIVE),  # no leave-one-out recorded
@@ -88,18 +100,45 @@ def test_p1_is_inconclusive_when_a_refit_is_impossible():
 
 
 def test_p1_is_inconclusive_when_one_member_or_the_unconverged_flip_it():
-    flip = [{"left_out": "seed 0, wd 1, D 400", "law": {"beta": 0.15, "beta_interval": [-0.05, 0.35]}}]
+    flip = [{"left_out": "seed 0, wd 1, D 400", "law": {"beta": 0.15, "beta_interval": [-0.05, 0.35], "n": 11}}]
     v = V.p1(law(0.2, 0.4, loo=law(0.2, 0.4)["leave_one_out"] + flip), law(-0.05, 0.05))
     assert v.verdict == V.INCONCLUSIVE and "D 400" in v.decided_by
-    v = V.p1(law(0.2, 0.4, with_unconverged={"beta": 0.1, "beta_interval": [0.0, 0.2]}), law(-0.05, 0.05))
+    v = V.p1(law(0.2, 0.4, with_unconverged={"beta": 0.1, "beta_interval": [0.0, 0.2], "n": 14}), law(-0.05, 0.05))
     assert v.verdict == V.INCONCLUSIVE and "unconverged" in v.decided_by
 
 
+def test_p1_equivalence_gets_harder_as_the_generalisation_fit_gets_noisier():
+    order = [V.SEVERITY.index(V.p1(law(0.25, 0.35), law(0.02 - h, 0.02 + h)).verdict)
+             for h in (0.01, 0.05, 0.1, 0.3)]
+    assert order[0] == V.SEVERITY.index(V.CONFIRMED) and order == sorted(order) and order[-1] > order[0]
+
+
 # ------------------------------------------------------------------------------------------- P2
-def curve(acc, unseen=None, train=1.0, unconverged=(), d_crit=300.0):
+def test_transition_width_is_interpolated_not_counted_in_grid_steps():
+    """The referee's no-mirror curve 0.064 -> 0.420 -> 0.983 -> 0.999 on the demo grid: 0.1 is crossed just above
+    201 and 0.9 just below 418, an interpolated width of about 1.9x (two grid steps would be 2.1x)."""
+    grid = [201, 290, 418, 603]
+    w = ungrok.transition_width(grid, [0.064, 0.420, 0.983, 0.999])
+    lo = math.exp(math.log(201) + (0.1 - 0.064) / (0.420 - 0.064) * math.log(290 / 201))
+    hi = math.exp(math.log(290) + (0.9 - 0.420) / (0.983 - 0.420) * math.log(418 / 290))
+    assert w == pytest.approx(hi / lo) and 1.7 < w < 2.0
+    assert ungrok.transition_width(grid, [0.104, 0.420, 0.983, 0.999]) is None  # starts above 0.1: not measured
+    assert ungrok.transition_width(grid, [0.0, 0.2, 0.5, 0.8]) is None  # never reaches 0.9
+    assert ungrok.transition_width(grid, [0.0, 0.0, 0.0, 1.0]) == pytest.approx((418 * (603 / 418) ** 0.9) /
+                                                                                (418 * (603 / 418) ** 0.1))
+
+
+def curve(acc, unseen=None, train=1.0, unconverged=(), d_crit=300.0, no_mirror=None, widths=None, brackets=None):
+    """A planted by_wd entry with three seeds that all follow `acc`."""
+    no_mirror = list(no_mirror or acc)
+    seeds = ("0", "1", "2")
+    width = {s: ungrok.transition_width(GRID, acc) for s in seeds} if widths is None else dict(zip(seeds, widths))
     return {"d_prime": GRID, "mean_test_acc": list(acc), "mean_test_acc_unseen": list(unseen or acc),
-            "min_train_acc": train, "d_crit": d_crit,
-            "unconverged": [{"seed": 0, "d_prime": d, "steps": 6000} for d in unconverged]}
+            "mean_test_acc_no_mirror": no_mirror, "min_train_acc": train, "d_crit": d_crit,
+            "unconverged": [{"seed": 0, "d_prime": d, "steps": 6000} for d in unconverged],
+            "width_by_seed": width, "width_no_mirror_by_seed": {s: ungrok.transition_width(GRID, no_mirror)
+                                                                 for s in seeds},
+            "bracket_converged_by_seed": dict(zip(seeds, brackets or (True, True, True)))}
 
 
 SHARP = [0.05, 0.09, 0.6, 0.99, 1.0, 1.0]
@@ -110,17 +149,32 @@ SHARP = [0.05, 0.09, 0.6, 0.99, 1.0, 1.0]
     (curve(SHARP, unconverged=[870]), V.CONFIRMED),  # far from the transition
     (curve(SHARP, unconverged=[290]), V.INCONCLUSIVE),  # beside the crossing (the demo's wd-1 D' 290 member)
     (curve(SHARP, unconverged=[201]), V.INCONCLUSIVE),
+    (curve(SHARP, brackets=(True, False, True)), V.INCONCLUSIVE),  # one seed crosses beside an unconverged member
     (curve([0.14, 0.62, 0.99, 1.0, 1.0, 1.0]), V.INCONCLUSIVE),  # never below 0.1: width not measured
+    # the referee's wd 3: 0.104 at the smallest D' failed "from <= 0.1 within two grid steps"; interpolated per seed
+    # (1.9x, 2.0x) and on the no-mirror pairs (0.064 -> 0.420 -> 0.983) the transition is sharp
+    (curve([0.104, 0.3, 0.92, 1.0, 1.0, 1.0], widths=(1.9, 2.0, 1.9),
+           no_mirror=[0.064, 0.420, 0.983, 0.999, 1.0, 1.0]), V.CONFIRMED),
     (curve([0.4, 0.6, 0.9, 0.99, 1.0, 1.0]), V.NOT_CONFIRMED),  # no ungrokking at the smallest D'
     (curve([0.05, 0.1, 0.3, 0.6, 0.8, 0.93]), V.NOT_CONFIRMED),  # never reaches 0.95
-    (curve([0.05, 0.2, 0.4, 0.6, 0.8, 0.96]), V.NOT_CONFIRMED),  # 0.05 -> 0.96 over 5 grid steps: gradual
-    (curve([0.05, 0.09, 0.3, 0.6, 0.8, 0.96]), V.NOT_CONFIRMED),  # 4 grid steps
-    (curve([0.05, 0.09, 0.3, 0.92, 1.0, 1.0]), V.CONFIRMED),  # 2 grid steps
+    (curve([0.05, 0.2, 0.4, 0.6, 0.8, 0.96]), V.NOT_CONFIRMED),  # gradual: 0.1 to 0.9 over about 4x
+    (curve([0.05, 0.09, 0.3, 0.6, 0.8, 0.96]), V.NOT_CONFIRMED),
+    (curve([0.05, 0.09, 0.3, 0.92, 1.0, 1.0]), V.CONFIRMED),
+    (curve(SHARP, widths=(1.9, 3.4, 2.0)), V.NOT_CONFIRMED),  # one seed wider than 3x
+    (curve(SHARP, no_mirror=[0.02, 0.05, 0.2, 0.5, 0.8, 0.97]), V.NOT_CONFIRMED),  # gradual on no-mirror pairs
+    (curve(SHARP, no_mirror=[0.3, 0.4, 0.6, 0.99, 1.0, 1.0]), V.NOT_CONFIRMED),  # no-mirror pairs stay high
     (curve(SHARP, train=0.97), V.NOT_CONFIRMED),  # the children did not fit D'
     (curve(SHARP, unseen=[0.3, 0.4, 0.6, 0.99, 1.0, 1.0]), V.NOT_CONFIRMED),  # never-trained pairs stay high
 ])
 def test_p2_rule(w, expected):
     assert V.p2({"1.0": w}).verdict == expected
+
+
+def test_p2_on_a_summary_written_before_the_rule_is_inconclusive():
+    old = curve(SHARP)
+    del old["width_by_seed"]
+    v = V.p2({"1.0": old})
+    assert v.verdict == V.INCONCLUSIVE and "re-run" in v.decided_by
 
 
 def test_p2_combines_weight_decays_by_the_worst():
@@ -135,9 +189,11 @@ def test_p2_combines_weight_decays_by_the_worst():
 
 
 # ------------------------------------------------------------------------------------------- P3
-def by_wd(*crits):
-    return {str(wd): {"d_crit_by_seed": {str(s): c for s, c in enumerate(cs)}} for wd, cs in zip((1.0, 2.0, 3.0),
-                                                                                                 crits)}
+def by_wd(*crits, caps=(18.0, 18.0, 18.0), open_seeds=()):
+    """Planted by_wd entries: D_crit per seed per weight decay, the cap in windows, seeds with an open bracket."""
+    return {str(wd): {"d_crit_by_seed": {str(s): c for s, c in enumerate(cs)}, "cap_windows": cap,
+                      "bracket_converged_by_seed": {str(s): (wd, s) not in open_seeds for s in range(len(cs))}}
+            for wd, cs, cap in zip((1.0, 2.0, 3.0), crits, caps)}
 
 
 def test_p3_one_seed_is_inconclusive_whatever_its_ratio():
@@ -154,6 +210,23 @@ def test_p3_equivalence_test():
     assert V.p3(by_wd([270, 300, 250])).verdict == V.INCONCLUSIVE  # one weight decay
 
 
+def test_p3_compares_only_at_matched_windows_and_converged_crossings():
+    """The referee's demo: a cap of 6,000 steps gave wd 1 18 windows and wd 3 54; ratios that pass at equal
+    windows say nothing at unequal ones. A seed whose crossing sits beside an unconverged member is left out."""
+    same = ([228, 243, 252], [226, 238, 246])
+    assert V.p3(by_wd(*same)).verdict == V.CONFIRMED
+    v = V.p3(by_wd(*same, caps=(18.0, 54.0)))
+    assert v.verdict == V.INCONCLUSIVE and "unequal" in v.decided_by
+    old = by_wd(*same)
+    for w in old.values():
+        del w["cap_windows"]
+    assert V.p3(old).verdict == V.INCONCLUSIVE
+    v = V.p3(by_wd(*same, open_seeds=[(1.0, 0)]))  # seed 0 at wd 1 unconverged at its crossing: 2 seeds left
+    assert v.verdict == V.CONFIRMED and "seed(s) 0 left out" in v.decided_by and v.numbers["pairs"][0]["seeds"] == 2
+    v = V.p3(by_wd(*same, open_seeds=[(1.0, 0), (2.0, 1)]))  # one paired seed left: no test
+    assert v.verdict == V.INCONCLUSIVE and "1 seed(s)" in v.decided_by
+
+
 def test_p3_gets_harder_not_easier_as_seeds_get_noisier():
     rng = np.random.default_rng(0)
     noise = rng.normal(size=4)
@@ -164,14 +237,19 @@ def test_p3_gets_harder_not_easier_as_seeds_get_noisier():
 
 # ------------------------------------------------------------------------------------------- theory vs measurement
 def compare_summary(pred=300.0, interval=(250.0, 360.0), measured=(280.0, 310.0), mem_range=(100, 400),
-                    loo=(280.0, 320.0), with_unconverged=None, rc=None, baselines=None):
+                    loo=(280.0, 320.0), with_unconverged=None, rc=None, baselines=None, spread=1.1, seeds=3, dof=9):
+    """A planted comparison: the prediction with its t-interval (dof) and each weight decay's measured D_crit with a
+    95% t-interval over `seeds` seeds, `spread` times either side."""
     factor = max(pred / mem_range[1], mem_range[0] / pred, 1.0) if pred else None
-    return {"prediction": {"d_crit": pred, "d_crit_interval": list(interval), "kappa": 6.6,
+    return {"prediction": {"d_crit": pred, "d_crit_interval": list(interval), "d_crit_dof": dof, "kappa": 6.6,
                            "extrapolation": {"mem_D_range": list(mem_range), "factor": factor,
                                              "extrapolated": factor is not None and factor > 1.5},
                            "sensitivity": {"d_crit_range": list(loo), "fits_without_d_crit": 0,
-                                           "d_crit_with_unconverged": with_unconverged, "leave_one_out": []}},
-            "d_crit": [{"wd": wd, "measured": m, "measured_interval": None,
+                                           "d_crit_with_unconverged": with_unconverged, "leave_one_out": [],
+                                           "reference_logit": [{"reference": "10th percentile", "o_ref": 10.0,
+                                                                "d_crit": 0.9 * (pred or 1)}]}},
+            "d_crit": [{"wd": wd, "measured": m, "measured_seeds": seeds,
+                        "measured_interval": [m / spread, m * spread] if m and seeds > 1 else None,
                         "measured_over_predicted": m / pred if m and pred else None}
                        for wd, m in zip((1.0, 3.0), measured)],
             "ratio_rank_correlation": rc, "ratio_baselines": baselines}
@@ -182,13 +260,15 @@ def compare_summary(pred=300.0, interval=(250.0, 360.0), measured=(280.0, 310.0)
     # the demo: 0.55x and 0.52x of 485, inside a 3.8x-wide interval, extrapolated 2.4x beyond D = 100-200
     (compare_summary(485, (249, 944), (265, 251), (100, 200), (293, 500)), V.INCONCLUSIVE),
     (compare_summary(485, (249, 944), (265, 251), (100, 600), (400, 500)), V.INCONCLUSIVE),  # 3.8x wide
-    (compare_summary(485, (400, 600), (265, 251), (100, 600), (450, 500)), V.NOT_CONFIRMED),  # outside, 0.55x
+    (compare_summary(485, (400, 600), (265, 251), (100, 600), (450, 500)), V.NOT_CONFIRMED),  # 0.55x, narrow
     (compare_summary(300, (250, 360), (280, 310), (50, 150)), V.INCONCLUSIVE),  # extrapolated 2x
-    (compare_summary(300, (150, 600), (180, 310), (100, 400)), V.INCONCLUSIVE),  # inside, but 4x wide
-    (compare_summary(300, (210, 420), (430, 300), (100, 400), (290, 310)), V.CONFIRMED),  # 1.43x, outside a 2x interval
-    (compare_summary(300, (280, 320), (195, 300), (100, 400)), V.NOT_CONFIRMED),  # 0.65x and outside
+    (compare_summary(300, (150, 600), (180, 310), (100, 400)), V.INCONCLUSIVE),  # 4x wide
+    (compare_summary(300, (280, 320), (180, 300), (100, 400), spread=1.05), V.NOT_CONFIRMED),  # 0.6x, narrow
+    (compare_summary(300, (280, 320), (195, 300), (100, 400), spread=1.05), V.INCONCLUSIVE),  # 0.65x: 95% not beyond
+    (compare_summary(300, (280, 320), (180, 300), (100, 400), spread=1.5), V.INCONCLUSIVE),  # 0.6x, wide
     (compare_summary(loo=(180.0, 320.0)), V.INCONCLUSIVE),  # one member moves the prediction to 180
     (compare_summary(with_unconverged=190.0), V.INCONCLUSIVE),
+    (compare_summary(seeds=1), V.INCONCLUSIVE),  # one seed: the measurement has no interval
     (compare_summary(pred=None), V.INCONCLUSIVE),
     (compare_summary(measured=(280.0, None)), V.INCONCLUSIVE),
 ])
@@ -198,10 +278,29 @@ def test_compare_rule(summary, expected):
     assert V.compare(summary).verdict == expected
 
 
+def test_compare_tests_the_log_ratio_with_both_intervals():
+    """The referee's cpu run: measured 282 [225, 353] (3 seeds) outside the predicted [302, 374]. With both
+    intervals, measured/predicted is 0.84 with a 90% interval inside [0.67, 1.5] that excludes 1: within the
+    margin, and the text says it differs from 1."""
+    pred = math.sqrt(302 * 374)
+    s = compare_summary(pred, (302, 374), (282, 297), (100, 400), (pred * 0.95, pred * 1.05), spread=1.0)
+    s["d_crit"][0]["measured_interval"], s["d_crit"][1]["measured_interval"] = [225, 353], [251, 352]
+    v = V.compare(s)
+    t = v.numbers["log_ratios"]["1"]
+    se_m = math.log(353 / 225) / (2 * 4.302653)  # t(0.975, 2)
+    se_p = math.log(374 / 302) / (2 * 2.262157)  # t(0.975, 9)
+    assert t["se"] == pytest.approx(math.hypot(se_m, se_p), rel=1e-5)
+    assert t["dof"] == pytest.approx(t["se"] ** 4 / (se_m ** 4 / 2 + se_p ** 4 / 9), rel=1e-6)
+    assert v.verdict == V.CONFIRMED and "differ(s) from 1" in v.decided_by and "reference logit" in v.decided_by
+    narrow = compare_summary(pred, (330, 343), (200, 205), (100, 400), (pred * 0.95, pred * 1.05), spread=1.02)
+    assert V.compare(narrow).verdict == V.NOT_CONFIRMED  # 0.6x, both intervals narrow
+
+
 def test_compare_without_the_new_fields_is_inconclusive():
-    summary = compare_summary()
-    del summary["prediction"]["sensitivity"]
-    assert V.compare(summary).verdict == V.INCONCLUSIVE
+    for field in ("sensitivity", "d_crit_dof"):
+        summary = compare_summary()
+        del summary["prediction"][field]
+        assert V.compare(summary).verdict == V.INCONCLUSIVE
 
 
 def test_a_winner_takes_all_step_at_any_grid_gap_is_uninformative():

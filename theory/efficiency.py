@@ -54,6 +54,7 @@ class CriticalSize:
     interval: tuple[float, float] | None  # confidence interval (delta method in log space, t quantile)
     confidence: float  # level of `interval`
     generalisation_wins_above: bool  # True when beta > 0: above D_crit generalisation is more efficient
+    dof: int | None = None  # degrees of freedom of the interval's t quantile
 
 
 def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95, *, log_P_G_var: float = 0.0,
@@ -74,14 +75,14 @@ def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95, *
         raise ValueError(f"gen_norm={P_G:g} with mem fitted as P_M = {np.exp(law.log_a):.3g} D^{law.beta:.3g}: "
                          "D_crit = "
                          f"exp({log_dc:.4g}) lies outside [1e-100, 1e100]: give measurements nearer the crossing")
-    interval = None
+    interval, dof = None, None
     if law.cov is not None:
         grad = np.array([-1 / law.beta, -log_dc / law.beta])
         se = float(np.sqrt(grad @ law.cov @ grad + log_P_G_var / law.beta**2))
         dof = law.n_points - 2 if P_G_dof is None else min(law.n_points - 2, P_G_dof)
         t = stats.t.ppf(0.5 + confidence / 2, df=dof)
         interval = (float(np.exp(log_dc - t * se)), float(np.exp(log_dc + t * se)))
-    return CriticalSize(float(np.exp(log_dc)), interval, confidence, law.beta > 0)
+    return CriticalSize(float(np.exp(log_dc)), interval, confidence, law.beta > 0, dof)
 
 
 def predicted_ratio(D: float, law: PowerLaw, P_G: float, kappa: float, q: float) -> float:

@@ -114,6 +114,28 @@ def sensitivity(eff: dict, o_ref: float) -> dict:
             "mem_beta_with_unconverged": (mem.get("law_with_unconverged") or {}).get("beta")}
 
 
+def reference_logit_sensitivity(eff: dict, rows: list[dict]) -> list[dict]:
+    """The predicted D_crit at other reasonable reference logits (a choice the paper leaves open): each weight
+    decay's geometric mean of its members' correct logits, and the 10th and 90th percentiles over all members."""
+    logits = {r["wd"]: [] for r in rows}
+    for r in rows:
+        if r["label_logit"] and r["label_logit"] > 0:
+            logits[r["wd"]].append(r["label_logit"])
+    every = [x for xs in logits.values() for x in xs]
+    choices = [(f"wd {wd:g} members' geometric mean", float(np.exp(np.mean(np.log(xs))))) for wd, xs in
+               logits.items() if xs]
+    if every:
+        choices += [(f"{q}th percentile", float(np.percentile(every, q))) for q in (10, 90)]
+    out = []
+    for label, o in choices:
+        try:
+            d = _d_crit(laws(eff, o)).D_crit
+        except ValueError:
+            d = None
+        out.append({"reference": label, "o_ref": o, "d_crit": d})
+    return out
+
+
 def extrapolation(d_crit: float | None, sizes: list[float]) -> dict:
     """How far the predicted D_crit lies outside the measured memorisation sizes (factor 1 inside them)."""
     if d_crit is None or not sizes:
@@ -135,15 +157,16 @@ def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | Non
                 "gen_slope": None, "gen_slope_interval": None, "kappa": kappa,
                 "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
                 "d4_case": allocation.case_of(kappa, Q) if kappa is not None else None, "d_crit": None,
-                "d_crit_interval": None, "d_crit_interval_mem_only": None, "d_crit_unavailable": why,
+                "d_crit_interval": None, "d_crit_dof": None, "d_crit_interval_mem_only": None,
+                "d_crit_unavailable": why,
                 "extrapolation": None, "sensitivity": None, "curve": {"D": [], "ratio": []}}
     lw = laws(eff, o_ref)
     try:
         crit = _d_crit(lw)
-        d_crit, interval, why = crit.D_crit, crit.interval, None
+        d_crit, interval, dof, why = crit.D_crit, crit.interval, crit.dof, None
         interval_mem_only = theory_eff.critical_dataset_size(lw.law_M, lw.P_G).interval
     except ValueError as e:
-        d_crit, interval, interval_mem_only, why = None, None, None, str(e)
+        d_crit, interval, dof, interval_mem_only, why = None, None, None, None, str(e)
     ratio = [theory_eff.predicted_ratio(float(D), lw.law_M, lw.P_G, lw.kappa, Q) for D in D_grid]
     toy_curve = None
     if d_crit is not None and n_classes:
@@ -157,7 +180,7 @@ def prediction(eff: dict, o_ref: float, D_grid: np.ndarray, n_classes: int | Non
             "gen_slope": gen["law"]["beta"], "gen_slope_interval": gen["law"]["beta_interval"],
             "kappa": lw.kappa, "kappa_by_kind": {"mem": mem["kappa"]["mean"], "gen": gen["kappa"]["mean"]},
             "d4_case": allocation.case_of(lw.kappa, Q), "d_crit": d_crit, "d_crit_interval": interval,
-            "d_crit_interval_mem_only": interval_mem_only, "d_crit_unavailable": why,
+            "d_crit_dof": dof, "d_crit_interval_mem_only": interval_mem_only, "d_crit_unavailable": why,
             "extrapolation": extrapolation(d_crit, sizes), "sensitivity": sensitivity(eff, o_ref),
             "curve": {"D": [float(D) for D in D_grid], "ratio": ratio}}
 
@@ -212,6 +235,8 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     Ds = sorted({r["d_prime"] for r in rows})
     p = int(ungrok_rows[0]["p"])
     pred = prediction(eff, o_ref, np.geomspace(min(Ds) / 1.5, max(Ds) * 1.5, 40), n_classes=p)
+    if pred["sensitivity"] is not None:
+        pred["sensitivity"]["reference_logit"] = reference_logit_sensitivity(eff, rows)
     lw = None if pred["law_M"] is None else laws(eff, o_ref)
     for r in rows:
         r["predicted_ratio"] = lw and theory_eff.predicted_ratio(float(r["d_prime"]), lw.law_M, lw.P_G, lw.kappa, Q)
@@ -241,7 +266,9 @@ def compare(eff: dict, ungrok_summary: dict, ungrok_rows: list[dict], task: str 
     d_crit_rows = []
     for wd, s in task_summary["by_wd"].items():
         meas = s["d_crit"]
+        seeds = [v for v in (s.get("d_crit_by_seed") or {}).values() if v is not None]
         d_crit_rows.append({"wd": float(wd), "measured": meas, "measured_interval": s["d_crit_interval"],
+                            "measured_seeds": len(seeds),
                             "predicted": pred["d_crit"], "predicted_interval": pred["d_crit_interval"],
                             "measured_over_predicted": meas / pred["d_crit"] if meas and pred["d_crit"] else None})
     summary = {"task": task, "prediction": pred, "d_crit": d_crit_rows,

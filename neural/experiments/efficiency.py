@@ -205,6 +205,8 @@ def summarise(rows: list[dict]) -> dict:
         k_mean = float(kappas.mean()) if len(kappas) else None
         out["kinds"][kind] = {
             "members": len(mine), "kept": len(keep), "dropped": len(mine) - len(keep),
+            "dropped_by_size": {str(D): n for D in sorted({r["D"] for r in mine})
+                                if (n := sum(r["D"] == D and not kept(r) for r in mine))},
             "dropped_reason": f"trigonometric share < {TRIG_SHARE_MIN}" if kind == "gen" else None,
             "unconverged": sum(not r["converged"] for r in keep), "fitted": len(positive),
             "non_positive_logit": sum(r["label_logit"] <= 0 for r in keep),

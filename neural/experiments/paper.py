@@ -46,7 +46,7 @@ _SMOKE_MODEL = CPU_MODEL.with_(p=29, frac=0.6, d_model=32, d_head=8, d_mlp=128, 
 SCALES: dict[str, Grid] = {
     "paper": Grid(TRAIN_PRESETS["paper"], ungrok.PRESETS["paper"], efficiency.PRESETS["paper"]),
     "smoke": Grid(_SMOKE_MODEL.with_(steps=1000),
-                  ungrok.Preset(_SMOKE_MODEL, parent_steps=1500, parent_wd=1.0, child_cap=1000, wds=(1.0, 2.0),
+                  ungrok.Preset(_SMOKE_MODEL, parent_steps=1500, parent_wd=1.0, child_windows=10, wds=(1.0, 2.0),
                                 seeds=(0, 1, 2), d_prime_fracs=(0.2, 0.3, 0.45)),
                   efficiency.Preset(_SMOKE_MODEL, mem_sizes=(40, 70, 120, 200), gen_fracs=(0.5, 0.7, 0.9), wds=(1.0,),
                                     seeds=(0, 1), mem_cap=1000, gen_cap=1000)),
@@ -54,10 +54,12 @@ SCALES: dict[str, Grid] = {
 
 
 def _caps(g: Grid, factor: float) -> Grid:
-    """Every sweep's step cap times `factor` (rounded to 100 steps, at least 100)."""
+    """Every sweep's cap times `factor` (steps rounded to 100, at least 100; ungrokking's windows to 0.1, at least
+    one window)."""
     def cap(n: int) -> int:
         return max(100, int(round(n * factor / 100)) * 100)
-    return dataclasses.replace(g, ungrok=dataclasses.replace(g.ungrok, child_cap=cap(g.ungrok.child_cap)),
+    windows = max(1.0, round(g.ungrok.child_windows * factor, 1))
+    return dataclasses.replace(g, ungrok=dataclasses.replace(g.ungrok, child_windows=windows),
                                efficiency=dataclasses.replace(g.efficiency, mem_cap=cap(g.efficiency.mem_cap),
                                                               gen_cap=cap(g.efficiency.gen_cap)))
 

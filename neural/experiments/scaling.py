@@ -46,7 +46,9 @@ ALLOCATION_RULE = (
     f"'not finished' is supported when a continued member's log(o_t/o_m) still moves by more than "
     f"{DRIFT_PER_WINDOW} per weight-decay window over the second half of its continuation, away from a mixture "
     f"(falling below D_crit, rising above); 'an effective exponent below q' when no continued member drifts that "
-    f"way and kappa_eff's 95% interval lies below q = {Q_L2:g} while the homogeneity kappa is above q; "
+    f"way, the homogeneity kappa is above q = {Q_L2:g}, and the slope of log(o_t/o_m) on log D' has its 95% "
+    f"interval above 0 (case 2's signature: the ratio rises with D'; kappa_eff = sq/(q beta + s) is below q for "
+    f"every s > 0, so 'kappa_eff < q' alone could not fail); 'case 2 contradicted' when that interval lies below 0; "
     f"otherwise the numbers decide neither")
 
 
@@ -85,7 +87,7 @@ PRESETS = {
     # (each efficiency sweep has the fit's minimum: 2 sizes x 2 seeds per kind, at the efficiency demo's caps)
     "demo": Preset(widths=(32, 48),
                    ungrok=dataclasses.replace(_UNGROK_CPU, seeds=(0, 1), d_prime_fracs=_UNGROK_CPU.d_prime_fracs[1:5],
-                                              child_cap=3000),
+                                              child_windows=9),
                    efficiency=dataclasses.replace(_EFF_CPU, mem_sizes=(100, 208), gen_fracs=(0.5, 0.7)),
                    diagnose_width=48, continue_factor=1.0, name="demo"),
 }
@@ -121,10 +123,12 @@ def check(pre: Preset) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- fits
-def slope_fit(x: list[float], y: list[float], se: list[float] | None = None, confidence: float = 0.95) -> dict | None:
+def slope_fit(x: list[float], y: list[float], se: list[float] | None = None, confidence: float = 0.95,
+              dof: int | None = None) -> dict | None:
     """Slope of log y against log x with its standard error and t-interval: ordinary least squares, or weighted
-    by 1/se^2 (se of log y) with the interval from the weights alone (a normal interval). None with fewer than 2
-    distinct x (or 3 points unweighted)."""
+    by 1/se^2 (se of log y) with the standard error from the weights alone and the t quantile at `dof` (the
+    smallest degrees of freedom behind the se's; None: normal). None with fewer than 2 distinct x (or 3 points
+    unweighted)."""
     lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
     if len(np.unique(lx)) < 2 or (se is None and len(lx) < 3):
         return None
@@ -137,16 +141,19 @@ def slope_fit(x: list[float], y: list[float], se: list[float] | None = None, con
         xbar = float((w * lx).sum() / w.sum())
         sxx = float((w * (lx - xbar) ** 2).sum())
         slope = float((w * (lx - xbar) * ly).sum() / sxx)
-        stderr, t, dof = math.sqrt(1.0 / sxx), stats.norm.ppf(0.5 + confidence / 2), None
+        stderr = math.sqrt(1.0 / sxx)
+        t = stats.t.ppf(0.5 + confidence / 2, dof) if dof else stats.norm.ppf(0.5 + confidence / 2)
     return {"slope": slope, "stderr": stderr, "interval": [slope - t * stderr, slope + t * stderr], "n": len(lx),
             "dof": dof}
 
 
-def log_sd_of_interval(interval: list[float] | None, confidence: float = 0.95) -> float | None:
-    """The standard deviation of log D that a (normal, in log) confidence interval implies."""
+def log_sd_of_interval(interval: list[float] | None, confidence: float = 0.95, dof: int | None = None) -> float | None:
+    """The standard deviation of log D that a t-interval in log D with `dof` degrees of freedom implies (normal
+    where dof is None; a t-interval read as normal overstates it by t/z, 6.5x at one degree of freedom)."""
     if not interval or not all(v and v > 0 for v in interval):
         return None
-    return (math.log(interval[1]) - math.log(interval[0])) / (2 * stats.norm.ppf(0.5 + confidence / 2))
+    q = stats.t.ppf(0.5 + confidence / 2, dof) if dof else stats.norm.ppf(0.5 + confidence / 2)
+    return (math.log(interval[1]) - math.log(interval[0])) / (2 * q)
 
 
 def effective_kappa(d_prime: list[float], ratio: list[float], beta: float | None, q: float = Q_L2,
@@ -259,19 +266,25 @@ def conclude(continued: list[dict], kappa_eff: dict | None, kappa_hom: float | N
             and abs(c["slope_per_window"]) > DRIFT_PER_WINDOW
             and math.copysign(1, c["slope_per_window"]) == math.copysign(1, math.log(c["d_prime"] / d_crit))]
     measured = [c for c in continued if c["slope_per_window"] is not None]
-    below_q = bool(kappa_eff and kappa_eff.get("interval") and kappa_eff["interval"][1] < q)
+    s_lo, s_hi = (kappa_eff or {}).get("ratio_slope_interval") or (None, None)
+    rises = s_lo is not None and s_lo > 0  # case 2's signature, which can fail
+    falls = s_hi is not None and s_hi < 0
     if away:
         supported = "not finished"
         text = (f"{len(away)} of {len(measured)} continued member(s) still move away from a mixture (log o_t/o_m "
                 f"slope up to {max(abs(c['slope_per_window']) for c in away):.3f} per window): the reallocation "
                 f"is unfinished, so a finite o_t/o_m at convergence does not contradict winner-takes-all")
-    elif measured and below_q and kappa_hom is not None and kappa_hom > q:
+    elif measured and falls:
+        supported = "case 2 contradicted"
+        text = (f"no continued member drifts away from a mixture, but log(o_t/o_m) falls with D' (slope "
+                f"{kappa_eff['ratio_slope']:.2f} [{s_lo:.2f}, {s_hi:.2f}]): no exponent of case 2 gives that")
+    elif measured and rises and kappa_hom is not None and kappa_hom > q:
         supported = "effective exponent below q"
-        text = (f"no continued member drifts away from a mixture (|slope| <= {DRIFT_PER_WINDOW} per window), and the "
-                f"ratio's dependence on D' fits case 2 with kappa_eff {kappa_eff['kappa']:.2f} "
-                f"[{kappa_eff['interval'][0]:.2f}, {kappa_eff['interval'][1]:.2f}] < q, while the homogeneity degree "
-                f"is {kappa_hom:.2f} > q: the single-kappa mixture model misdescribes these networks; 'unfinished' "
-                f"is ruled out at this budget")
+        text = (f"no continued member drifts away from a mixture (|slope| <= {DRIFT_PER_WINDOW} per window), and "
+                f"log(o_t/o_m) rises with D' (slope {kappa_eff['ratio_slope']:.2f} [{s_lo:.2f}, {s_hi:.2f}]) as case 2 "
+                f"requires, with kappa_eff {kappa_eff['kappa']:.2f}, while the homogeneity degree is {kappa_hom:.2f} "
+                f"> q: the single-kappa mixture model misdescribes these networks; 'unfinished' is ruled out at this "
+                f"budget")
     else:
         supported = "undecided"
         if not measured:
@@ -279,8 +292,9 @@ def conclude(continued: list[dict], kappa_eff: dict | None, kappa_hom: float | N
         elif not kappa_eff or not kappa_eff.get("interval"):
             why = ("no member drifts away from a mixture, but no effective kappa could be fitted (it needs the width's "
                    "memorisation beta and >= 3 positive ratios at 2 D')")
-        elif not below_q:
-            why = "no member drifts away from a mixture, but kappa_eff's 95% interval does not lie below q"
+        elif not rises:
+            why = (f"no member drifts away from a mixture, but the slope of log(o_t/o_m) on log D' "
+                   f"[{s_lo:.2f}, {s_hi:.2f}] does not exclude 0 (case 2's rise is not shown)")
         else:
             why = "no member drifts away from a mixture, but the homogeneity kappa is not above q"
         text = "the numbers decide neither: " + why
@@ -304,7 +318,7 @@ def width_row(w: int, pre: Preset, u: ungrok_mod.Preset, ung: dict, eff: dict) -
            "d_crit": by_wd.get("d_crit"), "d_crit_lo": (by_wd.get("d_crit_interval") or [None, None])[0],
            "d_crit_hi": (by_wd.get("d_crit_interval") or [None, None])[1],
            "predicted": pred.get("d_crit"), "predicted_lo": (pred.get("d_crit_interval") or [None, None])[0],
-           "predicted_hi": (pred.get("d_crit_interval") or [None, None])[1],
+           "predicted_hi": (pred.get("d_crit_interval") or [None, None])[1], "predicted_dof": pred.get("d_crit_dof"),
            "beta": mem_law["beta"] if mem_law else None, "P_G": pred.get("P_G"), "kappa": kappa,
            "members": len(children) + len(task["parents"]) + sum(k["members"] for k in eff["kinds"].values()),
            "unconverged": len(by_wd.get("unconverged") or []) + sum(k["unconverged"] for k in eff["kinds"].values()),
@@ -326,10 +340,13 @@ def fit_slopes(rows: list[dict], per_width: dict) -> dict:
             if v:
                 xs.append(r["width"])
                 ys.append(v)
-    pred = [(r["width"], r["predicted"], log_sd_of_interval([r["predicted_lo"], r["predicted_hi"]])) for r in rows
-            if r["predicted"] and r["predicted_lo"] and r["predicted_hi"]]
+    pred = [(r["width"], r["predicted"], log_sd_of_interval([r["predicted_lo"], r["predicted_hi"]],
+                                                            dof=r.get("predicted_dof")), r.get("predicted_dof"))
+            for r in rows if r["predicted"] and r["predicted_lo"] and r["predicted_hi"]]
     measured = slope_fit(xs, ys)
-    predicted = slope_fit([p[0] for p in pred], [p[1] for p in pred], [p[2] for p in pred]) if len(pred) >= 2 else None
+    dofs = [p[3] for p in pred if p[3]]
+    predicted = slope_fit([p[0] for p in pred], [p[1] for p in pred], [p[2] for p in pred],
+                          dof=min(dofs) if len(dofs) == len(pred) else None) if len(pred) >= 2 else None
     return {"measured": measured, "predicted": predicted, "widths_measured": len({x for x in xs}),
             "widths_predicted": len(pred)}
 

@@ -2,15 +2,21 @@
 
 Stage 1 trains parents (one per seed) on a large training split until they generalise. Stage 2 continues
 every parent, for every weight decay, on nested subsets D' of its own training split (a geometric grid), until
-convergence (neural.convergence) or a step cap. Test accuracy is measured on the pairs outside D' (`test/acc`,
-the paper's), and beside it on pairs never trained in either stage (`test/acc_unseen`) and on test pairs whose
-mirror (y, x) is not in D' (`test/acc_no_mirror`: for commutative tasks a memorised (x, y) answers (y, x)).
+convergence (neural.convergence) or a cap counted in weight-decay windows 1/(lr wd), so that every weight decay
+gets the same training time on the scale its dynamics run on (a cap in steps gives wd 3 three times wd 1's
+windows, and the weight-decay comparison, P3, a bias that depends on the very variable it is about). Test
+accuracy is measured on the pairs outside D' (`test/acc`, the paper's), and beside it on pairs never trained in
+either stage (`test/acc_unseen`) and on test pairs whose mirror (y, x) is not in D' (`test/acc_no_mirror`: for
+commutative tasks a memorised (x, y) answers (y, x)).
 
 Choices the paper leaves open, recorded in the sweep's summary: what is reset when a child starts from its
 parent (TrainConfig.reset_on_init: AdamW's moments and step counter, as for a fresh run); the parents' weight
 decay (1.0, the paper's default) and step count; D_crit of a seed is where its test accuracy first crosses 1/2
 going up the D' grid (log-linear interpolation between grid points); its interval over seeds is a t-interval of
-log D_crit (with fewer than 2 seeds, none).
+log D_crit (with fewer than 2 seeds, none). A seed's D_crit is "at convergence" only when both members whose D'
+bracket its crossing converged (`bracket_converged_by_seed`). The transition's width per seed is the ratio of the
+D' where its accuracy crosses 0.9 to where it crosses 0.1 (log-linear interpolation, as for D_crit), on the test
+pairs and on the test pairs whose mirror is not in D'.
 """
 from __future__ import annotations
 
@@ -35,19 +41,21 @@ class Preset:
     base: TrainConfig  # model, modulus, the parents' training split (frac) and lr
     parent_steps: int  # stage 1 steps
     parent_wd: float  # stage 1 weight decay
-    child_cap: int  # stage 2 step cap (members stop earlier at convergence)
+    child_windows: float  # stage 2 cap in windows of 1/(lr wd) steps (members stop earlier at convergence)
     wds: tuple[float, ...]  # stage 2 weight decays
     seeds: tuple[int, ...]
     d_prime_fracs: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); in pairs: d_prime_sizes
     tasks: tuple[str, ...] = ("add",)
 
 
-CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=60), parent_steps=1500, parent_wd=1.0, child_cap=6000,
+# the cap: 18 windows, what the former cap of 6,000 steps gave wd 1 (the same cost there; wd 2 and 3 now stop at
+# 3,000 and 2,000 steps where they had 36 and 54 windows)
+CPU = Preset(CPU_MODEL.with_(lrs=(3e-3,), eval_points=60), parent_steps=1500, parent_wd=1.0, child_windows=18,
              wds=(1.0, 2.0, 3.0), seeds=(0, 1, 2), d_prime_fracs=tuple(np.geomspace(0.04, 0.25, 6).round(4)))
 PRESETS = {
     "cpu": CPU,
     # Appendix B; the D' grid is Figure 8's, 390-1,494 pairs of 113^2 (a GPU job)
-    "paper": Preset(PAPER_MODEL.with_(eval_points=100), parent_steps=20_000, parent_wd=1.0, child_cap=100_000,
+    "paper": Preset(PAPER_MODEL.with_(eval_points=100), parent_steps=20_000, parent_wd=1.0, child_windows=100,
                     wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
                     d_prime_fracs=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5))),
     # make demo: the cpu preset's 4 middle D' (where its transition is), wd 1/3, and 3 seeds: with one seed neither
@@ -56,7 +64,7 @@ PRESETS = {
     "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime_fracs=CPU.d_prime_fracs[1:5]),
 }
 # Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
-MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_cap=4000)
+MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_windows=12)
 
 GENERALISED = CPU_MODEL.grok_threshold  # a parent generalised when its test accuracy reaches this; else no stage 2
 
@@ -73,13 +81,18 @@ def parent_specs(pre: Preset, task: str) -> list[runner.Spec]:
             for s in pre.seeds]
 
 
+def child_steps(pre: Preset, wd: float) -> int:
+    """The stage-2 step cap of weight decay `wd`: child_windows windows of 1/(lr wd) steps."""
+    return max(1, math.ceil(pre.child_windows / (pre.base.lrs[0] * wd) - 1e-9))
+
+
 def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec]:
-    base = pre.base.with_(task=task, steps=pre.child_cap, converge=True)
     specs = []
     for parent in parents:
         # the parent by its directory's name: a sibling of the child's under ensembles/ (train resolves it there)
         source = {"parent": parent["ensemble"], "parent_member": int(parent["member"])}
         for wd in pre.wds:
+            base = pre.base.with_(task=task, steps=child_steps(pre, wd), converge=True)
             for D in d_prime_sizes(pre, task):
                 member = {"seed": int(parent["seed"]), "wd": wd, "lr": base.lrs[0], "subset": D, **source}
                 specs.append(runner.Spec(base, member, {"task": task, "stage": 2, "d_prime": D}))
@@ -93,6 +106,11 @@ def check(pre: Preset) -> None:
             raise ValueError(f"{name} is empty: give at least one value")
         if len(set(values)) != len(values):
             raise ValueError(f"{name}={','.join(map(str, values))} repeats a value")
+    if not pre.child_windows > 0:
+        raise ValueError(f"windows={pre.child_windows} is not allowed: the stage-2 cap must be > 0 windows")
+    if min(pre.wds) <= 0:
+        raise ValueError(f"wd={','.join(f'{w:g}' for w in pre.wds)} is not allowed: stage-2 weight decays must be "
+                         f"> 0 (the cap is counted in windows of 1/(lr wd) steps)")
     bad = [f for f in pre.d_prime_fracs if not 0 < f <= pre.base.frac]
     if bad:
         raise ValueError(f"d_prime={','.join(map(str, pre.d_prime_fracs))} is not allowed: fractions must lie in "
@@ -105,9 +123,9 @@ def check(pre: Preset) -> None:
                              f"fractions give the same D' ({', '.join(map(str, sizes))} pairs)")
         for spec in parent_specs(pre, task):
             spec.base.with_(member_specs=(spec.member,)).validate()
-        members = tuple({"seed": s, "wd": w, "lr": pre.base.lrs[0], "subset": D}
-                        for s in pre.seeds for w in pre.wds for D in sizes)
-        pre.base.with_(task=task, steps=pre.child_cap, converge=True, member_specs=members).validate()
+        for w in pre.wds:
+            members = tuple({"seed": s, "wd": w, "lr": pre.base.lrs[0], "subset": D} for s in pre.seeds for D in sizes)
+            pre.base.with_(task=task, steps=child_steps(pre, w), converge=True, member_specs=members).validate()
 
 
 def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
@@ -121,6 +139,22 @@ def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None
     return None
 
 
+def transition_width(D: list[float], acc: list[float | None], low: float = 0.1, high: float = 0.9) -> float | None:
+    """How wide a seed's transition is: D'(crossing `high`) / D'(crossing `low`), each the first upward crossing
+    (log-linear, as D_crit), the high one at or after the low one. None when the curve does not cross both on the
+    grid (starts above `low`, or never reaches `high`): the width is then not measured."""
+    pts = [(d, a) for d, a in zip(D, acc) if a is not None]
+    if not pts:
+        return None
+    Ds, accs = [d for d, _ in pts], [a for _, a in pts]
+    lo = crossing(Ds, accs, low)
+    if lo is None:
+        return None
+    start = next(k for k in range(len(Ds)) if Ds[k] >= lo)
+    hi = crossing([lo] + Ds[start:], [low] + accs[start:], high)
+    return None if hi is None else hi / lo
+
+
 def interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
     """t-interval of the geometric mean of positive values (None with fewer than 2)."""
     if len(values) < 2:
@@ -130,9 +164,18 @@ def interval(values: list[float], confidence: float = 0.95) -> tuple[float, floa
     return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
 
 
-def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
-    """Per weight decay: test accuracy at convergence against D', D_crit per seed and over seeds; the spread
-    between the weight-decay curves (P3); train accuracy, mirror accuracies, unconverged members (P2)."""
+def bracket_converged(grid: list[float], curve: list[float], converged: list[bool]) -> bool | None:
+    """Whether both members whose D' bracket the curve's first upward crossing of 1/2 converged (None without a
+    crossing)."""
+    k = next((k for k in range(1, len(grid)) if curve[k - 1] < 0.5 <= curve[k]), None)
+    return None if k is None else bool(converged[k - 1] and converged[k])
+
+
+def summarise(rows: list[dict], metric: str = "test/acc", cap_windows: dict[float, float] | None = None) -> dict:
+    """Per weight decay: test accuracy at convergence against D', D_crit per seed and over seeds, whether each
+    seed's crossing is bracketed by converged members, each seed's transition width on the test and no-mirror
+    pairs, the cap in windows (`cap_windows`, by weight decay); the spread between the weight-decay curves (P3);
+    train accuracy, mirror accuracies, unconverged members (P2)."""
     parents = [r for r in rows if r.get("stage") == 1]
     children = [r for r in rows if r.get("stage") == 2]
     out = {"parents": [{"seed": r["seed"], "test_acc": r["test/acc"], "train_acc": r["train/acc"]} for r in parents],
@@ -149,6 +192,10 @@ def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
             grid = [D for D in Ds if D in table[s]]
             per_seed[s] = {m: crossing(grid, [table[s][D][m] for D in grid])
                            for m in (metric, "test/acc_unseen", "test/acc_no_mirror")}
+            per_seed[s]["bracket"] = bracket_converged(grid, [table[s][D][metric] for D in grid],
+                                                       [bool(table[s][D]["converged"]) for D in grid])
+            per_seed[s]["width"] = transition_width(grid, [table[s][D][metric] for D in grid])
+            per_seed[s]["width_no_mirror"] = transition_width(grid, [table[s][D]["test/acc_no_mirror"] for D in grid])
         def mean_over_seeds(key: str) -> list[float]:
             return [float(np.mean([table[s][D][key] for s in seeds if D in table[s]])) for D in Ds]
 
@@ -158,6 +205,12 @@ def summarise(rows: list[dict], metric: str = "test/acc") -> dict:
         out["by_wd"][str(wd)] = {
             "d_prime": Ds, "mean_test_acc": mean,
             "test_acc_by_seed": {str(s): [table[s][D][metric] if D in table[s] else None for D in Ds] for s in seeds},
+            "no_mirror_acc_by_seed": {str(s): [table[s][D]["test/acc_no_mirror"] if D in table[s] else None
+                                               for D in Ds] for s in seeds},
+            "bracket_converged_by_seed": {str(s): v["bracket"] for s, v in per_seed.items()},
+            "width_by_seed": {str(s): v["width"] for s, v in per_seed.items()},
+            "width_no_mirror_by_seed": {str(s): v["width_no_mirror"] for s, v in per_seed.items()},
+            "cap_windows": (cap_windows or {}).get(wd),
             "mean_test_acc_unseen": mean_over_seeds("test/acc_unseen"),
             "mean_test_acc_no_mirror": mean_over_seeds("test/acc_no_mirror"),
             "d_crit_by_seed": {str(s): v[metric] for s, v in per_seed.items()},
@@ -200,7 +253,9 @@ class Ungrok(protocol.Experiment):
         protocol.Option("d_prime", str, "Stage-2 sizes D' as fractions of all pairs, e.g. 0.04,0.07,0.12 (each "
                                         "within the parents' split; two may not give the same D').",
                         field="d_prime_fracs"),
-        protocol.Option("steps", int, "Stage-2 step cap (members stop earlier at convergence).", field="child_cap"),
+        protocol.Option("windows", float, "Stage-2 cap in weight-decay windows of 1/(lr wd) steps, the same for "
+                                          "every weight decay (members stop earlier at convergence).",
+                        field="child_windows"),
     )
 
     def settings(self, name: str, opts: dict) -> Preset:
@@ -217,15 +272,15 @@ class Ungrok(protocol.Experiment):
             changes["seeds"] = protocol.numbers("seeds", opts["seeds"], int)
         if opts.get("d_prime") is not None:
             changes["d_prime_fracs"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
-        if opts.get("steps") is not None:
-            changes["child_cap"] = opts["steps"]
+        if opts.get("windows") is not None:
+            changes["child_windows"] = opts["windows"]
         pre = dataclasses.replace(pre, **changes)
         check(pre)
         return pre
 
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"tasks": list(pre.tasks), "parent_steps": pre.parent_steps, "parent_wd": pre.parent_wd,
-                              "child_cap": pre.child_cap, "wds": list(pre.wds), "seeds": list(pre.seeds),
+                              "child_windows": pre.child_windows, "wds": list(pre.wds), "seeds": list(pre.seeds),
                               "d_prime": list(pre.d_prime_fracs), "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
@@ -234,7 +289,8 @@ class Ungrok(protocol.Experiment):
         return (f"tasks {', '.join(pre.tasks)}; {describe_model(pre.base)}; parents {pre.parent_steps:,} steps on "
                 f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime_fracs)} "
                 f"geometric D' ({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds "
-                f"{','.join(map(str, pre.seeds))}, cap {pre.child_cap:,} steps")
+                f"{','.join(map(str, pre.seeds))}, cap {pre.child_windows:g} windows of 1/(lr wd) ("
+                f"{', '.join(f'{child_steps(pre, w):,}' for w in pre.wds)} steps)")
 
     def default_out(self, preset: str, pre: Preset) -> Path:
         task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
@@ -257,10 +313,12 @@ class Ungrok(protocol.Experiment):
                 continue
             rows += runner.run(child_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
         runner.write_table(rows, sweep_dir / "results.csv")
-        return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t]), "stage2_skipped": skipped.get(t)}
-                          for t in pre.tasks},
+        caps = {w: child_steps(pre, w) * pre.base.lrs[0] * w for w in pre.wds}
+        return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t], cap_windows=caps),
+                              "stage2_skipped": skipped.get(t)} for t in pre.tasks},
                 "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
-                            "parent_steps": pre.parent_steps, "child_cap": pre.child_cap,
+                            "parent_steps": pre.parent_steps, "child_windows": pre.child_windows,
+                            "child_steps": {f"{w:g}": child_steps(pre, w) for w in pre.wds},
                             "d_crit": "first upward crossing of test acc 1/2 along D', log-linear interpolation; "
                                       "interval: t-interval of log D_crit over seeds",
                             "convergence": f"neural.convergence: trend over the last {pre.base.converge_windows} "

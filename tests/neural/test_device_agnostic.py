@@ -31,7 +31,7 @@ def test_training_and_resume_name_their_device(meta_default, tmp_path):
 
 def test_sweeps_name_their_device(meta_default, tmp_path, monkeypatch):
     monkeypatch.setattr(ungrok, "GENERALISED", 0.0)  # tiny parents never generalise: run stage 2 anyway
-    pre = ungrok.Preset(TINY, parent_steps=10, parent_wd=1.0, child_cap=10, wds=(1.0,), seeds=(0,),
+    pre = ungrok.Preset(TINY, parent_steps=10, parent_wd=1.0, child_windows=0.01, wds=(1.0,), seeds=(0,),
                         d_prime_fracs=(0.3,))
     protocol.run_preset(ungrok.EXPERIMENT, pre, tmp_path / "ungrok", progress=False)
     eff = efficiency.Preset(TINY.with_(frac=None, train_size=60), mem_sizes=(30,), gen_fracs=(0.6,), wds=(1.0,),

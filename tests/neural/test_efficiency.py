@@ -236,6 +236,15 @@ def test_summary_refits_leaving_each_member_out_and_with_the_unconverged():
                                 [r["label_logit"] for r in everyone])
     assert mem["law_with_unconverged"]["beta"] == pytest.approx(direct["beta"])
     assert summ["kinds"]["gen"]["law_with_unconverged"] is None  # all converged: nothing to take back
+    assert summ["kinds"]["gen"]["dropped_by_size"] == {}
+
+
+def test_summary_reports_what_the_filter_drops_at_each_size():
+    rng = np.random.default_rng(4)
+    gen = _planted_rows(rng, "gen", beta=0.0, sizes=(1000, 1500, 2000), seeds=(0, 1, 2))
+    gen[1]["trig_share"] = gen[4]["trig_share"] = 0.90  # seed 0 and seed 1 at D 1500
+    summ = efficiency.summarise(_planted_rows(rng) + gen)
+    assert summ["kinds"]["gen"]["dropped_by_size"] == {"1500": 2} and summ["kinds"]["gen"]["dropped"] == 2
 
 
 def test_prediction_sensitivity_is_the_d_crit_of_each_refit():

@@ -74,12 +74,51 @@ def test_per_matrix_homogeneity_of_a_product_of_linear_maps_is_its_degree():
     ((0.70, 0.05), (0.75, 0.05), verdicts.CONFIRMED),
     ((0.70, 0.05), (-0.20, 0.05), verdicts.NOT_CONFIRMED),
     ((0.70, 0.60), (0.20, 0.60), verdicts.INCONCLUSIVE),
+    # the cpu run's kind: a measured slope near 0 that a width-independent prediction (slope 0) also matches
+    ((-0.16, 0.05), (-0.10, 0.05), verdicts.INCONCLUSIVE),
 ])
 def test_the_scaling_verdict_rule(measured, predicted, expected):
-    fit = lambda s, se: {"slope": s, "stderr": se, "interval": [s - 2 * se, s + 2 * se]}  # noqa: E731
+    fit = lambda s, se: {"slope": s, "stderr": se, "interval": [s - 2 * se, s + 2 * se], "dof": 10}  # noqa: E731
     slopes = {"measured": fit(*measured), "predicted": fit(*predicted), "widths_measured": 4, "widths_predicted": 4}
-    assert verdicts.scaling(slopes).verdict == expected
+    v = verdicts.scaling(slopes)
+    assert v.verdict == expected
+    if expected == verdicts.INCONCLUSIVE and measured[1] < 0.1:
+        assert "ignores width" in v.decided_by and v.numbers["width_independent_passes"]
     assert verdicts.scaling({**slopes, "widths_predicted": 2}).verdict == verdicts.INCONCLUSIVE
+
+
+def test_the_scaling_verdict_uses_t_at_the_fits_degrees_of_freedom():
+    """With one degree of freedom behind a fit, t(0.95) = 6.31 against z = 1.64: a difference a normal quantile
+    would call equivalent is inconclusive."""
+    fit = lambda s, se, dof: {"slope": s, "stderr": se, "dof": dof}  # noqa: E731
+    slopes = {"measured": fit(0.9, 0.03, 10), "predicted": fit(0.7, 0.05, 1), "widths_measured": 4,
+              "widths_predicted": 4}
+    assert verdicts.scaling({**slopes, "predicted": fit(0.7, 0.05, None)}).verdict == verdicts.CONFIRMED
+    assert verdicts.scaling(slopes).verdict == verdicts.INCONCLUSIVE
+
+
+def test_a_t_interval_is_read_with_its_own_degrees_of_freedom():
+    interval = [100 * math.exp(-12.706 * 0.1), 100 * math.exp(12.706 * 0.1)]  # t(0.975, 1) = 12.706, sd 0.1
+    assert scaling.log_sd_of_interval(interval, dof=1) == pytest.approx(0.1, rel=1e-4)
+    assert scaling.log_sd_of_interval(interval) == pytest.approx(0.1 * 12.706 / 1.95996, rel=1e-4)  # 6.5x
+
+
+@pytest.mark.parametrize("slope_interval, kappa_hom, supported", [
+    ((0.4, 1.2), 6.0, "effective exponent below q"),  # the ratio rises with D', as case 2 requires
+    ((-0.2, 0.5), 6.0, "undecided"),  # kappa_eff's interval [0, k(0.5)] lay below q: the old branch passed this
+    ((-1.0, -0.3), 6.0, "case 2 contradicted"),  # the ratio falls with D': no case-2 exponent gives that
+    ((0.4, 1.2), 1.5, "undecided"),  # homogeneity below q: nothing to explain
+])
+def test_the_allocation_rule_has_branches_that_can_fail(slope_interval, kappa_hom, supported):
+    s = sum(slope_interval) / 2
+    keff = {"kappa": s * 2 / (2 * 0.3 + s) if s > 0 else None, "ratio_slope": s,
+            "ratio_slope_interval": list(slope_interval), "beta": 0.3, "members": 12,
+            "interval": [0.0, 1.5]}
+    continued = [{"d_prime": 200, "slope_per_window": 0.01}, {"d_prime": 400, "slope_per_window": -0.01}]
+    assert scaling.conclude(continued, keff, kappa_hom, 300.0)["supported"] == supported
+    drifting = [{"d_prime": 200, "slope_per_window": -0.2}]  # below D_crit and falling: away from a mixture
+    assert scaling.conclude(drifting, keff, kappa_hom, 300.0)["supported"] == "not finished"
+
 
 
 TINY = TrainConfig(p=17, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=64, lrs=(3e-3,), eval_points=6, threads=1)
@@ -87,7 +126,7 @@ TINY = TrainConfig(p=17, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=64, lr
 
 @pytest.fixture
 def tiny_scaling(monkeypatch):
-    u = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_cap=20, wds=(1.0,), seeds=(0, 1),
+    u = ungrok.Preset(TINY, parent_steps=20, parent_wd=1.0, child_windows=0.06, wds=(1.0,), seeds=(0, 1),
                       d_prime_fracs=(0.15, 0.3, 0.45))
     e = efficiency.Preset(TINY, mem_sizes=(40, 80), gen_fracs=(0.5, 0.7), wds=(1.0,), seeds=(0, 1), mem_cap=20,
                           gen_cap=20)

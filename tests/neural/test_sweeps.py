@@ -81,6 +81,32 @@ def test_d_crit_crossing_on_synthetic_curves():
     assert lo < np.exp(np.mean(np.log([300, 400, 350]))) < hi and ungrok.interval([300.0]) is None
 
 
+def test_the_ungrokking_cap_is_the_same_number_of_windows_for_every_weight_decay():
+    """A cap in windows of 1/(lr wd): wd 3 gets a third of wd 1's steps, so that both get the same training time on
+    the scale their dynamics run on; the children of one weight decay share that cap (one ensemble's steps)."""
+    pre = dataclasses.replace(ungrok.CPU, child_windows=18, wds=(1.0, 2.0, 3.0))
+    assert [ungrok.child_steps(pre, w) for w in pre.wds] == [6000, 3000, 2000]
+    parents = [{"seed": 0, "ensemble": "e0", "member": 0}]
+    steps = {s.member["wd"]: s.base.steps for s in ungrok.child_specs(pre, "add", parents)}
+    assert steps == {1.0: 6000, 2.0: 3000, 3.0: 2000}
+    with pytest.raises(ValueError, match="windows"):
+        ungrok.check(dataclasses.replace(pre, child_windows=0))
+    with pytest.raises(ValueError, match="wd="):
+        ungrok.check(dataclasses.replace(pre, wds=(0.0, 1.0)))
+
+
+def test_the_ungrokking_summary_marks_seeds_whose_crossing_is_not_converged():
+    grid = [100, 200, 400, 800]
+    rows = [{"stage": 2, "seed": s, "wd": 1.0, "d_prime": D, "test/acc": a, "test/acc_unseen": a,
+             "test/acc_no_mirror": a, "train/acc": 1.0, "steps_run": 10, "converged": not (s == 1 and D == 400)}
+            for s in (0, 1) for D, a in zip(grid, [0.0, 0.05, 0.7, 1.0])]
+    w = ungrok.summarise(rows, cap_windows={1.0: 18.0})["by_wd"]["1.0"]
+    assert w["bracket_converged_by_seed"] == {"0": True, "1": False} and w["cap_windows"] == 18.0
+    expected = ungrok.transition_width(grid, [0.0, 0.05, 0.7, 1.0])
+    assert w["width_by_seed"] == {"0": expected, "1": expected} == w["width_no_mirror_by_seed"]
+    assert w["no_mirror_acc_by_seed"]["0"] == [0.0, 0.05, 0.7, 1.0]
+
+
 def _specs(tmp: Path) -> list[runner.Spec]:
     return [runner.Spec(BASE, {"seed": s, "wd": wd, "lr": 1e-3, "subset": D}, {"d_prime": D})
             for s in (0, 1) for wd in (1.0, 3.0) for D in (20, 60)]
@@ -173,7 +199,7 @@ def test_ungrok_skips_stage_two_when_a_parent_did_not_generalise(tmp_path):
     the figures show the reason instead of empty axes."""
     from figures import ungrok as ungrok_fig
 
-    pre = ungrok.Preset(BASE, parent_steps=12, parent_wd=1.0, child_cap=12, wds=(1.0,), seeds=(0,),
+    pre = ungrok.Preset(BASE, parent_steps=12, parent_wd=1.0, child_windows=0.012, wds=(1.0,), seeds=(0,),
                         d_prime_fracs=(0.2, 0.4))
     summary = protocol.run_preset(ungrok.EXPERIMENT, pre, tmp_path, progress=False)
     task = summary["tasks"]["add"]
