@@ -133,13 +133,19 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
                                                                 "r=1/2:1,t=1:2."),
           depth: int = typer.Option(prove_limits.DEFAULT_DEPTH, help="Most bisections of one sub-box before it is left "
                                                                 "undecided (0-200)."),
-          seconds: float = typer.Option(prove_limits.DEFAULT_SECONDS, help="Time limit per statement in seconds "
-                                                                      "(0 < S <= 3600)."),
+          boxes: int = typer.Option(prove_limits.DEFAULT_BOXES, help="Most sub-boxes examined per certificate "
+                                                                     "(1-10^8): with --depth, the work budget that "
+                                                                     "decides, the same on any machine and load."),
+          seconds: float = typer.Option(prove_limits.DEFAULT_SECONDS, help="Safety time limit per statement in "
+                                                                      "seconds (0 < S <= 3600); a statement it cuts "
+                                                                      "short says so."),
           out: Optional[Path] = typer.Option(None, help="Also save the results as OUT/summary.json (for the report)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Prove or refute each statement on a whole box: interval branch and bound, exact counterexamples, sympy."""
     if not 0 <= depth <= 200:
         raise ValueError(f"depth={depth} is not allowed: must lie in [0, 200]")
+    if not 1 <= boxes <= 10**8:
+        raise ValueError(f"boxes={boxes} is not allowed: must lie in [1, 10^8]")
     if not 0 < seconds <= 3600:
         raise ValueError(f"seconds={seconds} is not allowed: must lie in (0, 3600]")
     chosen = []
@@ -154,9 +160,10 @@ def prove(names: Optional[List[str]] = typer.Argument(None, help="Statements (D.
     results = []
     for k, name in enumerate(chosen):
         typer.echo(f"[{k + 1}/{len(chosen)}] {name} ...", err=True)
-        results.append(proving.prove(name, ranges=ranges, depth=depth, seconds=seconds))
-        typer.echo(f"      {results[-1]['verdict']} ({results[-1]['seconds']:.1f} s)", err=True)
-    result = {"kind": "theory-prove", "depth": depth, "seconds_limit": seconds,
+        results.append(proving.prove(name, ranges=ranges, depth=depth, boxes=boxes, seconds=seconds))
+        cut = " - stopped by the safety time limit" if results[-1]["stopped_by_time"] else ""
+        typer.echo(f"      {results[-1]['verdict']} ({results[-1]['seconds']:.1f} s{cut})", err=True)
+    result = {"kind": "theory-prove", "depth": depth, "boxes_limit": boxes, "seconds_limit": seconds,
               "box_overrides": {k: [str(lo), str(hi)] for k, (lo, hi) in ranges.items()}, "results": results}
     _save_and_show(result, out, t0, as_json, lambda: _prove_table(results))
 
@@ -180,6 +187,9 @@ def _prove_table(results: list[dict]) -> str:
         elif r["verdict"] == "undecided":
             lines.append(f"\n{r['name']}: {len(r['undecided_boxes'])} undecided sub-boxes listed (see --json), "
                          f"certified share {r['certified_share']:.6g}")
+        if r.get("stopped_by_time"):
+            lines.append(f"\n{r['name']}: stopped by the safety time limit (--seconds), not by the work budget: "
+                         "this verdict depends on the machine's speed; raise --seconds")
     lines.append("\nproved: certified on the whole box (interval arithmetic, outward rounding) and by sympy for the "
                  "symbolic steps; refuted: an exact counterexample or a symbolic disproof. A box, not all reals.")
     return "\n".join(lines)

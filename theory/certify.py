@@ -7,8 +7,9 @@ Every sub-box ends as one of:
 - outside the domain: a hypothesis (an expression that must be > 0) is certainly <= 0 there;
 - refuted: at an exact rational point inside the domain the margin's enclosure, recomputed at 113 bits, lies
   strictly on the wrong side. One such point refutes the universal statement;
-- undecided at the depth or time limit, listed with its share of the box's volume (log-measure for
-  log-scaled variables).
+- undecided when the work budget (bisections of one sub-box, sub-boxes examined) or the safety time limit is
+  spent, listed with its share of the box's volume (log-measure for log-scaled variables). The budget is work, not
+  seconds, so the same command certifies the same thing on any machine under any load.
 Faces on the box's own boundary are taken symbolically (sympy substitution, or a one-sided limit where the
 expression is undefined there, as at an open end): a face where the margin is identically 0 is what makes
 non-strict statements such as (a + b)^r <= a^r + b^r certifiable at all, since no enclosure of a function that
@@ -29,6 +30,7 @@ from mpmath import iv
 
 from theory import intervals as ivl
 from theory.checking import Report, Statement
+from theory.prove_limits import DEFAULT_BOXES
 
 POINT_PRECISION = 113  # bits for re-checking a counterexample at its exact point
 MAX_LISTED = 20  # undecided boxes listed in a result
@@ -147,11 +149,12 @@ class Certificate:
     seconds: float
     box: dict[str, list[float]]
     strict: bool
+    stopped_by: str | None = None  # "boxes" (the work budget), "time" (the safety net) or None (finished)
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in ("label", "verdict", "certified_share", "outside_share", "counterexample",
                                                "undecided_boxes", "undecided_count", "boxes", "seconds", "box",
-                                               "strict")}
+                                               "strict", "stopped_by")}
 
 
 # ------------------------------------------------------------------ cached symbolic work
@@ -290,8 +293,11 @@ class _Item:
     original: bool  # every point of box is a point of the domain where expr equals the piece's margin
 
 
-def certify(piece: Piece, *, max_depth: int = 48, seconds: float = 60.0, probe: bool = True) -> Certificate:
-    """Branch and bound on `piece` until every sub-box is decided, the depth limit, or `seconds`."""
+def certify(piece: Piece, *, max_depth: int = 48, max_boxes: int = DEFAULT_BOXES, seconds: float | None = None,
+            probe: bool = True) -> Certificate:
+    """Branch and bound on `piece` until every sub-box is decided or the work budget is spent: `max_depth`
+    bisections of one sub-box, `max_boxes` sub-boxes examined. The same budget gives the same certificate on any
+    machine under any load; `seconds` is only a safety net (None: none), and a certificate it stopped says so."""
     if max_depth < 0:
         raise ValueError(f"depth={max_depth} is not allowed: must be >= 0")
     t0 = time.perf_counter()
@@ -303,6 +309,7 @@ def certify(piece: Piece, *, max_depth: int = 48, seconds: float = 60.0, probe: 
     undecided: list[tuple[float, Box]] = []
     boxes = 0
     counterexample = None
+    stopped_by = None
 
     def finish(verdict: str) -> Certificate:
         undecided.sort(key=lambda t: -t[0])
@@ -311,11 +318,12 @@ def certify(piece: Piece, *, max_depth: int = 48, seconds: float = 60.0, probe: 
         share = 1.0 if verdict == "proved" else min(certified, 1.0)
         return Certificate(piece.label, verdict, share, outside, counterexample, listed, len(undecided), boxes,
                            time.perf_counter() - t0, {str(v.symbol): v.describe() for v in piece.variables},
-                           piece.strict)
+                           piece.strict, stopped_by)
 
     while stack:
         item = stack.pop()
-        if time.perf_counter() - t0 > seconds:
+        if boxes >= max_boxes or (seconds is not None and time.perf_counter() - t0 > seconds):
+            stopped_by = "boxes" if boxes >= max_boxes else "time"
             undecided.extend((it.share, it.box) for it in [item, *stack])
             stack.clear()
             break

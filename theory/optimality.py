@@ -18,6 +18,7 @@ import sympy as sp
 
 from theory import allocation, mixture, numeric
 from theory.certify import Piece, Var, certify, point_margin
+from theory.prove_limits import DEFAULT_BOXES
 from theory.symbols import alpha, kappa, n_classes, q
 
 TOLERANCE = Fraction(1, 10**9)  # in loss units (nats)
@@ -65,7 +66,8 @@ def weight_bounds(P, kappa_, q_, alpha_, n) -> list[Fraction]:
 
 
 def certify_allocation(P, kappa_, q_, alpha_, n: int, *, weights: list[float] | None = None,
-                       tol: Fraction = TOLERANCE, seconds: float = 60.0, max_depth: int = 120) -> dict:
+                       tol: Fraction = TOLERANCE, max_boxes: int = DEFAULT_BOXES, seconds: float | None = None,
+                       max_depth: int = 120) -> dict:
     """Certify that `weights` (default: allocate's answer) minimise eq. 5 over w >= 0 to within `tol`."""
     P = [_rational(p) for p in P]
     kappa_, q_, alpha_ = _rational(kappa_), _rational(q_), _rational(alpha_)
@@ -79,23 +81,24 @@ def certify_allocation(P, kappa_, q_, alpha_, n: int, *, weights: list[float] | 
     bounds = weight_bounds(P, kappa_, q_, alpha_, n)
     margin = expr - sp.Rational(U.numerator, U.denominator) + sp.Rational(tol)
     piece = Piece("L(w) - L(w*) + tol >= 0", margin, tuple(Var(w, 0, W) for w, W in zip(ws, bounds)), strict=False)
-    cert = certify(piece, max_depth=max_depth, seconds=seconds)
+    cert = certify(piece, max_depth=max_depth, max_boxes=max_boxes, seconds=seconds)
     return {"parameters": {"P": [float(p) for p in P], "kappa": float(kappa_), "q": float(q_),
                            "alpha": float(alpha_), "n_classes": n},
             "case": allocation.case_of(float(kappa_), float(q_)), "weights": [float(w) for w in w_star],
             "loss_upper": float(U), "tolerance": float(tol), "box": {str(w): [0.0, float(W)] for w, W in zip(ws,
                                                                                                              bounds)},
             "verdict": cert.verdict, "certified_share": cert.certified_share, "counterexample": cert.counterexample,
-            "boxes": cert.boxes, "seconds": time.perf_counter() - t0}
+            "boxes": cert.boxes, "stopped_by": cert.stopped_by, "seconds": time.perf_counter() - t0}
 
 
-def certify_defaults(seconds: float = 60.0, facts: tuple = ()) -> dict:
-    """Theorem D.4 through `allocate` on DEFAULT_SETS: every answer certified globally optimal."""
-    t0 = time.perf_counter()
+def certify_defaults(max_boxes: int = DEFAULT_BOXES, seconds: float | None = None, facts: tuple = ()) -> dict:
+    """Theorem D.4 through `allocate` on DEFAULT_SETS: every answer certified globally optimal, each set with the
+    work budget `max_boxes`; `seconds` is a safety net for all of them together (None: none)."""
+    deadline = None if seconds is None else time.perf_counter() + seconds
     results = []
-    for k, (P, kap, qq, al, n) in enumerate(DEFAULT_SETS):
-        left = (t0 + seconds - time.perf_counter()) / (len(DEFAULT_SETS) - k)
-        results.append(certify_allocation(P, kap, qq, al, n, seconds=max(left, 0.5)))
+    for P, kap, qq, al, n in DEFAULT_SETS:
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        results.append(certify_allocation(P, kap, qq, al, n, max_boxes=max_boxes, seconds=left))
     proved_facts = [f.prove() for f in facts]
     verdicts = {r["verdict"] for r in results} | {f["verdict"] for f in proved_facts}
     verdict = "refuted" if "refuted" in verdicts else ("proved" if verdicts == {"proved"} else "undecided")

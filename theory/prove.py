@@ -5,18 +5,23 @@ lemma proved with its hypotheses certified on this box), "refuted" (a certified 
 proof that the printed statement fails), "undecided" (the certified share of the box is reported, with the
 undecided sub-boxes). "Certified" means: on this box, in outward-rounded interval arithmetic, given sympy's
 simplification of the stated identities. It says nothing outside the box.
+
+The budget is work: `depth` bisections of one sub-box and `boxes` sub-boxes per certificate, so a verdict is the
+same on any machine under any load. `seconds` is a safety net per statement; a statement it cut short records
+`stopped_by_time` (and is at best undecided), so a verdict that did depend on the clock says so.
 """
 from __future__ import annotations
 
 import time
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 import sympy as sp
 
 from theory import claims, optimality
 from theory.certify import certify
-from theory.prove_limits import DEFAULT_DEPTH, DEFAULT_SECONDS
+from theory.prove_limits import DEFAULT_BOXES, DEFAULT_DEPTH, DEFAULT_SECONDS
 
 Ranges = dict[str, tuple[Fraction, Fraction]]
 BOX_LIMIT = Fraction(10) ** 100  # a box's ends: beyond it intervals leave float range
@@ -33,37 +38,52 @@ def variables_of(name: str) -> set[str]:
     return {str(v.symbol) for p in claims.CLAIMS[name].pieces for v in p.variables}
 
 
-def prove(name: str, *, ranges: Ranges | None = None, depth: int = DEFAULT_DEPTH,
+def prove(name: str, *, ranges: Ranges | None = None, depth: int = DEFAULT_DEPTH, boxes: int = DEFAULT_BOXES,
           seconds: float = DEFAULT_SECONDS) -> dict:
     """Certify statement `name` (see NAMES) on its default box, with `ranges` overriding some variables."""
     if name not in NAMES:
         raise ValueError(f"name={name!r} is not a known statement: choose from {', '.join(NAMES)}")
     if depth < 0:
         raise ValueError(f"depth={depth} is not allowed: must be >= 0")
+    if boxes < 1:
+        raise ValueError(f"boxes={boxes} is not allowed: must be >= 1")
     if not seconds > 0:
         raise ValueError(f"seconds={seconds} is not allowed: must be > 0")
     ranges = ranges or {}
     t0 = time.perf_counter()
+    budget = Budget(depth, boxes, t0 + seconds, seconds)
     if name == "Theorem D.4":
-        out = optimality.certify_defaults(seconds=seconds, facts=claims.D4_FACTS)
+        out = optimality.certify_defaults(max_boxes=boxes, seconds=seconds, facts=claims.D4_FACTS)
+        out["stopped_by_time"] = any(a["stopped_by"] == "time" for a in out["allocations"])
     elif name in claims.CHAINS:
-        out = prove_chain(claims.CHAINS[name], ranges, depth, t0 + seconds, seconds)
+        out = prove_chain(claims.CHAINS[name], ranges, budget)
     elif not ranges:
-        out = dict(_default_proof(name, depth, seconds))
+        out = dict(_default_proof(name, depth, boxes, seconds))
     else:
-        out = prove_claim(claims.CLAIMS[name], ranges, depth, t0 + seconds, seconds)
+        out = prove_claim(claims.CLAIMS[name], ranges, budget)
     out["seconds"] = time.perf_counter() - t0
     return out
 
 
+class Budget(NamedTuple):
+    depth: int  # bisections of one sub-box
+    boxes: int  # sub-boxes per certificate
+    deadline: float  # the safety net's moment (time.perf_counter)
+    seconds: float  # the safety net per statement (a cited lemma gets its own)
+
+    def certify(self, piece) -> dict:
+        return certify(piece, max_depth=self.depth, max_boxes=self.boxes,
+                       seconds=max(self.deadline - time.perf_counter(), 0.0)).to_json()
+
+
 @lru_cache(maxsize=None)
-def _default_proof(name: str, depth: int, seconds: float) -> dict:
+def _default_proof(name: str, depth: int, boxes: int, seconds: float) -> dict:
     """A claim proved on its default box, once per process (cited lemmas are proved once)."""
-    return prove_claim(claims.CLAIMS[name], {}, depth, time.perf_counter() + seconds, seconds)
+    return prove_claim(claims.CLAIMS[name], {}, Budget(depth, boxes, time.perf_counter() + seconds, seconds))
 
 
-def _check_citation(cit: claims.Citation, ranges: Ranges, depth: int, deadline: float, seconds: float) -> dict:
-    cited = _default_proof(cit.claim, depth, seconds)
+def _check_citation(cit: claims.Citation, ranges: Ranges, budget: Budget) -> dict:
+    cited = _default_proof(cit.claim, budget.depth, budget.boxes, budget.seconds)
     conditions = []
     for bound in cit.conditions:
         sides = []
@@ -75,16 +95,16 @@ def _check_citation(cit: claims.Citation, ranges: Ranges, depth: int, deadline: 
                                                                              f"{float(bound.hi):g}"))
         for margin, strict, text in sides:
             p = claims.piece(f"{sp.sstr(bound.expr)} {text}", margin, cit.variables, strict).with_ranges(ranges)
-            cert = certify(p, max_depth=depth, seconds=max(deadline - time.perf_counter(), 1.0))
-            conditions.append({"condition": p.label, "verdict": cert.verdict,
-                               "certified_share": cert.certified_share})
+            cert = budget.certify(p)
+            conditions.append({"condition": p.label, "verdict": cert["verdict"],
+                               "certified_share": cert["certified_share"], "stopped_by": cert["stopped_by"]})
     ok = cited["verdict"] == "proved" and all(c["verdict"] == "proved" for c in conditions)
     return {"claim": cit.claim, "claim_verdict": cited["verdict"], "conditions": conditions,
-            "verdict": "proved" if ok else "undecided"}
+            "verdict": "proved" if ok else "undecided",
+            "stopped_by_time": cited["stopped_by_time"] or any(c["stopped_by"] == "time" for c in conditions)}
 
 
-def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float,
-                seconds: float = DEFAULT_SECONDS) -> dict:
+def prove_claim(claim: claims.Claim, ranges: Ranges, budget: Budget) -> dict:
     facts = [f.prove() for f in claim.facts]
     refutation = claim.refutation.prove() if claim.refutation else None
     pieces, skipped = [], []
@@ -93,9 +113,8 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
         if narrowed is None:
             skipped.append(p.label)  # the box misses this piece's case
             continue
-        cert = certify(narrowed, max_depth=depth, seconds=max(deadline - time.perf_counter(), 0.5))
-        pieces.append(cert.to_json())
-    citations = [_check_citation(c, ranges, depth, deadline, seconds) for c in claim.citations]
+        pieces.append(budget.certify(narrowed))
+    citations = [_check_citation(c, ranges, budget) for c in claim.citations]
     counterexample = None
     if refutation and refutation["verdict"] == "proved":
         verdict, counterexample = "refuted", {"symbolic": refutation["what"], "expression": refutation["expression"]}
@@ -120,15 +139,13 @@ def prove_claim(claim: claims.Claim, ranges: Ranges, depth: int, deadline: float
             "covered": ("every piece the box meets" if covered else "nothing: the box lies outside every case of the "
                         "statement, so no inequality was certified on it") if claim.pieces else "symbolic facts only",
             "reduction": claim.reduction, "pieces": pieces, "skipped_pieces": skipped, "facts": facts,
-            "citations": citations, "refutation": refutation}
+            "citations": citations, "refutation": refutation,
+            "stopped_by_time": any(p["stopped_by"] == "time" for p in pieces)
+            or any(c["stopped_by_time"] for c in citations)}
 
 
-def prove_chain(chain: claims.Chain, ranges: Ranges, depth: int, deadline: float,
-                seconds: float = DEFAULT_SECONDS) -> dict:
-    steps = []
-    for k, step in enumerate(chain.steps):
-        share_of_time = (deadline - time.perf_counter()) / (len(chain.steps) - k)
-        steps.append(prove_claim(step, ranges, depth, time.perf_counter() + max(share_of_time, 0.5), seconds))
+def prove_chain(chain: claims.Chain, ranges: Ranges, budget: Budget) -> dict:
+    steps = [prove_claim(step, ranges, budget) for step in chain.steps]
     refuted = [s for s in steps if s["verdict"] == "refuted"]
     if refuted:
         verdict = "refuted"
@@ -145,7 +162,8 @@ def prove_chain(chain: claims.Chain, ranges: Ranges, depth: int, deadline: float
             "certified_share": 1.0 if verdict == "proved" else min(s["certified_share"] for s in steps),
             "counterexample": counterexample,
             "undecided_boxes": [b for s in steps for b in s["undecided_boxes"]],
-            "methods": sorted({m for s in steps for m in s["methods"]}), "steps": steps}
+            "methods": sorted({m for s in steps for m in s["methods"]}), "steps": steps,
+            "stopped_by_time": any(s["stopped_by_time"] for s in steps)}
 
 
 def _union_box(pieces: list[dict]) -> dict:

@@ -248,3 +248,73 @@ def test_a_box_at_large_parameters_keeps_to_the_time_limit():
 
     with pytest.raises(ValueError, match=r"box='r=1e400:1e401' is not allowed: LO and HI must lie in"):
         prove.parse_box(["r=1e400:1e401"])
+
+
+def _certificates(x) -> list[tuple]:
+    """Every certificate's (label or parameters, verdict, boxes) in a prove result, in order."""
+    out = []
+    if isinstance(x, dict):
+        if isinstance(x.get("boxes"), int):
+            out.append((str(x.get("label") or x.get("parameters")), x["verdict"], x["boxes"]))
+        for v in x.values():
+            out += _certificates(v)
+    elif isinstance(x, list):
+        for v in x:
+            out += _certificates(v)
+    return out
+
+
+def test_a_proof_is_budgeted_in_work_so_a_slow_machine_proves_the_same(monkeypatch):
+    """A machine a thousand times slower (a loaded one, seen through the clock) proves the same statements with
+    the same certificates, box for box: the budget is sub-boxes, not seconds. The old per-statement time shares
+    left Theorem D.4 undecided under load. Only the safety net can cut a proof short, and then it says so."""
+    import time
+
+    from theory import prove
+
+    names = ("Theorem D.1", "Lemma D.2", "D.4 proof case 1")  # the last cites Lemma D.2 and certifies pieces
+    idle = {n: prove.prove(n, seconds=600) for n in names}
+    real, start = time.perf_counter, time.perf_counter()
+    monkeypatch.setattr(time, "perf_counter", lambda: start + 1000 * (real() - start))
+    prove._default_proof.cache_clear()
+    loaded = {n: prove.prove(n, seconds=600) for n in names}
+    for n in names:
+        assert loaded[n]["verdict"] == idle[n]["verdict"] == "proved" and not loaded[n]["stopped_by_time"]
+        assert _certificates(loaded[n]) == _certificates(idle[n]) and _certificates(idle[n])
+    prove._default_proof.cache_clear()
+    cut = prove.prove("D.4 proof case 1", seconds=0.001)
+    assert cut["stopped_by_time"] and cut["verdict"] != "proved"
+    prove._default_proof.cache_clear()
+
+
+def test_the_work_budget_decides_when_it_is_too_small():
+    from theory import prove
+
+    small = prove.prove("Lemma D.3 (corrected)", boxes=50)
+    assert small["verdict"] == "undecided" and not small["stopped_by_time"]
+    assert all(p["stopped_by"] == "boxes" and p["boxes"] == 50 for p in small["pieces"] if p["verdict"] != "proved")
+    with pytest.raises(ValueError, match="boxes=0"):
+        prove.prove("Lemma D.2", boxes=0)
+
+
+@pytest.mark.slow
+def test_prove_gives_the_same_verdicts_idle_and_with_both_cores_busy(tmp_path):
+    """`grok-theory prove` as a user runs it, once on an idle machine and once with two busy processes on its two
+    cores: the same verdicts and the same sub-box counts."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cli = [sys.executable, "-m", "commands.theory", "prove", "D.4", "D.3", "--json"]
+    idle = json.loads(subprocess.run(cli, cwd=root, capture_output=True, text=True, check=True).stdout)
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = json.loads(subprocess.run(cli, cwd=root, capture_output=True, text=True, check=True).stdout)
+    finally:
+        for p in spin:
+            p.kill()
+            p.wait()
+    assert [r["verdict"] for r in busy["results"]] == [r["verdict"] for r in idle["results"]]
+    assert _certificates(busy["results"]) == _certificates(idle["results"])
