@@ -33,9 +33,13 @@ def render_fig12(data: dict):
     for k in range(len(edges) - 1):
         mine = [r for r in rows if edges[k] <= r["norm"] < edges[k + 1]]
         label = f"norm {edges[k]:.3g}-{edges[k + 1]:.3g}"
-        pos = [r for r in mine if r["measured_ratio"] is not None]
-        a.scatter([r["d_prime"] for r in pos], [r["measured_ratio"] for r in pos], s=14, color=colours[k], label=label)
-        b.scatter([r["d_prime"] for r in mine], [r["test_acc"] for r in mine], s=14, color=colours[k], label=label)
+        for done in (True, False):  # members unconverged at the cap drawn hollow
+            these = [r for r in mine if bool(r.get("converged", True)) == done]
+            pos = [r for r in these if r["measured_ratio"] is not None]
+            kw = dict(s=14, color=colours[k], label=label) if done else dict(s=18, facecolors="none",
+                                                                              edgecolors=colours[k])
+            a.scatter([r["d_prime"] for r in pos], [r["measured_ratio"] for r in pos], **kw)
+            b.scatter([r["d_prime"] for r in these], [r["test_acc"] for r in these], **kw)
     curve, pred = s["prediction"]["curve"], s["prediction"]
     if pred["d4_case"] == 2:
         a.plot(curve["D"], curve["ratio"], "k-", lw=1.2, label=f"theory (D.4 case 2, kappa {pred['kappa']:.2f})")
@@ -43,20 +47,25 @@ def render_fig12(data: dict):
         a.axvline(pred["d_crit"], color="k", lw=1.2, label=f"theory (D.4 case 1, kappa {pred['kappa']:.2f}): o_m only "
                                                            f"below D_crit {pred['d_crit']:.0f}, o_t only above")
     skipped = sum(r["measured_ratio"] is None for r in rows)
-    a.set(xscale="log", yscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="o_t / o_m at convergence",
-          title=f"logit ratio ({skipped} members with o_m <= 0 not shown)")
+    late = sum(not r.get("converged", True) for r in rows)
+    a.set(xscale="log", yscale="log", xlabel="reduced dataset size D' (pairs)",
+          ylabel="o_t / o_m at convergence (or at the cap)",
+          title=f"logit ratio ({skipped} members with o_m <= 0 not shown; {late} unconverged, hollow)")
     style.plain_log(a.xaxis)
     a.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left")
     toy = s["prediction"].get("toy")
     if toy:
         b.plot(toy["D"], toy["test_perf"], "k--", lw=1, label="toy at the measured D_crit, beta, kappa\n"
                                                              "(test correct-class probability)")
-    crit = s["prediction"]["d_crit"]
+    crit, span = s["prediction"]["d_crit"], s["prediction"].get("d_crit_interval")
     if crit is not None:
-        b.axvline(crit, color="k", ls=":", lw=1, label=f"predicted D_crit {crit:.0f}")
+        text = f" [95%: {span[0]:.0f}, {span[1]:.0f}]" if span else " (no interval)"
+        b.axvline(crit, color="k", ls=":", lw=1, label=f"predicted D_crit {crit:.0f}{text}")
+        if span:
+            b.axvspan(*span, color="k", alpha=0.08, lw=0)
     b.axhline(0.5, color="grey", lw=0.6)
-    b.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="test accuracy at convergence",
-          title="test accuracy", ylim=(-0.03, 1.03))
+    b.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="test accuracy at convergence (or at the cap)",
+          title=f"test accuracy ({late} unconverged, hollow)", ylim=(-0.03, 1.03))
     style.plain_log(b.xaxis)
     b.legend(fontsize=7, title="colour: parameter norm (L2)", title_fontsize=7, loc="upper left",
              bbox_to_anchor=(1.01, 1.0))
@@ -112,8 +121,11 @@ def compare_section(found: dict) -> Section:
     if summ["dominant_circuit_agreement"] is not None:
         s.rows.append(("dominant circuit as predicted", f"{summ['dominant_circuit_agreement']:.0%} of members"))
     s.judge(verdicts.compare(summ))
-    s.figures.append(figure_of("Figure 12: o_t/o_m and test accuracy against D' with the theory's predictions",
-                             lambda: render_fig12(load(run["dir"]))))
+    data = load(run["dir"])
+    late = sum(not r.get("converged", True) for r in data["rows"])
+    s.figures.append(figure_of(f"Figure 12: o_t/o_m and test accuracy against D' with the theory's predictions "
+                               f"and the predicted D_crit's interval ({late} member(s) unconverged, drawn hollow)",
+                               lambda: render_fig12(data)))
     return s
 
 EXPERIMENT = compare_experiment.EXPERIMENT  # what this module draws (figures.drawers)

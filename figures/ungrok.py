@@ -45,11 +45,17 @@ def render_fig4(data: dict, tasks: list[str] | None = None):
                 spine.set_visible(False)
             continue
         colours = cm.viridis(np.linspace(0, 0.9, len(by_wd)))
+        unconverged = 0
         for colour, (wd, s) in zip(colours, by_wd.items()):
             D = np.array(s["d_prime"], dtype=float)
             ax.plot(D, s["mean_test_acc"], "-o", color=colour, ms=3, label=f"weight decay {float(wd):g}")
-            for accs in s["test_acc_by_seed"].values():
-                ax.plot(D, [np.nan if a is None else a for a in accs], ".", color=colour, alpha=0.35, ms=4)
+            late = {(str(u["seed"]), float(u["d_prime"])) for u in s["unconverged"]}
+            for seed, accs in s["test_acc_by_seed"].items():
+                y = np.array([np.nan if a is None else a for a in accs], dtype=float)
+                open_ = np.array([(seed, float(d)) in late for d in D])
+                ax.plot(D[~open_], y[~open_], ".", color=colour, alpha=0.35, ms=4)
+                ax.plot(D[open_], y[open_], "o", mfc="none", mec=colour, ms=5, mew=0.9)  # unconverged: hollow
+            unconverged += len(s["unconverged"])
             if s["d_crit"] is not None:
                 ax.axvline(s["d_crit"], color=colour, ls=":", lw=1)
         ax.axhline(0.5, color="grey", lw=0.6)
@@ -57,9 +63,11 @@ def render_fig4(data: dict, tasks: list[str] | None = None):
         style.plain_log(ax.xaxis)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("reduced dataset size D' (pairs)")
-        ax.set_ylabel("test accuracy at convergence")
-        ax.set_title(f"ungrokking: {task}")
-        ax.legend(fontsize=7, title="line: mean over seeds, dots: seeds,\ndotted: D_crit", title_fontsize=7)
+        ax.set_ylabel("test accuracy at convergence (or at the cap)")
+        ax.set_title(f"ungrokking: {task}" + (f" ({unconverged} unconverged at the cap, hollow)" if unconverged
+                                              else ""))
+        ax.legend(fontsize=7, title="line: mean over seeds, dots: seeds,\nhollow: not converged, dotted: D_crit",
+                  title_fontsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -204,7 +212,9 @@ def weight_decay_section(found: dict) -> Section:
         return s
     t = _ungrok_task(run)
     by_wd = t["by_wd"]
-    s.figures.append(figure_of("Figure 4: test accuracy at convergence against D', one curve per weight decay",
+    late = sum(len(w["unconverged"]) for w in by_wd.values())
+    s.figures.append(figure_of(f"Figure 4: test accuracy at convergence against D', one curve per weight decay "
+                               f"({late} member(s) unconverged at the cap, drawn hollow)",
                              lambda: render_fig4(load(run["dir"]))))
     for wd, w in by_wd.items():
         seeds = len(w.get("d_crit_by_seed") or {})
