@@ -11,6 +11,7 @@ import numpy as np
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural import protocol
+from neural.config import ADAM_EPS
 from neural.experiments import ungrok as ungrok_experiment
 from rundir.lazy import lazy
 
@@ -163,8 +164,10 @@ def draw(data: dict, wd: float | None = None) -> dict:
 
 
 def sweeps(found: dict, multitask: bool) -> list[dict]:
-    """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9)."""
-    return [r for r in found.get(EXPERIMENT.name, []) if (len(r["summary"].get("tasks") or {}) > 1) == multitask]
+    """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9); those at AdamW's default eps
+    first (the paper's experiment; the others are the eps control's)."""
+    mine = [r for r in found.get(EXPERIMENT.name, []) if (len(r["summary"].get("tasks") or {}) > 1) == multitask]
+    return sorted(mine, key=lambda r: r["summary"].get("adam_eps", ADAM_EPS) != ADAM_EPS)
 
 
 def _ungrok_task(run: dict) -> dict:
@@ -228,8 +231,8 @@ def weight_decay_section(found: dict) -> Section:
         s.why = t["stage2_skipped"]
     for pair in s.numbers["pairs"]:
         if "interval" in pair:
-            s.rows.append((f"D_crit ratio wd {pair['wd'][0]:g} / {pair['wd'][1]:g} [{verdicts.P3_CONFIDENCE:.0%}]",
-                           f"{pair['ratio']:.2f} [{pair['interval'][0]:.2f}, {pair['interval'][1]:.2f}] "
+            s.rows.append((f"D_crit ratio {' / '.join(pair['conditions'])} [{verdicts.P3_CONFIDENCE:.0%}]",
+                           f"{pair['ratio']:.3f} [{pair['interval'][0]:.3f}, {pair['interval'][1]:.3f}] "
                            f"({pair['seeds']} seeds)"))
     return s
 
@@ -250,5 +253,85 @@ def multitask_section(found: dict) -> Section:
                              lambda: render_fig4(load(run["dir"]))))
     return s
 
+def epsilon_sweeps(found: dict) -> list[dict]:
+    """The largest group of single-task ungrokking sweeps identical but for AdamW's eps (the ε control), as
+    [{"eps", "by_wd", "run"}] by eps; [] without two values of eps."""
+    groups: dict[str, dict[float, dict]] = {}
+    for run in sweeps(found, False):
+        ident = dict(run["summary"].get("identity") or {})
+        eps = ident.pop("base.adam_eps", None)
+        if eps is None:
+            continue
+        key = repr(sorted((k, repr(v)) for k, v in ident.items() if k != "preset"))
+        groups.setdefault(key, {}).setdefault(float(eps), {"eps": float(eps), "by_wd": _ungrok_task(run)["by_wd"],
+                                                          "run": run})
+    best = max(groups.values(), key=len, default={})
+    return sorted(best.values(), key=lambda x: x["eps"]) if len(best) >= 2 else []
+
+
+def render_epsilon(group: list[dict]):
+    """(a) D_crit per seed (converged crossings filled) against AdamW's eps, per weight decay; (b) the L2 strength
+    alpha_eff the members' gradients balance, over wd, against eps (the line alpha_eff = wd eps), with the share
+    of parameters in eps's regime."""
+    style.apply()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    wds = sorted({wd for g in group for wd in g["by_wd"]}, key=float)
+    colours = cm.viridis(np.linspace(0, 0.9, len(wds)))
+    eps = np.array([g["eps"] for g in group])
+    hidden = 0
+    for colour, wd in zip(colours, wds):
+        for g in group:
+            w = g["by_wd"].get(wd)
+            if not w:
+                continue
+            done = verdicts.converged_crits(w)
+            for seed, c in (w.get("d_crit_by_seed") or {}).items():
+                if c is not None:
+                    a.plot(g["eps"], c, "o", color=colour, mfc=colour if seed in done else "none", ms=5)
+        a.plot([], [], "o", color=colour, label=f"weight decay {float(wd):g}")
+        alphas = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_alpha_eff") for g in group]
+        small = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_small_v") for g in group]
+        ok = [k for k, x in enumerate(alphas) if x is not None and x > 0]  # a log axis shows positive ones
+        b.plot(eps[ok], [alphas[k] / float(wd) for k in ok], "-o", color=colour, label=f"weight decay {float(wd):g}")
+        for k in ok:
+            b.annotate(f"{small[k]:.0%}", (eps[k], alphas[k] / float(wd)), fontsize=7, xytext=(3, 3),
+                       textcoords="offset points")
+        hidden += len(alphas) - len(ok)
+    b.plot(eps, eps, "k:", lw=1, label="alpha_eff = wd eps (eps's regime)")
+    a.set(xscale="log", xlabel="AdamW eps", ylabel="D_crit per seed (pairs)",
+          title="D_crit against eps (hollow: crossing beside an unconverged member)")
+    if a.lines and any(np.nanmin(line.get_ydata(), initial=np.inf) > 0 for line in a.lines if len(line.get_ydata())):
+        a.set_yscale("log")
+    b.set(xscale="log", yscale="log", xlabel="AdamW eps", ylabel="alpha_eff / wd (median over members)",
+          title=f"the L2 strength eps sets (labels: share with sqrt(v) < eps; {hidden} not positive, not shown)")
+    a.legend(fontsize=7)
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def epsilon_section(found: dict) -> Section:
+    group = epsilon_sweeps(found)
+    s, _ = section_for("epsilon", "Control: Adam's ε (D_crit against the L2 strength ε sets)",
+                       "Converged networks sit in Adam's ε regime (sqrt(v) < ε), where AdamW is gradient descent on "
+                       "CE + (α/2)|θ|² with α ≈ wd·ε: ε sets the regulariser. The theory says D_crit does not depend "
+                       "on it; ε moves α over orders of magnitude, a stronger test of P3 than weight decay 1 against 3 "
+                       "(a control beyond the paper).",
+                       "; ".join(protocol.command_line("ungrok", adam_eps=e) for e in ("1e-10", "1e-6")),
+                       [g["run"] for g in group])
+    if not group:
+        return s
+    for g in group:
+        for wd, w in g["by_wd"].items():
+            alpha, small = ((w.get("adam") or {}).get(k) for k in ("median_alpha_eff", "median_small_v"))
+            s.rows.append((f"eps {g['eps']:g}, wd {float(wd):g}: D_crit [95%] / α_eff / share sqrt(v) < eps",
+                           f"{with_interval(w['d_crit'], w['d_crit_interval'])} / {num(alpha, '.3g')} / "
+                           f"{num(small, '.1%')}"))
+    s.judge(verdicts.epsilon(group))
+    s.figures.append(figure_of("D_crit and the effective L2 strength against AdamW's eps",
+                               lambda: render_epsilon(group)))
+    return s
+
+
 EXPERIMENT = ungrok_experiment.EXPERIMENT  # what this module draws (figures.drawers)
-SECTIONS = (ungrokking_section, weight_decay_section, multitask_section)
+SECTIONS = (ungrokking_section, weight_decay_section, multitask_section, epsilon_section)

@@ -335,9 +335,7 @@ P3_RULE = (f"the cap the same number of weight-decay windows for every weight de
 
 def p3(by_wd: dict) -> Verdict:
     caps = {float(wd): w.get("cap_windows") for wd, w in by_wd.items()}
-    crit = {float(wd): {s: c for s, c in (w.get("d_crit_by_seed") or {}).items()
-                        if c is not None and (w.get("bracket_converged_by_seed") or {}).get(s) is True}
-            for wd, w in by_wd.items()}
+    crit = {float(wd): converged_crits(w) for wd, w in by_wd.items()}
     unconverged = {f"{float(wd):g}": sorted(s for s, c in (w.get("d_crit_by_seed") or {}).items()
                                             if c is not None and str(s) not in crit[float(wd)])
                    for wd, w in by_wd.items()}
@@ -353,22 +351,40 @@ def p3(by_wd: dict) -> Verdict:
             f"{v:.1f} windows at wd {wd:g}" for wd, v in caps.items()), nums)
     left_out = "; ".join(f"wd {wd}: seed(s) {', '.join(s)} left out (crossing beside an unconverged member)"
                          for wd, s in unconverged.items() if s)
+    outcomes = equivalence({f"wd {wd:g}": c for wd, c in sorted(crit.items())}, nums["pairs"])
+    out = worst([Verdict(v, P3_RULE, why) for v, why in outcomes], P3_RULE, nums)
+    cap = next(iter(caps.values()))
+    out.decided_by += f" (at a cap of {cap:.1f} windows for every weight decay" + (f"; {left_out})" if left_out
+                                                                                   else ")")
+    return out
+
+
+def converged_crits(w: dict) -> dict[str, float]:
+    """A by_wd entry's D_crit per seed, only where both members bracketing the seed's crossing converged."""
+    return {s: c for s, c in (w.get("d_crit_by_seed") or {}).items()
+            if c is not None and (w.get("bracket_converged_by_seed") or {}).get(s) is True}
+
+
+def equivalence(crit: dict[str, dict[str, float]], pairs: list[dict]) -> list[tuple[str, str]]:
+    """P3's equivalence test between conditions (weight decays, or Adam's eps): for every pair of conditions, the
+    P3_CONFIDENCE t-interval of the mean log D_crit ratio over the seeds present in both, within +-log P3_MARGIN.
+    Appends each pair's numbers to `pairs`; returns (verdict, why) per pair."""
     margin = math.log(P3_MARGIN)
     outcomes = []
-    for a, b in combinations(sorted(crit), 2):
+    for a, b in combinations(crit, 2):
         seeds = sorted(set(crit[a]) & set(crit[b]))
         diffs = np.array([math.log(crit[a][s] / crit[b][s]) for s in seeds])
-        entry = {"wd": [a, b], "seeds": len(seeds)}
-        nums["pairs"].append(entry)
+        entry = {"conditions": [a, b], "seeds": len(seeds)}
+        pairs.append(entry)
         if len(seeds) < 2:
             ratio = f" (ratio {math.exp(diffs[0]):.2f})" if len(seeds) else ""
-            outcomes.append((INCONCLUSIVE, f"wd {a:g} vs {b:g}: {len(seeds)} seed(s) with a converged D_crit in "
+            outcomes.append((INCONCLUSIVE, f"{a} vs {b}: {len(seeds)} seed(s) with a converged D_crit in "
                                            f"both{ratio}; an equivalence test needs >= 2"))
             continue
         half = stats.t.ppf(0.5 + P3_CONFIDENCE / 2, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs))
         lo, hi = diffs.mean() - half, diffs.mean() + half
         entry.update(ratio=math.exp(diffs.mean()), interval=[math.exp(lo), math.exp(hi)])
-        text = (f"wd {a:g} vs {b:g}: D_crit ratio {math.exp(diffs.mean()):.3f} [{math.exp(lo):.3f}, "
+        text = (f"{a} vs {b}: D_crit ratio {math.exp(diffs.mean()):.3f} [{math.exp(lo):.3f}, "
                 f"{math.exp(hi):.3f}] ({len(seeds)} seeds)")
         if -margin <= lo and hi <= margin:
             outcomes.append((CONFIRMED, text + f" within [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
@@ -376,11 +392,46 @@ def p3(by_wd: dict) -> Verdict:
             outcomes.append((NOT_CONFIRMED, text + f" entirely outside [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
         else:
             outcomes.append((INCONCLUSIVE, text + f" not within [{1 / P3_MARGIN:.2f}, {P3_MARGIN:.2f}]"))
-    out = worst([Verdict(v, P3_RULE, why) for v, why in outcomes], P3_RULE, nums)
-    cap = next(iter(caps.values()))
-    out.decided_by += f" (at a cap of {cap:.1f} windows for every weight decay" + (f"; {left_out})" if left_out
-                                                                                   else ")")
-    return out
+    return outcomes
+
+
+EPS_MIN_SPREAD = 3.0  # the control must move alpha_eff at least this much between the extreme eps
+EPS_RULE = (f"ungrokking sweeps identical but for AdamW's eps: alpha_eff (median over members) at least "
+            f"{EPS_MIN_SPREAD:g}x apart between the extreme eps (else the control did not move the regulariser: "
+            f"inconclusive); then per weight decay P3's test across eps: every pair's {P3_CONFIDENCE:.0%} t-interval "
+            f"of the mean log D_crit ratio (converged crossings, paired seeds) within ±log {P3_MARGIN}")
+
+
+def epsilon(sweeps: list[dict]) -> Verdict:
+    """Adam's eps control. sweeps: [{"eps", "by_wd"}] of ungrokking sweeps that differ only in eps. The theory
+    says D_crit does not depend on the L2 strength; eps moves it (alpha_eff) by orders of magnitude where the
+    converged members sit in eps's regime: a stronger test of P3 than weight decay 1 against 3."""
+    sweeps = sorted(sweeps, key=lambda x: x["eps"])
+    nums = {"eps": [x["eps"] for x in sweeps], "alpha_eff": {}, "small_v": {}, "pairs": []}
+    if len(sweeps) < 2:
+        return Verdict(INCONCLUSIVE, EPS_RULE, f"{len(sweeps)} value(s) of eps: nothing to compare", nums)
+    wds = sorted(set.intersection(*(set(x["by_wd"]) for x in sweeps)), key=float)
+    parts = []
+    for wd in wds:
+        regime = [x["by_wd"][wd].get("adam") or {} for x in sweeps]
+        alphas = [r.get("median_alpha_eff") for r in regime]
+        nums["alpha_eff"][f"{float(wd):g}"] = alphas
+        nums["small_v"][f"{float(wd):g}"] = [r.get("median_small_v") for r in regime]
+        label = f"wd {float(wd):g}"
+        if None in alphas or min(alphas[0], alphas[-1]) <= 0:
+            parts.append(Verdict(INCONCLUSIVE, EPS_RULE, f"{label}: alpha_eff not measured or not positive"))
+            continue
+        spread = alphas[-1] / alphas[0]
+        moved = (f"alpha_eff {alphas[0]:.3g} -> {alphas[-1]:.3g} ({spread:.3g}x) from eps {sweeps[0]['eps']:g} to "
+                 f"{sweeps[-1]['eps']:g}")
+        if not spread >= EPS_MIN_SPREAD:
+            parts.append(Verdict(INCONCLUSIVE, EPS_RULE, f"{label}: {moved}: eps did not move the regulariser"))
+            continue
+        crit = {f"eps {x['eps']:g}": converged_crits(x["by_wd"][wd]) for x in sweeps}
+        parts += [Verdict(v, EPS_RULE, f"{label}: {why}; {moved}") for v, why in equivalence(crit, nums["pairs"])]
+    if not parts:
+        return Verdict(INCONCLUSIVE, EPS_RULE, "no weight decay common to the sweeps", nums)
+    return worst(parts, EPS_RULE, nums)
 
 
 # ------------------------------------------------------------------------------------------- theory vs measurement

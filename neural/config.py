@@ -10,6 +10,7 @@ from rundir.lazy import lazy
 
 model = lazy("neural.model")  # model_config only: a configuration is read and checked without torch
 
+ADAM_EPS = 1e-8  # torch's default and the paper's
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
 PRECISIONS = ("float32", "tf32", "bf16")
 FORMATS = ("paper", "nanda")  # [x, op, y, =] or [x, y, =]
@@ -29,6 +30,7 @@ class TrainConfig:
     wds: tuple[float, ...] = (1.0,)  # AdamW weight decays
     lrs: tuple[float, ...] = (1e-3,)  # AdamW learning rates
     betas: tuple[float, float] = (0.9, 0.98)
+    adam_eps: float = ADAM_EPS  # AdamW's epsilon; where sqrt(v) falls below it (converged runs) it sets the L2 strength
     steps: int = 10_000  # full-batch steps
     d_model: int = 128
     n_heads: int = 4
@@ -102,6 +104,8 @@ class TrainConfig:
                 raise ValueError(f"subset={m['subset']!r} is not allowed: D' must be an integer >= 1")
             if m["parent"] is not None and not (isinstance(m["parent_member"], int) and m["parent_member"] >= 0):
                 raise ValueError(f"parent_member={m['parent_member']!r} is not allowed: must be an integer >= 0")
+        if not (isinstance(self.adam_eps, (int, float)) and 1e-14 <= self.adam_eps <= 1e-3):
+            raise ValueError(f"adam_eps={self.adam_eps} is not allowed: must lie in [1e-14, 1e-3]")
         unknown_resets = set(self.reset_on_init) - {"optimizer", "step"}
         if unknown_resets:
             raise ValueError(f"reset_on_init={self.reset_on_init} is not allowed: choose from 'optimizer', 'step'")
@@ -161,7 +165,8 @@ PRESETS: dict[str, TrainConfig] = {"paper": PAPER_MODEL.with_(steps=20_000), "cp
 def describe_model(cfg: TrainConfig) -> str:
     """The model and optimiser of a configuration in words (generated from its fields)."""
     return (f"p={cfg.p}, d_model {cfg.d_model}, {cfg.n_heads} heads x {cfg.d_head}, d_mlp {cfg.d_mlp}, "
-            f"lr {'/'.join(f'{v:g}' for v in cfg.lrs)}")
+            f"lr {'/'.join(f'{v:g}' for v in cfg.lrs)}" + (f", AdamW eps {cfg.adam_eps:g}" if cfg.adam_eps != ADAM_EPS
+                                                            else ""))
 
 
 def describe(cfg: TrainConfig) -> str:

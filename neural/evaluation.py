@@ -15,7 +15,7 @@ from neural import analysis, model, tasks
 from neural.config import TrainConfig
 from neural.dataset import Data
 
-from neural.metrics import CHEAP, FIRST, FULL_CYCLIC, FULL_FOURIER
+from neural.metrics import CHEAP, FIRST, FULL_ADAM, FULL_CYCLIC, FULL_FOURIER
 
 
 def metric_names(cfg: TrainConfig, full: bool) -> list[str]:
@@ -30,8 +30,8 @@ def metric_names(cfg: TrainConfig, full: bool) -> list[str]:
 
 
 def columns(cfg: TrainConfig) -> list[str]:
-    """The metrics table's columns: FIRST, then every other metric in alphabetical order."""
-    return list(FIRST) + sorted(set(metric_names(cfg, True)) - set(FIRST))
+    """The metrics table's columns: FIRST, then every other metric (the trainer's AdamW ones too) alphabetically."""
+    return list(FIRST) + sorted(set(metric_names(cfg, True)) | set(FULL_ADAM) - set(FIRST))
 
 
 @torch.no_grad()

@@ -24,10 +24,16 @@ FULL_FOURIER = {
     "excluded_loss": "Nanda's excluded loss (key frequencies removed, training pairs)",
     "n_key_freqs": "number of key frequencies (90% of W_L's Fourier norm, at most 10)",
 }
+# Measured by the trainer at full evaluations (it holds AdamW's moments): where AdamW has become L2 gradient descent.
+FULL_ADAM = {
+    "adam/small_v": "share of parameters whose bias-corrected sqrt(v) is below AdamW's eps",
+    "adam/alpha_eff": "-<g, w>/|w|^2, g the training gradient: the L2 strength it balances (wd eps in eps's regime)",
+}
 FIRST = ("step", "member", "train/loss", "test/loss", "train/acc", "test/acc", "norm/total")  # the table's first
 
 # A member's last row as its summary.json's "final" holds it, and the part of it a sweep's results table carries
 # (the test-pair o_m and Nanda's two losses stay in each ensemble's summary).
 FINAL = ("train/loss", "test/loss", "train/acc", "test/acc", "test/acc_unseen", "test/acc_no_mirror",
-         "train/label_logit", "norm/total", "train/o_t", "train/o_m", "test/o_m", "restricted_loss", "excluded_loss")
-RESULTS = FINAL[:10]
+         "train/label_logit", "norm/total", "train/o_t", "train/o_m", "test/o_m", "restricted_loss", "excluded_loss",
+         *FULL_ADAM)
+RESULTS = FINAL[:10] + tuple(FULL_ADAM)

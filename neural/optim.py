@@ -4,7 +4,8 @@ The update is a fixed sequence of about fifteen whole-ensemble operations whatev
 (per-member learning rate, weight decay and guard enter as (E, 1) tensors), so on a GPU its kernel count does not
 grow with E, and the step counter lives on the device, so nothing of the host is frozen into a captured step.
 It is torch.optim.AdamW's update (decoupled decay, bias correction, eps added to sqrt(v)/sqrt(bc2)), checked per
-member against it in tests/neural/test_model.py.
+member against it in tests/neural/test_model.py. `regime` measures where a converged member sits: with sqrt(v)
+below eps, AdamW is gradient descent on CE plus an L2 penalty whose strength eps sets (issue 32's confound).
 
 The guard: a member is updated only when allowed and when its gradient is finite and below GRAD_LIMIT; for the
 others every coefficient of the update is zero (their gradient replaced by 0), so weights and moments keep their
@@ -41,3 +42,17 @@ def step(*, w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, 
     denom = (v.sqrt() / bc2_sqrt).add_(eps)
     w.addcmul_(m / denom, -(lr_E1 * on) / bc1)
     return ok
+
+
+@torch.no_grad()
+def regime(w: torch.Tensor, g: torch.Tensor, v: torch.Tensor, count: torch.Tensor, beta2: float,
+           eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where AdamW has become gradient descent with an L2 penalty, per member (rows of the (E, P) tensors): the
+    share of parameters whose sqrt(v_hat) lies below eps, where the update is -lr (g / eps + wd w), gradient
+    descent on CE + (wd eps / 2) |w|^2; and the L2 strength the training gradient g balances,
+    alpha_eff = -<g, w> / |w|^2 (at a stationary point of that descent g = -wd eps w, so alpha_eff = wd eps).
+    Returns two (E,) tensors."""
+    v_hat = v / (1 - torch.pow(beta2, count)).to(v.dtype)
+    small = (v_hat.sqrt() < eps).to(w.dtype).mean(1)
+    alpha = -(g * w).sum(1) / (w * w).sum(1).clamp_min(torch.finfo(w.dtype).tiny)
+    return small, alpha

@@ -277,7 +277,7 @@ class _Run:
         allowed = self.ok_E & finite
         g = gradients(params, torch.where(allowed, loss_E, 0.0))
         updated = optim.step(w=st.w, g=g, m=st.m, v=st.v, count=st.t, lr_E1=self.lr_E1, wd_E1=self.wd_E1,
-                             allowed_E=allowed, betas=self.cfg.betas)
+                             allowed_E=allowed, betas=self.cfg.betas, eps=self.cfg.adam_eps)
         newly = self.ok_E & ~updated
         self.failed_at.copy_(torch.where(newly, self.step_dev, self.failed_at))
         self.why.copy_(torch.where(newly, torch.where(finite, 2, 1), self.why))
@@ -331,10 +331,19 @@ class _Run:
                              "test_acc": f"{float(metrics['test/acc'][0]):.3f}"}, refresh=False)
 
     def _measure(self, rows: list[int], full: bool) -> dict[str, np.ndarray]:
-        """evaluation.evaluate() on batch rows `rows` (all of the batch without copying it)."""
-        if len(rows) == len(self.st.live):
-            return evaluation.evaluate(self.st.params(), self.mcfg, self.data, self.cfg, full=full)
-        return evaluation.evaluate(self.st.params(rows), self.mcfg, self.data.select(rows), self.cfg, full=full)
+        """evaluation.evaluate() on batch rows `rows` (all of the batch without copying it); a full evaluation adds
+        where AdamW stands (optim.regime: its moments and the training gradient)."""
+        whole = len(rows) == len(self.st.live)
+        params, data = (self.st.params(), self.data) if whole else (self.st.params(rows), self.data.select(rows))
+        out = evaluation.evaluate(params, self.mcfg, data, self.cfg, full=full)
+        if full:
+            st, idx = self.st, torch.as_tensor(rows, device=self.dev)
+            leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+            with torch.enable_grad():
+                g = gradients(leaves, losses(leaves, self.mcfg, data, self.cfg.precision))
+            small, alpha = optim.regime(st.w[idx], g, st.v[idx], st.t, self.cfg.betas[1], self.cfg.adam_eps)
+            out.update({"adam/small_v": small.double().cpu().numpy(), "adam/alpha_eff": alpha.double().cpu().numpy()})
+        return out
 
     def checkpoint(self) -> None:
         """Append the new metric rows to metrics.csv, then write the state with where the file now ends."""

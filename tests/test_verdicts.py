@@ -332,3 +332,24 @@ def test_verdict_records_are_plain_json():
     v = V.p3(by_wd([270, 300, 250], [265, 305, 248]))
     d = v.to_dict()
     assert set(d) == {"verdict", "rule", "decided_by", "numbers"} and math.isfinite(d["numbers"]["pairs"][0]["ratio"])
+
+
+# ------------------------------------------------------------------------------------------- Adam's eps control
+def eps_sweep(eps, crits, alpha, brackets=(True, True, True)):
+    """A planted sweep at one eps: wd 1 with D_crit per seed and the median alpha_eff its members balance."""
+    w = {"d_crit_by_seed": {str(s): c for s, c in enumerate(crits)},
+         "bracket_converged_by_seed": {str(s): b for s, b in enumerate(brackets)},
+         "adam": {"median_alpha_eff": alpha, "median_small_v": 0.99, "members": 15}}
+    return {"eps": eps, "by_wd": {"1.0": w}}
+
+
+def test_the_eps_control_asks_that_eps_moved_the_regulariser_and_d_crit_did_not_move():
+    same = [300.0, 280.0, 320.0]
+    v = V.epsilon([eps_sweep(1e-10, same, 1.2e-10), eps_sweep(1e-6, [302.0, 281.0, 318.0], 1.2e-6)])
+    assert v.verdict == V.CONFIRMED and "(1e+04x)" in v.decided_by
+    assert V.epsilon([eps_sweep(1e-10, same, 1e-6), eps_sweep(1e-6, same, 2e-6)]).verdict == V.INCONCLUSIVE
+    moved = V.epsilon([eps_sweep(1e-10, same, 1e-10), eps_sweep(1e-6, [450.0, 430.0, 470.0], 1e-6)])
+    assert moved.verdict == V.NOT_CONFIRMED  # D_crit 1.5x larger where the L2 strength is 10,000x
+    open_ = V.epsilon([eps_sweep(1e-10, same, 1e-10, (True, False, False)), eps_sweep(1e-6, same, 1e-6)])
+    assert open_.verdict == V.INCONCLUSIVE and "1 seed(s)" in open_.decided_by
+    assert V.epsilon([eps_sweep(1e-8, same, 1e-8)]).verdict == V.INCONCLUSIVE

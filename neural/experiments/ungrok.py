@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from neural import protocol, runner, tasks
-from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
+from neural.config import ADAM_EPS, CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from rundir.lazy import lazy
 
 stats = lazy("scipy.stats")
@@ -58,10 +58,14 @@ PRESETS = {
     "paper": Preset(PAPER_MODEL.with_(eval_points=100), parent_steps=20_000, parent_wd=1.0, child_windows=100,
                     wds=(0.3, 1.0, 3.0), seeds=tuple(range(10)),
                     d_prime_fracs=tuple((np.geomspace(390, 1494, 7) / 113**2).round(5))),
-    # make demo: the cpu preset's 4 middle D' (where its transition is), wd 1/3, and 3 seeds: with one seed neither
-    # D_crit nor the weight-decay comparison (P3) has an interval; 3 is the least that gives a t-interval with 2
-    # degrees of freedom (2 seeds would give 1: t = 12.7)
-    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime_fracs=CPU.d_prime_fracs[1:5]),
+    # make demo: wd 1/3 and 3 seeds (with one seed neither D_crit nor the weight-decay comparison, P3, has an
+    # interval; 3 is the least that gives a t-interval with 2 degrees of freedom). Re-sized for the second referee's
+    # rules (2026-12), before any run they judge: the cpu grid's 5 smallest D' (139-603), because P2's width needs
+    # every seed's curve below 0.1 at the low end and at 201 the cpu run's means were 0.08-0.10; a cap of 30 windows
+    # (10,000 steps at wd 1, 3,334 at wd 3), because at 18 windows the previous demo's wd-1 members beside the
+    # crossing had not converged and P2 and P3 judge only converged crossings.
+    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime_fracs=CPU.d_prime_fracs[:5],
+                                child_windows=30),
 }
 # Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
 MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_windows=12)
@@ -171,6 +175,16 @@ def bracket_converged(grid: list[float], curve: list[float], converged: list[boo
     return None if k is None else bool(converged[k - 1] and converged[k])
 
 
+def adam_regime(rows: list[dict]) -> dict | None:
+    """Where the children's AdamW stood at their last row: the median share of parameters with sqrt(v) below eps and
+    the median L2 strength alpha_eff the gradient balances, over members (None for a sweep without them)."""
+    got = [r for r in rows if r.get("adam/small_v") is not None and r.get("adam/alpha_eff") is not None]
+    if not got:
+        return None
+    return {"median_small_v": float(np.median([r["adam/small_v"] for r in got])),
+            "median_alpha_eff": float(np.median([r["adam/alpha_eff"] for r in got])), "members": len(got)}
+
+
 def summarise(rows: list[dict], metric: str = "test/acc", cap_windows: dict[float, float] | None = None) -> dict:
     """Per weight decay: test accuracy at convergence against D', D_crit per seed and over seeds, whether each
     seed's crossing is bracketed by converged members, each seed's transition width on the test and no-mirror
@@ -220,6 +234,7 @@ def summarise(rows: list[dict], metric: str = "test/acc", cap_windows: dict[floa
             "d_crit_interval": interval(found),
             "seeds_without_crossing": [s for s, v in per_seed.items() if v[metric] is None],
             "min_train_acc": min(r["train/acc"] for r in mine),
+            "adam": adam_regime(mine),
             "unconverged": [{"seed": r["seed"], "d_prime": r["d_prime"], "steps": r["steps_run"]}
                             for r in mine if not r["converged"]],
         }
@@ -256,6 +271,10 @@ class Ungrok(protocol.Experiment):
         protocol.Option("windows", float, "Stage-2 cap in weight-decay windows of 1/(lr wd) steps, the same for "
                                           "every weight decay (members stop earlier at convergence).",
                         field="child_windows"),
+        protocol.Option("adam_eps", float, "AdamW's eps for both stages (the control of issue 32: where converged "
+                                           "members sit in eps's regime, eps sets the L2 strength; the theory says "
+                                           "D_crit does not depend on it). A non-default eps gets its own default "
+                                           "directory.", field="base.adam_eps"),
     )
 
     def settings(self, name: str, opts: dict) -> Preset:
@@ -274,6 +293,9 @@ class Ungrok(protocol.Experiment):
             changes["d_prime_fracs"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
         if opts.get("windows") is not None:
             changes["child_windows"] = opts["windows"]
+        if opts.get("adam_eps") is not None:
+            changes["base"] = pre.base.with_(adam_eps=opts["adam_eps"])
+            changes["base"].validate()
         pre = dataclasses.replace(pre, **changes)
         check(pre)
         return pre
@@ -294,7 +316,8 @@ class Ungrok(protocol.Experiment):
 
     def default_out(self, preset: str, pre: Preset) -> Path:
         task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
-        return Path("runs/neural") / f"ungrok-{preset}-{task}"
+        eps = f"-eps{pre.base.adam_eps:g}" if pre.base.adam_eps != ADAM_EPS else ""
+        return Path("runs/neural") / f"ungrok-{preset}-{task}{eps}"
 
     def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
         """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
@@ -316,6 +339,7 @@ class Ungrok(protocol.Experiment):
         caps = {w: child_steps(pre, w) * pre.base.lrs[0] * w for w in pre.wds}
         return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t], cap_windows=caps),
                               "stage2_skipped": skipped.get(t)} for t in pre.tasks},
+                "adam_eps": pre.base.adam_eps,
                 "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
                             "parent_steps": pre.parent_steps, "child_windows": pre.child_windows,
                             "child_steps": {f"{w:g}": child_steps(pre, w) for w in pre.wds},

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from neural import attention, dataset, interop, model, optim, tasks, train
-from neural.config import TrainConfig
+from neural.config import TrainConfig, model_config
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "low_precision_mod_addition.pth"
 SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, seeds=(0, 1), wds=(1.0, 0.3))
@@ -95,6 +95,55 @@ def test_adamw_matches_torch_per_member():
             opts[e].step()
     for e in range(2):
         assert torch.allclose(params["w"][e], ref[e].detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_adamw_with_another_eps_matches_torch():
+    torch.manual_seed(1)
+    w0 = torch.randn(1, 6)
+    ref = torch.nn.Parameter(w0[0].clone())
+    opt = torch.optim.AdamW([ref], lr=1e-2, betas=(0.9, 0.98), weight_decay=1.0, eps=1e-4)
+    w, m, v, count = w0.clone(), torch.zeros(1, 6), torch.zeros(1, 6), torch.zeros((), dtype=torch.float64)
+    for _ in range(4):
+        g = torch.randn(1, 6) * 1e-4  # gradients of eps's size: the denominator's eps matters
+        optim.step(w=w, g=g, m=m, v=v, count=count, lr_E1=torch.tensor([[1e-2]]), wd_E1=torch.tensor([[1.0]]),
+                   allowed_E=torch.tensor([True]), eps=1e-4)
+        ref.grad = g[0].clone()
+        opt.step()
+    assert torch.allclose(w[0], ref.detach(), rtol=1e-6, atol=1e-8)
+
+
+def test_the_eps_regime_on_planted_moments_and_gradients():
+    """Member 0: every sqrt(v_hat) below eps and g = -3e-8 w (a stationary point of GD on CE + (alpha/2)|w|^2 with
+    alpha = 3e-8); member 1: half the parameters above eps, g orthogonal to w (alpha_eff 0)."""
+    w = torch.tensor([[1.0, -2.0, 0.5, 4.0], [1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    count = torch.tensor(1000.0, dtype=torch.float64)
+    bc2 = 1 - 0.98 ** 1000
+    v = torch.tensor([[1e-18] * 4, [1e-18, 1e-18, 1e-14, 1e-14]], dtype=torch.float64) * bc2
+    g = torch.stack([-3e-8 * w[0], torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=torch.float64)])
+    small, alpha = optim.regime(w, g, v, count, 0.98, 1e-8)
+    assert small.tolist() == [1.0, 0.5]
+    assert alpha[0].item() == pytest.approx(3e-8, rel=1e-12) and alpha[1].item() == 0.0
+
+
+def test_a_run_records_where_its_adamw_stands(tmp_path):
+    """The last row of every member carries adam/small_v and adam/alpha_eff; alpha_eff is -<g, w>/|w|^2 for the
+    training gradient at the final weights, recomputed here from the checkpoint; the measurement leaves training
+    as it was (the same final weights as a run whose last row is measured at another step)."""
+    cfg = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=30, eval_points=4,
+                      wds=(1.0, 0.3), threads=1, adam_eps=1e-6)
+    done = train.train(cfg, tmp_path / "run", progress=False)
+    final = {m["member"]: m["final"] for m in done.summary["members"]}
+    data = dataset.Data(cfg, torch.device("cpu"))
+    params = {k: v.clone().requires_grad_(True) for k, v in done.params.items()}
+    g = train.gradients(params, train.losses(params, model_config(cfg), data, "float32"))
+    w = torch.cat([v.detach().reshape(v.shape[0], -1) for v in done.params.values()], 1)
+    expected = (-(g * w).sum(1) / (w * w).sum(1)).tolist()
+    for e in range(2):
+        assert 0.0 <= final[e]["adam/small_v"] <= 1.0
+        assert final[e]["adam/alpha_eff"] == pytest.approx(expected[e], rel=1e-4, abs=1e-9)
+    again = train.train(cfg.with_(eval_points=7), tmp_path / "other", progress=False)  # other full-eval steps
+    for k in done.params:
+        assert torch.equal(done.params[k], again.params[k])
 
 
 @pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
