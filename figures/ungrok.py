@@ -229,11 +229,16 @@ def weight_decay_section(found: dict) -> Section:
     s.judge(verdicts.p3(by_wd))
     if t.get("stage2_skipped"):
         s.why = t["stage2_skipped"]
-    for pair in s.numbers["pairs"]:
-        if "interval" in pair:
-            s.rows.append((f"D_crit ratio {' / '.join(pair['conditions'])} [{verdicts.P3_CONFIDENCE:.0%}]",
-                           f"{pair['ratio']:.3f} [{pair['interval'][0]:.3f}, {pair['interval'][1]:.3f}] "
-                           f"({pair['seeds']} seeds)"))
+    # beside it, not deciding it: the same rule on the test pairs no memorised mirror can answer
+    mirror_free = {wd: {**w, "d_crit_by_seed": w.get("d_crit_no_mirror_by_seed") or {}} for wd, w in by_wd.items()}
+    beside = verdicts.p3(mirror_free)
+    for label, pairs in (("", s.numbers["pairs"]), (", no-mirror pairs", beside.numbers["pairs"])):
+        for pair in pairs:
+            if "interval" in pair:
+                s.rows.append((f"D_crit ratio {' / '.join(pair['conditions'])}{label} [{verdicts.P3_CONFIDENCE:.0%}]",
+                               f"{pair['ratio']:.3f} [{pair['interval'][0]:.3f}, {pair['interval'][1]:.3f}] "
+                               f"({pair['seeds']} seeds)"))
+    s.rows.append(("the same rule on no-mirror pairs (beside, not deciding)", beside.verdict))
     return s
 
 def multitask_section(found: dict) -> Section:
