@@ -107,7 +107,8 @@ def evaluation_share(rounds: int) -> None:
     pre = ungrok.PRESETS["demo"]
     D = ungrok.d_prime_sizes(pre, "add")
     members = tuple({"seed": 0, "wd": wd, "lr": pre.base.lrs[0], "subset": d} for wd in pre.wds for d in D)
-    cfg = pre.base.with_(steps=pre.child_cap, converge=True, member_specs=members, threads=None)
+    cfg = pre.base.with_(steps=ungrok.child_steps(pre, min(pre.wds)), converge=True, member_specs=members,
+                         threads=None)
     cfg = train.resolve_threads(cfg, None)
     st = train._start(cfg, train.model_config(cfg), torch.device("cpu"), None)
     run = train._Run(cfg, torch.device("cpu"), None, st)

@@ -284,7 +284,8 @@ def render_epsilon(group: list[dict]):
     colours = cm.viridis(np.linspace(0, 0.9, len(wds)))
     eps = np.array([g["eps"] for g in group])
     hidden = 0
-    for colour, wd in zip(colours, wds):
+    for k, (colour, wd) in enumerate(zip(colours, wds)):
+        shift = 1.25 ** (k - (len(wds) - 1) / 2)  # weight decays side by side at each eps
         for g in group:
             w = g["by_wd"].get(wd)
             if not w:
@@ -292,7 +293,7 @@ def render_epsilon(group: list[dict]):
             done = verdicts.converged_crits(w)
             for seed, c in (w.get("d_crit_by_seed") or {}).items():
                 if c is not None:
-                    a.plot(g["eps"], c, "o", color=colour, mfc=colour if seed in done else "none", ms=5)
+                    a.plot(g["eps"] * shift, c, "o", color=colour, mfc=colour if seed in done else "none", ms=5)
         a.plot([], [], "o", color=colour, label=f"weight decay {float(wd):g}")
         alphas = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_alpha_eff") for g in group]
         small = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_small_v") for g in group]
@@ -304,11 +305,12 @@ def render_epsilon(group: list[dict]):
         hidden += len(alphas) - len(ok)
     b.plot(eps, eps, "k:", lw=1, label="alpha_eff = wd eps (eps's regime)")
     a.set(xscale="log", xlabel="AdamW eps", ylabel="D_crit per seed (pairs)",
-          title="D_crit against eps (hollow: crossing beside an unconverged member)")
-    if a.lines and any(np.nanmin(line.get_ydata(), initial=np.inf) > 0 for line in a.lines if len(line.get_ydata())):
-        a.set_yscale("log")
+          title="D_crit per seed against eps\n(hollow: its crossing beside an unconverged member)")
     b.set(xscale="log", yscale="log", xlabel="AdamW eps", ylabel="alpha_eff / wd (median over members)",
-          title=f"the L2 strength eps sets (labels: share with sqrt(v) < eps; {hidden} not positive, not shown)")
+          title="the L2 strength eps sets\n(labels: share of parameters with sqrt(v) < eps"
+                + (f"; {hidden} not positive, not shown)" if hidden else ")"))
+    for ax in (a, b):
+        ax.title.set_fontsize(9)
     a.legend(fontsize=7)
     b.legend(fontsize=7)
     fig.tight_layout()

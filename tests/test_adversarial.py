@@ -199,6 +199,7 @@ FOREIGN = {
     "seeds-malformed": (["ungrok", "--preset", "tiny", "--out", "u2", "--seeds", "a,b"], ("seeds",)),
     "wd-empty": (["ungrok", "--preset", "tiny", "--out", "u2", "--wd", ","], ("wd",)),
     "windows-zero": (["ungrok", "--preset", "tiny", "--out", "u2", "--windows", "0"], ("windows",)),
+    "adam-eps-too-large": (["ungrok", "--preset", "tiny", "--out", "u2", "--adam-eps", "0.5"], ("adam_eps",)),
     "efficiency-non-fourier-task": (["efficiency", "--preset", "tiny", "--out", "e2", "--task", "mul"], ("task",)),
     "unknown-task": (["ungrok", "--preset", "tiny", "--out", "u2", "--task", "nope"], ("task",)),
     "unknown-preset": (["semigrok", "--preset", "huge", "--out", "s2"], ("preset",)),

@@ -1,4 +1,5 @@
 """Trainer: exact resume, divergence handling, memorisation-only runs, CLI; slow: the cpu preset groks."""
+import inspect
 import json
 
 import numpy as np
@@ -37,6 +38,8 @@ def test_diverging_member_is_frozen_at_its_last_finite_state(tmp_path, capsys, m
 
     def overflowing(params, loss_E):
         g = real(params, loss_E)
+        if inspect.stack()[1].function != "train_step":  # a full evaluation's gradient (AdamW's regime), not a step
+            return g
         calls["n"] += 1
         if calls["n"] == 6:
             g[1] = 1e30
@@ -189,7 +192,7 @@ def test_every_metric_named_anywhere_is_declared_once():
     in neural.metrics, each once."""
     from neural import metrics
 
-    declared = [*metrics.CHEAP, *metrics.FULL_CYCLIC, *metrics.FULL_FOURIER]
+    declared = [*metrics.CHEAP, *metrics.FULL_CYCLIC, *metrics.FULL_FOURIER, *metrics.FULL_ADAM]
     assert len(declared) == len(set(declared))
     assert set(metrics.FINAL) <= set(declared) and set(metrics.RESULTS) <= set(metrics.FINAL)
     assert set(metrics.FIRST) - {"step", "member"} <= set(declared)
