@@ -164,10 +164,11 @@ def draw(data: dict, wd: float | None = None) -> dict:
 
 
 def sweeps(found: dict, multitask: bool) -> list[dict]:
-    """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9); those at AdamW's default eps
-    first (the paper's experiment; the others are the eps control's)."""
+    """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9); the paper's experiment first
+    (AdamW's default eps, float32 children), the controls' sweeps after it."""
     mine = [r for r in found.get(EXPERIMENT.name, []) if (len(r["summary"].get("tasks") or {}) > 1) == multitask]
-    return sorted(mine, key=lambda r: r["summary"].get("adam_eps", ADAM_EPS) != ADAM_EPS)
+    return sorted(mine, key=lambda r: (r["summary"].get("adam_eps", ADAM_EPS) != ADAM_EPS
+                                       or r["summary"].get("child_precision", "float32") != "float32"))
 
 
 def _ungrok_task(run: dict) -> dict:
@@ -258,20 +259,26 @@ def multitask_section(found: dict) -> Section:
                              lambda: render_fig4(load(run["dir"]))))
     return s
 
-def epsilon_sweeps(found: dict) -> list[dict]:
-    """The largest group of single-task ungrokking sweeps identical but for AdamW's eps (the ε control), as
-    [{"eps", "by_wd", "run"}] by eps; [] without two values of eps."""
-    groups: dict[str, dict[float, dict]] = {}
+def sweeps_differing_in(found: dict, field: str) -> list[dict]:
+    """The largest group of single-task ungrokking sweeps whose identities differ only in `field` (a control: Adam's
+    eps "base.adam_eps", the children's numerics "child_precision"), as [{"value", "by_wd", "run"}] in the order of
+    the values; [] without two values."""
+    groups: dict[str, dict] = {}
     for run in sweeps(found, False):
         ident = dict(run["summary"].get("identity") or {})
-        eps = ident.pop("base.adam_eps", None)
-        if eps is None:
+        if field not in ident:
             continue
+        value = ident.pop(field)
         key = repr(sorted((k, repr(v)) for k, v in ident.items() if k != "preset"))
-        groups.setdefault(key, {}).setdefault(float(eps), {"eps": float(eps), "by_wd": _ungrok_task(run)["by_wd"],
-                                                          "run": run})
+        groups.setdefault(key, {}).setdefault(value, {"value": value, "by_wd": _ungrok_task(run)["by_wd"],
+                                                      "run": run})
     best = max(groups.values(), key=len, default={})
-    return sorted(best.values(), key=lambda x: x["eps"]) if len(best) >= 2 else []
+    return sorted(best.values(), key=lambda x: x["value"]) if len(best) >= 2 else []
+
+
+def epsilon_sweeps(found: dict) -> list[dict]:
+    """The ε control's sweeps, [{"eps", "by_wd", "run"}] by eps."""
+    return [{**g, "eps": float(g["value"])} for g in sweeps_differing_in(found, "base.adam_eps")]
 
 
 def render_epsilon(group: list[dict]):
@@ -340,5 +347,46 @@ def epsilon_section(found: dict) -> Section:
     return s
 
 
+def render_numerics(group: list[dict]):
+    """Mean test accuracy against D' per weight decay, one line style per precision of the children."""
+    style.apply()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    wds = sorted({wd for g in group for wd in g["by_wd"]}, key=float)
+    colours = cm.viridis(np.linspace(0, 0.9, len(wds)))
+    for g, ls in zip(group, ("-", "--", ":")):
+        for colour, wd in zip(colours, wds):
+            w = g["by_wd"].get(wd)
+            if w:
+                ax.plot(w["d_prime"], w["mean_test_acc"], ls, marker="o", ms=3, color=colour,
+                        label=f"wd {float(wd):g}, children in {g['value']}")
+    ax.axhline(0.5, color="grey", lw=0.6)
+    ax.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="mean test accuracy (at convergence or cap)",
+           title="the same parents ungrokked in float32 and float64", ylim=(-0.03, 1.03))
+    style.plain_log(ax.xaxis)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def numerics_section(found: dict) -> Section:
+    group = sweeps_differing_in(found, "child_precision")
+    s, _ = section_for("numerics", "Control: float64 (the children's numerics)",
+                       "Most wd-1 training pairs end with margins above the 16.6 nats where a naive float32 "
+                       "log-softmax has no gradient. The toolkit's cross-entropy keeps its gradient there, but float32 "
+                       "rounding could still shape ungrokking: the same parents' children re-run in float64 must give "
+                       "the same D_crit (a control beyond the paper).",
+                       protocol.command_line("ungrok", child_precision="float64"), [g["run"] for g in group])
+    if not group:
+        return s
+    for g in group:
+        for wd, w in g["by_wd"].items():
+            s.rows.append((f"children in {g['value']}, wd {float(wd):g}: D_crit [95%] / unconverged",
+                           f"{with_interval(w['d_crit'], w['d_crit_interval'])} / {len(w['unconverged'])}"))
+    s.judge(verdicts.numerics(group))
+    s.figures.append(figure_of("Test accuracy against D', the children in float32 and in float64",
+                               lambda: render_numerics(group)))
+    return s
+
+
 EXPERIMENT = ungrok_experiment.EXPERIMENT  # what this module draws (figures.drawers)
-SECTIONS = (ungrokking_section, weight_decay_section, multitask_section, epsilon_section)
+SECTIONS = (ungrokking_section, weight_decay_section, multitask_section, epsilon_section, numerics_section)

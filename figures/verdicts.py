@@ -434,6 +434,26 @@ def epsilon(sweeps: list[dict]) -> Verdict:
     return worst(parts, EPS_RULE, nums)
 
 
+NUMERICS_RULE = (f"ungrokking sweeps identical but for the children's precision (the same float32 parents): per weight "
+                 f"decay P3's test between float32 and float64, every {P3_CONFIDENCE:.0%} t-interval of the mean log "
+                 f"D_crit ratio (converged crossings, paired seeds) within ±log {P3_MARGIN}")
+
+
+def numerics(sweeps: list[dict]) -> Verdict:
+    """The numerics control. sweeps: [{"value" (the children's precision), "by_wd"}] of ungrokking sweeps that differ
+    only in it. float32 rounding must not decide where ungrokking happens."""
+    nums = {"precisions": [x["value"] for x in sweeps], "pairs": []}
+    if len(sweeps) < 2:
+        return Verdict(INCONCLUSIVE, NUMERICS_RULE, f"{len(sweeps)} precision(s): nothing to compare", nums)
+    wds = sorted(set.intersection(*(set(x["by_wd"]) for x in sweeps)), key=float)
+    parts = [Verdict(v, NUMERICS_RULE, f"wd {float(wd):g}: {why}")
+             for wd in wds for v, why in equivalence({x["value"]: converged_crits(x["by_wd"][wd]) for x in sweeps},
+                                                     nums["pairs"])]
+    if not parts:
+        return Verdict(INCONCLUSIVE, NUMERICS_RULE, "no weight decay common to the sweeps", nums)
+    return worst(parts, NUMERICS_RULE, nums)
+
+
 # ------------------------------------------------------------------------------------------- theory vs measurement
 COMPARE_RULE = (f"per weight decay d = log(measured/predicted) with both intervals (Welch-Satterthwaite t): d's "
                 f"{EQUIVALENCE:.0%} interval within ±log {CMP_RATIO} for every weight decay; d's 95% interval beyond "

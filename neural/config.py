@@ -12,7 +12,7 @@ model = lazy("neural.model")  # model_config only: a configuration is read and c
 
 ADAM_EPS = 1e-8  # torch's default and the paper's
 MAX_STEPS = 10**9  # full-batch steps of one run (the paper's longest runs are ~10^7)
-PRECISIONS = ("float32", "tf32", "bf16")
+PRECISIONS = ("float32", "tf32", "bf16", "float64")
 FORMATS = ("paper", "nanda")  # [x, op, y, =] or [x, y, =]
 MEMBER_DEFAULTS = {"split_seed": None, "subset": None, "parent": None, "parent_member": 0}
 MEMBER_KEYS = ("seed", "wd", "lr", "split_seed", "subset", "parent", "parent_member")
@@ -36,7 +36,8 @@ class TrainConfig:
     n_heads: int = 4
     d_head: int = 32
     d_mlp: int = 512
-    precision: str = "float32"  # exact; "tf32": CUDA's TF32 matmuls; "bf16": autocast forward (both shift the dynamics)
+    precision: str = "float32"  # exact; "tf32": CUDA's TF32 matmuls; "bf16": autocast forward (both shift the
+    # dynamics); "float64": weights, moments and training in double precision (the numerics control, issue 32)
     eval_points: int = 200  # about this many metric evaluations, log-spaced, plus every eval_every
     eval_every: int = 0  # also evaluate every this many steps (0: steps // 50)
     checkpoint_every: int = 1000  # steps between checkpoints (and always at the end)

@@ -82,7 +82,7 @@ def check_precision(precision: str, dev: torch.device) -> None:
 
 def numerics(precision: str, dev: torch.device) -> dict:
     """What a run's numbers depend on beyond its configuration, as config.json records it."""
-    return {"precision": precision, "matmul": "tf32" if precision == "tf32" else "float32",
+    return {"precision": precision, "matmul": {"tf32": "tf32", "float64": "float64"}.get(precision, "float32"),
             "deterministic_algorithms": dev.type == "cuda"}
 
 

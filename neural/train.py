@@ -67,7 +67,8 @@ def losses(params, mcfg, data: Data, precision: str) -> torch.Tensor:
     with torch.autocast(device_type=data.tokens.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         logits = model.forward(params, mcfg, data.train_layout)  # (E, D, C)
     E, D, C = logits.shape
-    ce = loss.cross_entropy(logits.float().reshape(E * D, C), data.train_labels.reshape(-1))
+    logits = logits if logits.dtype == torch.float64 else logits.float()  # float64 trains in float64
+    ce = loss.cross_entropy(logits.reshape(E * D, C), data.train_labels.reshape(-1))
     return (ce.reshape(E, D) * data.train_weight).sum(1)
 
 
@@ -220,8 +221,9 @@ def _start(cfg: TrainConfig, mcfg: model.ModelConfig, dev: torch.device, ckpt_pa
             raise ValueError(f"steps={cfg.steps} is not allowed for {ckpt_path.parent}: it already holds step "
                              f"{saved['step']}; pass at least that many --steps, or --overwrite to replace it")
         return TrainState.from_checkpoint(layout, saved, checkpoint.read_rows(ckpt_path.parent, saved), dev)
-    params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])
-    st = TrainState.fresh(layout, {k: v.to(dev) for k, v in params.items()})
+    params = model.init_params(mcfg, [m["seed"] for m in cfg.members()])  # float32 draws: the same start in float64
+    dtype = torch.float64 if cfg.precision == "float64" else torch.float32
+    st = TrainState.fresh(layout, {k: v.to(dev, dtype) for k, v in params.items()})
     init_from_parents(cfg, mcfg, st, ckpt_path.parent.parent if ckpt_path is not None else None)
     return st
 

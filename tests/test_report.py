@@ -51,6 +51,9 @@ def runs(tmp_path_factory):
         other_eps = dataclasses.replace(pre, base=TINY.with_(adam_eps=1e-6))  # the eps control beside it
         protocol.run_preset(ungrok.EXPERIMENT, other_eps, root / "neural" / "ungrok-tiny-add-eps1e-06", preset="tiny",
                             progress=False)
+        double = dataclasses.replace(pre, child_precision="float64")  # the numerics control beside it
+        protocol.run_preset(ungrok.EXPERIMENT, double, root / "neural" / "ungrok-tiny-add-float64", preset="tiny",
+                            progress=False)
     eff = efficiency.Preset(TINY.with_(frac=None, train_size=100), mem_sizes=(40, 80), gen_fracs=(0.5, 0.7),
                             wds=(1.0,), seeds=(0,), mem_cap=20, gen_cap=20)
     protocol.run_preset(efficiency.EXPERIMENT, eff, root / "neural" / "efficiency-tiny-add", preset="tiny",

@@ -353,3 +353,12 @@ def test_the_eps_control_asks_that_eps_moved_the_regulariser_and_d_crit_did_not_
     open_ = V.epsilon([eps_sweep(1e-10, same, 1e-10, (True, False, False)), eps_sweep(1e-6, same, 1e-6)])
     assert open_.verdict == V.INCONCLUSIVE and "1 seed(s)" in open_.decided_by
     assert V.epsilon([eps_sweep(1e-8, same, 1e-8)]).verdict == V.INCONCLUSIVE
+
+
+def test_the_numerics_control_compares_float32_and_float64_children_by_p3s_test():
+    f32 = {"value": "float32", "by_wd": eps_sweep(1e-8, [300.0, 280.0, 320.0], 1e-8)["by_wd"]}
+    close = {"value": "float64", "by_wd": eps_sweep(1e-8, [301.0, 279.0, 322.0], 1e-8)["by_wd"]}
+    far = {"value": "float64", "by_wd": eps_sweep(1e-8, [420.0, 400.0, 450.0], 1e-8)["by_wd"]}
+    assert V.numerics([f32, close]).verdict == V.CONFIRMED
+    assert V.numerics([f32, far]).verdict == V.NOT_CONFIRMED
+    assert V.numerics([f32]).verdict == V.INCONCLUSIVE

@@ -33,6 +33,7 @@ from rundir.lazy import lazy
 
 stats = lazy("scipy.stats")
 
+CHILD_PRECISIONS = ("float32", "float64")  # the exact numerics and the control (tf32, bf16 are speed-ups, not controls)
 MULTITASK = ("add", "sub", "mul", "x2y2", "x2xyy2", "x3xy", "s5")
 
 
@@ -46,6 +47,7 @@ class Preset:
     seeds: tuple[int, ...]
     d_prime_fracs: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); in pairs: d_prime_sizes
     tasks: tuple[str, ...] = ("add",)
+    child_precision: str = "float32"  # stage 2's numerics ("float64": the numerics control; the parents stay float32)
 
 
 # the cap: 18 windows, what the former cap of 6,000 steps gave wd 1 (the same cost there; wd 2 and 3 now stop at
@@ -96,7 +98,7 @@ def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec
         # the parent by its directory's name: a sibling of the child's under ensembles/ (train resolves it there)
         source = {"parent": parent["ensemble"], "parent_member": int(parent["member"])}
         for wd in pre.wds:
-            base = pre.base.with_(task=task, steps=child_steps(pre, wd), converge=True)
+            base = pre.base.with_(task=task, steps=child_steps(pre, wd), converge=True, precision=pre.child_precision)
             for D in d_prime_sizes(pre, task):
                 member = {"seed": int(parent["seed"]), "wd": wd, "lr": base.lrs[0], "subset": D, **source}
                 specs.append(runner.Spec(base, member, {"task": task, "stage": 2, "d_prime": D}))
@@ -110,6 +112,9 @@ def check(pre: Preset) -> None:
             raise ValueError(f"{name} is empty: give at least one value")
         if len(set(values)) != len(values):
             raise ValueError(f"{name}={','.join(map(str, values))} repeats a value")
+    if pre.child_precision not in CHILD_PRECISIONS:
+        raise ValueError(f"child_precision={pre.child_precision!r} is not allowed: choose "
+                         f"{', '.join(CHILD_PRECISIONS)}")
     if not pre.child_windows > 0:
         raise ValueError(f"windows={pre.child_windows} is not allowed: the stage-2 cap must be > 0 windows")
     if min(pre.wds) <= 0:
@@ -129,7 +134,8 @@ def check(pre: Preset) -> None:
             spec.base.with_(member_specs=(spec.member,)).validate()
         for w in pre.wds:
             members = tuple({"seed": s, "wd": w, "lr": pre.base.lrs[0], "subset": D} for s in pre.seeds for D in sizes)
-            pre.base.with_(task=task, steps=child_steps(pre, w), converge=True, member_specs=members).validate()
+            pre.base.with_(task=task, steps=child_steps(pre, w), converge=True, member_specs=members,
+                           precision=pre.child_precision).validate()
 
 
 def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
@@ -271,6 +277,10 @@ class Ungrok(protocol.Experiment):
         protocol.Option("windows", float, "Stage-2 cap in weight-decay windows of 1/(lr wd) steps, the same for "
                                           "every weight decay (members stop earlier at convergence).",
                         field="child_windows"),
+        protocol.Option("child_precision", str, "The children's numerics: float64 re-runs stage 2 in double "
+                                                "precision from the same float32 parents (the numerics control of "
+                                                "issue 32; about 2x slower on a CPU); its own default directory.",
+                        field="child_precision", choices=CHILD_PRECISIONS),
         protocol.Option("adam_eps", float, "AdamW's eps for both stages (the control of issue 32: where converged "
                                            "members sit in eps's regime, eps sets the L2 strength; the theory says "
                                            "D_crit does not depend on it). A non-default eps gets its own default "
@@ -293,6 +303,8 @@ class Ungrok(protocol.Experiment):
             changes["d_prime_fracs"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
         if opts.get("windows") is not None:
             changes["child_windows"] = opts["windows"]
+        if opts.get("child_precision") is not None:
+            changes["child_precision"] = opts["child_precision"]
         if opts.get("adam_eps") is not None:
             changes["base"] = pre.base.with_(adam_eps=opts["adam_eps"])
             changes["base"].validate()
@@ -302,7 +314,8 @@ class Ungrok(protocol.Experiment):
 
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"tasks": list(pre.tasks), "parent_steps": pre.parent_steps, "parent_wd": pre.parent_wd,
-                              "child_windows": pre.child_windows, "wds": list(pre.wds), "seeds": list(pre.seeds),
+                              "child_windows": pre.child_windows, "child_precision": pre.child_precision,
+                              "wds": list(pre.wds), "seeds": list(pre.seeds),
                               "d_prime": list(pre.d_prime_fracs), "base": pre.base.to_dict()})
 
     def describe(self, pre: Preset) -> str:
@@ -312,12 +325,14 @@ class Ungrok(protocol.Experiment):
                 f"{pre.base.frac:.0%} of pairs at wd {pre.parent_wd:g}; children on {len(pre.d_prime_fracs)} "
                 f"geometric D' ({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds "
                 f"{','.join(map(str, pre.seeds))}, cap {pre.child_windows:g} windows of 1/(lr wd) ("
-                f"{', '.join(f'{child_steps(pre, w):,}' for w in pre.wds)} steps)")
+                f"{', '.join(f'{child_steps(pre, w):,}' for w in pre.wds)} steps)"
+                + (f"; children in {pre.child_precision}" if pre.child_precision != "float32" else ""))
 
     def default_out(self, preset: str, pre: Preset) -> Path:
         task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
         eps = f"-eps{pre.base.adam_eps:g}" if pre.base.adam_eps != ADAM_EPS else ""
-        return Path("runs/neural") / f"ungrok-{preset}-{task}{eps}"
+        numerics = f"-{pre.child_precision}" if pre.child_precision != "float32" else ""
+        return Path("runs/neural") / f"ungrok-{preset}-{task}{eps}{numerics}"
 
     def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
         """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
@@ -339,7 +354,7 @@ class Ungrok(protocol.Experiment):
         caps = {w: child_steps(pre, w) * pre.base.lrs[0] * w for w in pre.wds}
         return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t], cap_windows=caps),
                               "stage2_skipped": skipped.get(t)} for t in pre.tasks},
-                "adam_eps": pre.base.adam_eps,
+                "adam_eps": pre.base.adam_eps, "child_precision": pre.child_precision,
                 "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
                             "parent_steps": pre.parent_steps, "child_windows": pre.child_windows,
                             "child_steps": {f"{w:g}": child_steps(pre, w) for w in pre.wds},

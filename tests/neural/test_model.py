@@ -146,6 +146,24 @@ def test_a_run_records_where_its_adamw_stands(tmp_path):
         assert torch.equal(done.params[k], again.params[k])
 
 
+def test_a_float64_run_trains_in_float64_from_the_same_start(tmp_path):
+    """precision float64: weights, moments and the loss in double precision, from the float32 run's initial draws
+    (so the two differ only by the numerics), deterministic; a float64 child starts from a float32 parent."""
+    cfg = TrainConfig(p=11, frac=0.6, d_model=8, n_heads=2, d_head=4, d_mlp=16, steps=3, eval_points=3, threads=1)
+    one = train.train(cfg, None, progress=False)
+    double = train.train(cfg.with_(precision="float64"), tmp_path / "d", progress=False)
+    assert all(v.dtype == torch.float64 for v in double.params.values())
+    for k in one.params:  # 3 steps of lr 1e-3 from the same start: float64 and float32 stay close
+        torch.testing.assert_close(double.params[k].float(), one.params[k], rtol=1e-4, atol=1e-5)
+    again = train.train(cfg.with_(precision="float64"), None, progress=False)
+    assert all(torch.equal(double.params[k], again.params[k]) for k in double.params)
+    parent32 = train.train(cfg, tmp_path / "p32", progress=False)
+    child = cfg.with_(precision="float64", member_specs=({"seed": 0, "wd": 1.0, "lr": 1e-3, "parent": "p32",
+                                                          "parent_member": 0},))
+    kid = train.train(child, tmp_path / "kid", progress=False)
+    assert kid.params["W_E"].dtype == torch.float64 and parent32.params["W_E"].dtype == torch.float32
+
+
 @pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture checkpoint not present")
 def test_import_real_checkpoint_reproduces_measured_facts():
     state = torch.load(FIXTURE, map_location="cpu", weights_only=True)
