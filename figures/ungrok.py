@@ -11,7 +11,6 @@ import numpy as np
 from figures import source, style, verdicts
 from figures.sections import Section, figure_of, num, section_for, with_interval
 from neural import protocol
-from neural.config import ADAM_EPS
 from neural.experiments import ungrok as ungrok_experiment
 from rundir.lazy import lazy
 
@@ -167,8 +166,12 @@ def sweeps(found: dict, multitask: bool) -> list[dict]:
     """The ungrokking sweeps found, of one task (P2, P3) or of several (Figure 9); the paper's experiment first
     (AdamW's default eps, float32 children), the controls' sweeps after it."""
     mine = [r for r in found.get(EXPERIMENT.name, []) if (len(r["summary"].get("tasks") or {}) > 1) == multitask]
-    return sorted(mine, key=lambda r: (r["summary"].get("adam_eps", ADAM_EPS) != ADAM_EPS
-                                       or r["summary"].get("child_precision", "float32") != "float32"))
+    defaults = ungrok_experiment.IDENTITY_DEFAULTS
+
+    def control(run: dict) -> bool:
+        ident = run["summary"].get("identity") or {}
+        return any(ident.get(k, v) != v for k, v in defaults.items())
+    return sorted(mine, key=control)
 
 
 def _ungrok_task(run: dict) -> dict:
@@ -265,9 +268,7 @@ def sweeps_differing_in(found: dict, field: str) -> list[dict]:
     the values; [] without two values."""
     groups: dict[str, dict] = {}
     for run in sweeps(found, False):
-        ident = dict(run["summary"].get("identity") or {})
-        if field not in ident:
-            continue
+        ident = {**ungrok_experiment.IDENTITY_DEFAULTS, **(run["summary"].get("identity") or {})}
         value = ident.pop(field)
         key = repr(sorted((k, repr(v)) for k, v in ident.items() if k != "preset"))
         groups.setdefault(key, {}).setdefault(value, {"value": value, "by_wd": _ungrok_task(run)["by_wd"],
@@ -347,6 +348,52 @@ def epsilon_section(found: dict) -> Section:
     return s
 
 
+def long_section(found: dict) -> Section:
+    runs = [r for r in sweeps(found, False) if any(_ungrok_task(r).get("long_training") or {})]
+    s, run = section_for("long", "Control: long training at fixed data",
+                         "Ungrokking below D_crit is evidence for the theory only if networks trained as long on their "
+                         "own data, or on a D' above D_crit, keep their test accuracy (else it is anti-grokking or "
+                         "slow decay). Each parent on its own split and the largest-D' children train to the cap "
+                         "without stopping (a control beyond the paper).",
+                         protocol.command_line("ungrok", long_control=""), runs)
+    if run is None:
+        return s
+    for wd, ms in _ungrok_task(run)["long_training"].items():
+        for kind, D in (("own split D", max(m["d_prime"] for m in ms)), ("largest D'", min(m["d_prime"] for m in ms))):
+            accs = [m["test_acc"] for m in ms if m["d_prime"] == D]
+            s.rows.append((f"wd {float(wd):g}, {kind} = {D:.0f}: test accuracy at the cap, per seed",
+                           ", ".join(f"{a:.3f}" for a in accs)))
+    s.judge(verdicts.long_training(_ungrok_task(run)["long_training"]))
+    data = load(run["dir"])
+    s.figures.append(figure_of("Test accuracy over training of the long-trained members (each parent on its own split, "
+                               "the largest D') beside the stage-2 children at the smallest D'",
+                               lambda: render_long(data)))
+    return s
+
+
+def render_long(data: dict):
+    """Test accuracy over steps: stage 3 (long-trained, solid) and the smallest-D' stage-2 children (dotted), one
+    colour per weight decay."""
+    style.apply()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    rows = data["rows"]
+    wds = sorted({r["wd"] for r in rows if r["stage"] == 3})
+    colours = dict(zip(wds, cm.viridis(np.linspace(0, 0.9, len(wds)))))
+    smallest = min((r["d_prime"] for r in rows if r["stage"] == 2), default=None)
+    for r in rows:
+        if r["stage"] == 3 or (r["stage"] == 2 and r["d_prime"] == smallest and r["wd"] in colours):
+            c = _curve(data, r)
+            ax.plot(c["step"], c["test/acc"], "-" if r["stage"] == 3 else ":", color=colours[r["wd"]], lw=1)
+    for wd, colour in colours.items():
+        ax.plot([], [], "-", color=colour, label=f"wd {wd:g}: long-trained (own split, largest D')")
+        ax.plot([], [], ":", color=colour, label=f"wd {wd:g}: children at the smallest D' {smallest:.0f}")
+    ax.set(xlabel="step of stage 2", ylabel="test accuracy", ylim=(-0.03, 1.03),
+           title="stage 2: the long-trained members and the smallest-D' children")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def render_numerics(group: list[dict]):
     """Mean test accuracy against D' per weight decay, one line style per precision of the children."""
     style.apply()
@@ -389,4 +436,5 @@ def numerics_section(found: dict) -> Section:
 
 
 EXPERIMENT = ungrok_experiment.EXPERIMENT  # what this module draws (figures.drawers)
-SECTIONS = (ungrokking_section, weight_decay_section, multitask_section, epsilon_section, numerics_section)
+SECTIONS = (ungrokking_section, weight_decay_section, multitask_section, epsilon_section, numerics_section,
+            long_section)

@@ -454,6 +454,33 @@ def numerics(sweeps: list[dict]) -> Verdict:
     return worst(parts, NUMERICS_RULE, nums)
 
 
+LONG_RULE = (f"the long-training control (each parent on its own split D and the largest-D' children, trained to "
+             f"the ungrokking cap without stopping): every member's test accuracy at the cap >= {P2_HIGH} -> "
+             f"ungrokking is not confounded by long training (confirmed); any <= {P2_LOW} -> confounded (not "
+             "confirmed); else inconclusive")
+
+
+def long_training(by_wd: dict) -> Verdict:
+    """by_wd: {wd: [{"seed", "d_prime", "test_acc", "steps"}]} of the ungrok summary's long_training. Networks
+    that lose test accuracy on a D' above D_crit, or on their own data, when merely trained as long would make
+    ungrokking below D_crit no evidence for the theory (anti-grokking, or slow decay, instead)."""
+    members = [dict(m, wd=float(wd)) for wd, ms in by_wd.items() for m in ms]
+    nums = {"members": members}
+    if not members:
+        return Verdict(INCONCLUSIVE, LONG_RULE, "no long-trained members in the sweep", nums)
+    low = [m for m in members if m["test_acc"] <= P2_LOW]
+    text = ", ".join(f"wd {m['wd']:g} seed {m['seed']} D' {m['d_prime']:.0f}: {m['test_acc']:.3f}" for m in members
+                     if m["test_acc"] < P2_HIGH) or f"all {len(members)} members >= {P2_HIGH}"
+    lowest = min(m["test_acc"] for m in members)
+    if low:
+        return Verdict(NOT_CONFIRMED, LONG_RULE, f"{len(low)} long-trained member(s) lost their test accuracy "
+                       f"({text}): ungrokking is confounded with long training", nums)
+    if lowest >= P2_HIGH:
+        return Verdict(CONFIRMED, LONG_RULE, f"lowest test accuracy at the cap {lowest:.3f} ({text}; "
+                       f"{len(members)} members, up to {max(m['steps'] for m in members):,} steps)", nums)
+    return Verdict(INCONCLUSIVE, LONG_RULE, f"some long-trained members fell below {P2_HIGH} ({text})", nums)
+
+
 # ------------------------------------------------------------------------------------------- theory vs measurement
 COMPARE_RULE = (f"per weight decay d = log(measured/predicted) with both intervals (Welch-Satterthwaite t): d's "
                 f"{EQUIVALENCE:.0%} interval within ±log {CMP_RATIO} for every weight decay; d's 95% interval beyond "

@@ -51,6 +51,9 @@ def runs(tmp_path_factory):
         other_eps = dataclasses.replace(pre, base=TINY.with_(adam_eps=1e-6))  # the eps control beside it
         protocol.run_preset(ungrok.EXPERIMENT, other_eps, root / "neural" / "ungrok-tiny-add-eps1e-06", preset="tiny",
                             progress=False)
+        long = dataclasses.replace(pre, long_control=True)  # the long-training control
+        protocol.run_preset(ungrok.EXPERIMENT, long, root / "neural" / "ungrok-tiny-add-long", preset="tiny",
+                            progress=False)
         double = dataclasses.replace(pre, child_precision="float64")  # the numerics control beside it
         protocol.run_preset(ungrok.EXPERIMENT, double, root / "neural" / "ungrok-tiny-add-float64", preset="tiny",
                             progress=False)

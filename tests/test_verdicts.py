@@ -362,3 +362,15 @@ def test_the_numerics_control_compares_float32_and_float64_children_by_p3s_test(
     assert V.numerics([f32, close]).verdict == V.CONFIRMED
     assert V.numerics([f32, far]).verdict == V.NOT_CONFIRMED
     assert V.numerics([f32]).verdict == V.INCONCLUSIVE
+
+
+def test_the_long_training_control_calls_ungrokking_confounded_when_long_runs_lose_accuracy():
+    kept = {"1.0": [{"seed": 0, "d_prime": 1740, "test_acc": 1.0, "steps": 10_000},
+                    {"seed": 0, "d_prime": 870, "test_acc": 0.99, "steps": 10_000}]}
+    assert V.long_training(kept).verdict == V.CONFIRMED
+    lost = {"1.0": [*kept["1.0"], {"seed": 1, "d_prime": 870, "test_acc": 0.12, "steps": 10_000}]}
+    v = V.long_training(lost)
+    assert v.verdict == V.NOT_CONFIRMED and "confounded" in v.decided_by and "seed 1" in v.decided_by
+    middling = {"1.0": [*kept["1.0"], {"seed": 1, "d_prime": 870, "test_acc": 0.7, "steps": 10_000}]}
+    assert V.long_training(middling).verdict == V.INCONCLUSIVE
+    assert V.long_training({}).verdict == V.INCONCLUSIVE

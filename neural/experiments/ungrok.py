@@ -48,6 +48,8 @@ class Preset:
     d_prime_fracs: tuple[float, ...]  # stage 2 sizes as fractions of all pairs (geometric); in pairs: d_prime_sizes
     tasks: tuple[str, ...] = ("add",)
     child_precision: str = "float32"  # stage 2's numerics ("float64": the numerics control; the parents stay float32)
+    long_control: bool = False  # also train, to the cap without stopping, each parent on its own split and the
+    # largest-D' children (stage 3): the long-training control
 
 
 # the cap: 18 windows, what the former cap of 6,000 steps gave wd 1 (the same cost there; wd 2 and 3 now stop at
@@ -71,6 +73,9 @@ PRESETS = {
 }
 # Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
 MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_windows=12)
+
+# identity fields added after sweeps were first written, with the value a sweep recorded without them ran at
+IDENTITY_DEFAULTS = {"base.adam_eps": ADAM_EPS, "child_precision": "float32", "long_control": False}
 
 GENERALISED = CPU_MODEL.grok_threshold  # a parent generalised when its test accuracy reaches this; else no stage 2
 
@@ -103,6 +108,33 @@ def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec
                 member = {"seed": int(parent["seed"]), "wd": wd, "lr": base.lrs[0], "subset": D, **source}
                 specs.append(runner.Spec(base, member, {"task": task, "stage": 2, "d_prime": D}))
     return specs
+
+
+def long_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec]:
+    """The long-training control (stage 3): for every parent and weight decay, a member on the parent's own
+    split (D' = D) and one on the largest D', each trained to the cap with no convergence stop: as long as the
+    longest-running children. Ungrokking is confounded if these lose test accuracy too."""
+    full, top = pre.base.with_(task=task).train_pairs(), max(d_prime_sizes(pre, task))
+    specs = []
+    for parent in parents:
+        source = {"parent": parent["ensemble"], "parent_member": int(parent["member"])}
+        for wd in pre.wds:
+            base = pre.base.with_(task=task, steps=child_steps(pre, wd), converge=False,
+                                  precision=pre.child_precision)
+            for D, subset in ((full, None), (top, top)):
+                member = {"seed": int(parent["seed"]), "wd": wd, "lr": base.lrs[0], "subset": subset, **source}
+                specs.append(runner.Spec(base, member, {"task": task, "stage": 3, "d_prime": D}))
+    return specs
+
+
+def long_training(rows: list[dict]) -> dict:
+    """Stage 3's members by weight decay: their D', seed, test accuracy at the cap and steps."""
+    out: dict[str, list] = {}
+    for r in rows:
+        if r.get("stage") == 3:
+            out.setdefault(str(r["wd"]), []).append({"seed": r["seed"], "d_prime": r["d_prime"],
+                                                     "test_acc": r["test/acc"], "steps": r["steps_run"]})
+    return out
 
 
 def check(pre: Preset) -> None:
@@ -281,6 +313,10 @@ class Ungrok(protocol.Experiment):
                                                 "precision from the same float32 parents (the numerics control of "
                                                 "issue 32; about 2x slower on a CPU); its own default directory.",
                         field="child_precision", choices=CHILD_PRECISIONS),
+        protocol.Option("long_control", bool, "Also train each parent on its own split and the largest-D' children to "
+                                              "the cap without stopping (the long-training control: ungrokking is "
+                                              "confounded if they lose accuracy too); its own default directory.",
+                        field="long_control"),
         protocol.Option("adam_eps", float, "AdamW's eps for both stages (the control of issue 32: where converged "
                                            "members sit in eps's regime, eps sets the L2 strength; the theory says "
                                            "D_crit does not depend on it). A non-default eps gets its own default "
@@ -303,6 +339,8 @@ class Ungrok(protocol.Experiment):
             changes["d_prime_fracs"] = tuple(sorted(protocol.numbers("d_prime", opts["d_prime"])))
         if opts.get("windows") is not None:
             changes["child_windows"] = opts["windows"]
+        if opts.get("long_control") is not None:
+            changes["long_control"] = bool(opts["long_control"])
         if opts.get("child_precision") is not None:
             changes["child_precision"] = opts["child_precision"]
         if opts.get("adam_eps") is not None:
@@ -315,6 +353,7 @@ class Ungrok(protocol.Experiment):
     def identity(self, pre: Preset) -> dict:
         return protocol.flat({"tasks": list(pre.tasks), "parent_steps": pre.parent_steps, "parent_wd": pre.parent_wd,
                               "child_windows": pre.child_windows, "child_precision": pre.child_precision,
+                              "long_control": pre.long_control,
                               "wds": list(pre.wds), "seeds": list(pre.seeds),
                               "d_prime": list(pre.d_prime_fracs), "base": pre.base.to_dict()})
 
@@ -326,13 +365,15 @@ class Ungrok(protocol.Experiment):
                 f"geometric D' ({grid} pairs), wd {'/'.join(f'{w:g}' for w in pre.wds)}, seeds "
                 f"{','.join(map(str, pre.seeds))}, cap {pre.child_windows:g} windows of 1/(lr wd) ("
                 f"{', '.join(f'{child_steps(pre, w):,}' for w in pre.wds)} steps)"
-                + (f"; children in {pre.child_precision}" if pre.child_precision != "float32" else ""))
+                + (f"; children in {pre.child_precision}" if pre.child_precision != "float32" else "")
+                + ("; with the long-training control" if pre.long_control else ""))
 
     def default_out(self, preset: str, pre: Preset) -> Path:
         task = pre.tasks[0] if len(pre.tasks) == 1 else "multitask"
         eps = f"-eps{pre.base.adam_eps:g}" if pre.base.adam_eps != ADAM_EPS else ""
         numerics = f"-{pre.child_precision}" if pre.child_precision != "float32" else ""
-        return Path("runs/neural") / f"ungrok-{preset}-{task}{eps}{numerics}"
+        long = "-long" if pre.long_control else ""
+        return Path("runs/neural") / f"ungrok-{preset}-{task}{eps}{numerics}{long}"
 
     def run(self, pre: Preset, sweep_dir: Path, ctx: protocol.Context = protocol.Context()) -> dict:
         """Both stages for every task; writes results.csv in `sweep_dir`; returns the summary's body. Without waiting
@@ -350,9 +391,12 @@ class Ungrok(protocol.Experiment):
                                  f"test accuracy {accs} < {GENERALISED} after {pre.parent_steps} steps")
                 continue
             rows += runner.run(child_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
+            if pre.long_control:
+                rows += runner.run(long_specs(pre, task, parents), sweep_dir, costs=ctx.costs, **place)
         runner.write_table(rows, sweep_dir / "results.csv")
         caps = {w: child_steps(pre, w) * pre.base.lrs[0] * w for w in pre.wds}
         return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t], cap_windows=caps),
+                              "long_training": long_training([r for r in rows if r["task"] == t]),
                               "stage2_skipped": skipped.get(t)} for t in pre.tasks},
                 "adam_eps": pre.base.adam_eps, "child_precision": pre.child_precision,
                 "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,

@@ -95,6 +95,15 @@ def test_the_ungrokking_cap_is_the_same_number_of_windows_for_every_weight_decay
         ungrok.check(dataclasses.replace(pre, wds=(0.0, 1.0)))
 
 
+def test_the_long_training_control_trains_the_parents_split_and_the_largest_d_prime_to_the_cap():
+    pre = dataclasses.replace(ungrok.CPU, child_windows=18, wds=(1.0, 3.0), long_control=True)
+    specs = ungrok.long_specs(pre, "add", [{"seed": 0, "ensemble": "e0", "member": 0}])
+    assert [(s.member["wd"], s.member["subset"], s.tags["d_prime"], s.base.steps, s.base.converge, s.tags["stage"])
+            for s in specs] == [(1.0, None, pre.base.train_pairs(), 6000, False, 3), (1.0, 870, 870, 6000, False, 3),
+                                (3.0, None, pre.base.train_pairs(), 2000, False, 3), (3.0, 870, 870, 2000, False, 3)]
+    assert all(s.member["parent"] == "e0" for s in specs)
+
+
 def test_the_ungrokking_summary_marks_seeds_whose_crossing_is_not_converged():
     grid = [100, 200, 400, 800]
     rows = [{"stage": 2, "seed": s, "wd": 1.0, "d_prime": D, "test/acc": a, "test/acc_unseen": a,
