@@ -387,7 +387,7 @@ def render_long(data: dict):
     for wd, colour in colours.items():
         ax.plot([], [], "-", color=colour, label=f"wd {wd:g}: long-trained (own split, largest D')")
         ax.plot([], [], ":", color=colour, label=f"wd {wd:g}: children at the smallest D' {smallest:.0f}")
-    ax.set(xlabel="step of stage 2", ylabel="test accuracy", ylim=(-0.03, 1.03),
+    ax.set(xlabel="steps from the parent", ylabel="test accuracy", ylim=(-0.03, 1.03),
            title="stage 2: the long-trained members and the smallest-D' children")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -400,11 +400,11 @@ def render_numerics(group: list[dict]):
     fig, ax = plt.subplots(figsize=(5.5, 4))
     wds = sorted({wd for g in group for wd in g["by_wd"]}, key=float)
     colours = cm.viridis(np.linspace(0, 0.9, len(wds)))
-    for g, ls in zip(group, ("-", "--", ":")):
+    for g, ls, marker in zip(group, ("-", "--", ":"), ("o", "x", "+")):
         for colour, wd in zip(colours, wds):
             w = g["by_wd"].get(wd)
             if w:
-                ax.plot(w["d_prime"], w["mean_test_acc"], ls, marker="o", ms=3, color=colour,
+                ax.plot(w["d_prime"], w["mean_test_acc"], ls, marker=marker, ms=5, color=colour,
                         label=f"wd {float(wd):g}, children in {g['value']}")
     ax.axhline(0.5, color="grey", lw=0.6)
     ax.set(xscale="log", xlabel="reduced dataset size D' (pairs)", ylabel="mean test accuracy (at convergence or cap)",
