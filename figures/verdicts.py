@@ -428,7 +428,8 @@ def epsilon(sweeps: list[dict]) -> Verdict:
             parts.append(Verdict(INCONCLUSIVE, EPS_RULE, f"{label}: {moved}: eps did not move the regulariser"))
             continue
         crit = {f"eps {x['eps']:g}": converged_crits(x["by_wd"][wd]) for x in sweeps}
-        parts += [Verdict(v, EPS_RULE, f"{label}: {why}; {moved}") for v, why in equivalence(crit, nums["pairs"])]
+        per_wd = worst([Verdict(v, EPS_RULE, why) for v, why in equivalence(crit, nums["pairs"])], EPS_RULE)
+        parts.append(Verdict(per_wd.verdict, EPS_RULE, f"{label} ({moved}): {per_wd.decided_by}"))
     if not parts:
         return Verdict(INCONCLUSIVE, EPS_RULE, "no weight decay common to the sweeps", nums)
     return worst(parts, EPS_RULE, nums)
