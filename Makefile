@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 # The main job: the paper's argument end to end on a CPU, then one report. Each step is a file target, so a second
 # `make demo` skips every finished run (an interrupted sweep resumes) and only redraws the report.
-# DEMO=cpu runs the larger cpu sweeps instead (about an hour on 2 cores).
+# DEMO=cpu runs the larger cpu sweeps instead (about 13 minutes on 2 cores).
 DEMO ?= demo
 RUNS := runs
 NEURAL := $(RUNS)/neural

@@ -172,7 +172,7 @@ def _demo_presets() -> list[str]:
 
 
 def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", help="demo (about 7 minutes on 2 "
-                                                                                   "cores), cpu (about 30) or paper "
+                                                                                   "cores), cpu (about 13) or paper "
                                                                                    "(a cluster's work)."),
          record: Path = typer.Option(None, help="Where to write what ran (default runs/neural/demo-<preset>.json).")):
     """Every experiment the demo runs (`in_demo` in the registry), in registration order, each at this preset
