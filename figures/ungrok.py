@@ -277,11 +277,6 @@ def sweeps_differing_in(found: dict, field: str) -> list[dict]:
     return sorted(best.values(), key=lambda x: x["value"]) if len(best) >= 2 else []
 
 
-def epsilon_sweeps(found: dict) -> list[dict]:
-    """The ε control's sweeps, [{"eps", "by_wd", "run"}] by eps."""
-    return [{**g, "eps": float(g["value"])} for g in sweeps_differing_in(found, "base.adam_eps")]
-
-
 def render_epsilon(group: list[dict]):
     """(a) D_crit per seed (converged crossings filled) against AdamW's eps, per weight decay; (b) the L2 strength
     alpha_eff the members' gradients balance, over wd, against eps (the line alpha_eff = wd eps), with the share
@@ -290,7 +285,7 @@ def render_epsilon(group: list[dict]):
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     wds = sorted({wd for g in group for wd in g["by_wd"]}, key=float)
     colours = cm.viridis(np.linspace(0, 0.9, len(wds)))
-    eps = np.array([g["eps"] for g in group])
+    eps = np.array([g["value"] for g in group])
     hidden = 0
     for k, (colour, wd) in enumerate(zip(colours, wds)):
         shift = 1.25 ** (k - (len(wds) - 1) / 2)  # weight decays side by side at each eps
@@ -301,14 +296,14 @@ def render_epsilon(group: list[dict]):
             done = verdicts.converged_crits(w)
             for seed, c in (w.get("d_crit_by_seed") or {}).items():
                 if c is not None:
-                    a.plot(g["eps"] * shift, c, "o", color=colour, mfc=colour if seed in done else "none", ms=5)
+                    a.plot(g["value"] * shift, c, "o", color=colour, mfc=colour if seed in done else "none", ms=5)
         a.plot([], [], "o", color=colour, label=f"weight decay {float(wd):g}")
         alphas = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_alpha_eff") for g in group]
         small = [((g["by_wd"].get(wd) or {}).get("adam") or {}).get("median_small_v") for g in group]
-        ok = [k for k, x in enumerate(alphas) if x is not None and x > 0]  # a log axis shows positive ones
-        b.plot(eps[ok], [alphas[k] / float(wd) for k in ok], "-o", color=colour, label=f"weight decay {float(wd):g}")
-        for k in ok:
-            b.annotate(f"{small[k]:.0%}", (eps[k], alphas[k] / float(wd)), fontsize=7, xytext=(3, 3),
+        ok = [j for j, x in enumerate(alphas) if x is not None and x > 0]  # a log axis shows positive ones
+        b.plot(eps[ok], [alphas[j] / float(wd) for j in ok], "-o", color=colour, label=f"weight decay {float(wd):g}")
+        for j in ok:
+            b.annotate(f"{small[j]:.0%}", (eps[j], alphas[j] / float(wd)), fontsize=7, xytext=(3, 3),
                        textcoords="offset points")
         hidden += len(alphas) - len(ok)
     b.plot(eps, eps, "k:", lw=1, label="alpha_eff = wd eps (eps's regime)")
@@ -326,7 +321,7 @@ def render_epsilon(group: list[dict]):
 
 
 def epsilon_section(found: dict) -> Section:
-    group = epsilon_sweeps(found)
+    group = sweeps_differing_in(found, "base.adam_eps")
     s, _ = section_for("epsilon", "Control: Adam's ε (D_crit against the L2 strength ε sets)",
                        "Converged networks sit in Adam's ε regime (sqrt(v) < ε), where AdamW is gradient descent on "
                        "CE + (α/2)|θ|² with α ≈ wd·ε: ε sets the regulariser. The theory says D_crit does not depend "
@@ -339,7 +334,7 @@ def epsilon_section(found: dict) -> Section:
     for g in group:
         for wd, w in g["by_wd"].items():
             alpha, small = ((w.get("adam") or {}).get(k) for k in ("median_alpha_eff", "median_small_v"))
-            s.rows.append((f"eps {g['eps']:g}, wd {float(wd):g}: D_crit [95%] / α_eff / share sqrt(v) < eps",
+            s.rows.append((f"eps {g['value']:g}, wd {float(wd):g}: D_crit [95%] / α_eff / share sqrt(v) < eps",
                            f"{with_interval(w['d_crit'], w['d_crit_interval'])} / {num(alpha, '.3g')} / "
                            f"{num(small, '.1%')}"))
     s.judge(verdicts.epsilon(group))

@@ -67,9 +67,10 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 import numpy as np
+from neural.search import upward_index
 from rundir.lazy import lazy
 
-stats = lazy("scipy.stats")
+theory_eff = lazy("theory.efficiency")
 
 
 CONFIRMED, CORRECTED, NOT_CONFIRMED = "confirmed", "confirmed with corrections", "not confirmed"
@@ -175,19 +176,12 @@ P1_RULE = (f">= {P1_MIN_SIZES} sizes per kind; memorisation β's 95% interval ab
            "memorisation); unchanged when any one member is left out or the unconverged are taken back")
 
 
-def t_quantile(confidence: float, dof: float | None) -> float:
-    """The two-sided t quantile at `confidence` (normal where dof is None or infinite)."""
-    if dof is None or not math.isfinite(dof):
-        return float(stats.norm.ppf(0.5 + confidence / 2))
-    return float(stats.t.ppf(0.5 + confidence / 2, dof))
-
-
 def law_se(law: dict) -> tuple[float, float, float | None]:
     """(beta, its standard error, degrees of freedom) of an efficiency law, from its recorded 95% t-interval
     (efficiency.fit_law: n - 3 degrees of freedom; normal where n is not recorded)."""
     lo, hi = law["beta_interval"]
     dof = law["n"] - 3 if law.get("n") else None
-    return law["beta"], (hi - lo) / (2 * t_quantile(0.95, dof)), dof
+    return law["beta"], (hi - lo) / (2 * theory_eff.t_quantile(0.95, dof)), dof
 
 
 def _p1_fit(mem: dict, gen: dict) -> tuple[str, str]:
@@ -201,14 +195,14 @@ def _p1_fit(mem: dict, gen: dict) -> tuple[str, str]:
     (bm, sm, dm), (bg, sg, dg) = law_se(mem), law_se(gen)
     diff, sd = bm - bg, math.hypot(sm, sg)
     dof = None if dm is None or dg is None else min(dm, dg)
-    half = t_quantile(0.95, dof) * sd
+    half = theory_eff.t_quantile(0.95, dof) * sd
     gap = f"β_M - β_G = {diff:.3f} [{diff - half:.3f}, {diff + half:.3f}]"
     if diff + half < 0:
         return NOT_CONFIRMED, f"{gap}: generalisation's norm grows faster with D than memorisation's"
     if diff - half <= 0:
         return INCONCLUSIVE, f"{gap} does not exclude 0: memorisation is not shown to be the less efficient"
     margin = P1_FLAT_FRACTION * bm
-    g90 = t_quantile(EQUIVALENCE, dg) * sg
+    g90 = theory_eff.t_quantile(EQUIVALENCE, dg) * sg
     flat = (f"generalisation β = {bg:.3f} [{EQUIVALENCE:.0%}: {bg - g90:.3f}, {bg + g90:.3f}] against ±{margin:.3f} "
             f"(β_M/{1 / P1_FLAT_FRACTION:g})")
     if -margin <= bg - g90 and bg + g90 <= margin:
@@ -290,7 +284,7 @@ def p2_curve(w: dict, label: str) -> Verdict:
             return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: {name} accuracy {curve[0]:.2f} at D' = {D[0]} (needs <= "
                            f"{P2_LOW}) and {curve[-1]:.2f} at D' = {D[-1]} (needs >= {P2_HIGH}): the grid does not "
                            "span the transition", nums)
-    k = next((k for k in range(1, len(D)) if acc[k - 1] < 0.5 <= acc[k]), None)
+    k = upward_index(acc)
     if k is None or w["d_crit"] is None:
         return Verdict(NOT_CONFIRMED, P2_RULE, f"{label}: the mean curve does not cross 1/2 upward", nums)
     near = [u for u in w["unconverged"] if u["d_prime"] in (D[k - 1], D[k])]
@@ -336,9 +330,8 @@ P3_RULE = (f"the cap the same number of weight-decay windows for every weight de
 def p3(by_wd: dict) -> Verdict:
     caps = {float(wd): w.get("cap_windows") for wd, w in by_wd.items()}
     crit = {float(wd): converged_crits(w) for wd, w in by_wd.items()}
-    unconverged = {f"{float(wd):g}": sorted(s for s, c in (w.get("d_crit_by_seed") or {}).items()
-                                            if c is not None and str(s) not in crit[float(wd)])
-                   for wd, w in by_wd.items()}
+    unconverged = {f"{float(wd):g}": sorted({s for s, c in (w.get("d_crit_by_seed") or {}).items() if c is not None}
+                                            - set(crit[float(wd)])) for wd, w in by_wd.items()}
     nums = {"d_crit_by_seed": {f"{wd:g}": c for wd, c in crit.items()}, "pairs": [], "cap_windows": caps,
             "seeds_left_out_unconverged": unconverged}
     if len(crit) < 2:
@@ -381,7 +374,7 @@ def equivalence(crit: dict[str, dict[str, float]], pairs: list[dict]) -> list[tu
             outcomes.append((INCONCLUSIVE, f"{a} vs {b}: {len(seeds)} seed(s) with a converged D_crit in "
                                            f"both{ratio}; an equivalence test needs >= 2"))
             continue
-        half = stats.t.ppf(0.5 + P3_CONFIDENCE / 2, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs))
+        half = theory_eff.t_quantile(P3_CONFIDENCE, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs))
         lo, hi = diffs.mean() - half, diffs.mean() + half
         entry.update(ratio=math.exp(diffs.mean()), interval=[math.exp(lo), math.exp(hi)])
         text = (f"{a} vs {b}: D_crit ratio {math.exp(diffs.mean()):.3f} [{math.exp(lo):.3f}, "
@@ -402,17 +395,27 @@ EPS_RULE = (f"ungrokking sweeps identical but for AdamW's eps: alpha_eff (median
             f"of the mean log D_crit ratio (converged crossings, paired seeds) within ±log {P3_MARGIN}")
 
 
+def _across(sweeps: list[dict], wd: str, rule: str, pairs: list[dict], name: str = "") -> Verdict:
+    """P3's equivalence test at one weight decay across sweeps that differ in one control's value (converged
+    crossings, paired seeds): the worst pair decides. `name` labels the values ("eps 1e-08")."""
+    crit = {f"{name} {x['value']:g}" if name else str(x["value"]): converged_crits(x["by_wd"][wd]) for x in sweeps}
+    return worst([Verdict(v, rule, why) for v, why in equivalence(crit, pairs)], rule)
+
+
+def _common_wds(sweeps: list[dict]) -> list[str]:
+    return sorted(set.intersection(*(set(x["by_wd"]) for x in sweeps)), key=float)
+
+
 def epsilon(sweeps: list[dict]) -> Verdict:
-    """Adam's eps control. sweeps: [{"eps", "by_wd"}] of ungrokking sweeps that differ only in eps. The theory
-    says D_crit does not depend on the L2 strength; eps moves it (alpha_eff) by orders of magnitude where the
-    converged members sit in eps's regime: a stronger test of P3 than weight decay 1 against 3."""
-    sweeps = sorted(sweeps, key=lambda x: x["eps"])
-    nums = {"eps": [x["eps"] for x in sweeps], "alpha_eff": {}, "small_v": {}, "pairs": []}
+    """Adam's eps control. sweeps: [{"value" (eps), "by_wd"}] of ungrokking sweeps that differ only in eps. The
+    theory says D_crit does not depend on the L2 strength; eps moves it (alpha_eff) by orders of magnitude where
+    the converged members sit in eps's regime: a stronger test of P3 than weight decay 1 against 3."""
+    sweeps = sorted(sweeps, key=lambda x: x["value"])
+    nums = {"eps": [x["value"] for x in sweeps], "alpha_eff": {}, "small_v": {}, "pairs": []}
     if len(sweeps) < 2:
         return Verdict(INCONCLUSIVE, EPS_RULE, f"{len(sweeps)} value(s) of eps: nothing to compare", nums)
-    wds = sorted(set.intersection(*(set(x["by_wd"]) for x in sweeps)), key=float)
     parts = []
-    for wd in wds:
+    for wd in _common_wds(sweeps):
         regime = [x["by_wd"][wd].get("adam") or {} for x in sweeps]
         alphas = [r.get("median_alpha_eff") for r in regime]
         nums["alpha_eff"][f"{float(wd):g}"] = alphas
@@ -422,13 +425,12 @@ def epsilon(sweeps: list[dict]) -> Verdict:
             parts.append(Verdict(INCONCLUSIVE, EPS_RULE, f"{label}: alpha_eff not measured or not positive"))
             continue
         spread = alphas[-1] / alphas[0]
-        moved = (f"alpha_eff {alphas[0]:.3g} -> {alphas[-1]:.3g} ({spread:.3g}x) from eps {sweeps[0]['eps']:g} to "
-                 f"{sweeps[-1]['eps']:g}")
+        moved = (f"alpha_eff {alphas[0]:.3g} -> {alphas[-1]:.3g} ({spread:.3g}x) from eps {sweeps[0]['value']:g} "
+                 f"to {sweeps[-1]['value']:g}")
         if not spread >= EPS_MIN_SPREAD:
             parts.append(Verdict(INCONCLUSIVE, EPS_RULE, f"{label}: {moved}: eps did not move the regulariser"))
             continue
-        crit = {f"eps {x['eps']:g}": converged_crits(x["by_wd"][wd]) for x in sweeps}
-        per_wd = worst([Verdict(v, EPS_RULE, why) for v, why in equivalence(crit, nums["pairs"])], EPS_RULE)
+        per_wd = _across(sweeps, wd, EPS_RULE, nums["pairs"], "eps")
         parts.append(Verdict(per_wd.verdict, EPS_RULE, f"{label} ({moved}): {per_wd.decided_by}"))
     if not parts:
         return Verdict(INCONCLUSIVE, EPS_RULE, "no weight decay common to the sweeps", nums)
@@ -446,10 +448,10 @@ def numerics(sweeps: list[dict]) -> Verdict:
     nums = {"precisions": [x["value"] for x in sweeps], "pairs": []}
     if len(sweeps) < 2:
         return Verdict(INCONCLUSIVE, NUMERICS_RULE, f"{len(sweeps)} precision(s): nothing to compare", nums)
-    wds = sorted(set.intersection(*(set(x["by_wd"]) for x in sweeps)), key=float)
-    parts = [Verdict(v, NUMERICS_RULE, f"wd {float(wd):g}: {why}")
-             for wd in wds for v, why in equivalence({x["value"]: converged_crits(x["by_wd"][wd]) for x in sweeps},
-                                                     nums["pairs"])]
+    parts = []
+    for wd in _common_wds(sweeps):
+        per_wd = _across(sweeps, wd, NUMERICS_RULE, nums["pairs"])
+        parts.append(Verdict(per_wd.verdict, NUMERICS_RULE, f"wd {float(wd):g}: {per_wd.decided_by}"))
     if not parts:
         return Verdict(INCONCLUSIVE, NUMERICS_RULE, "no weight decay common to the sweeps", nums)
     return worst(parts, NUMERICS_RULE, nums)
@@ -497,8 +499,8 @@ def log_ratio(measured: float, m_interval: list[float] | None, m_dof: int | None
     measured interval (one seed)."""
     if not m_interval or not p_interval:
         return None
-    se_m = math.log(m_interval[1] / m_interval[0]) / (2 * t_quantile(0.95, m_dof))
-    se_p = math.log(p_interval[1] / p_interval[0]) / (2 * t_quantile(0.95, p_dof))
+    se_m = theory_eff.log_sd_of_interval(m_interval, dof=m_dof)
+    se_p = theory_eff.log_sd_of_interval(p_interval, dof=p_dof)
     se = math.hypot(se_m, se_p)
     parts = [(v, d) for v, d in ((se_m, m_dof), (se_p, p_dof)) if d is not None and v > 0]
     dof = se ** 4 / sum(v ** 4 / d for v, d in parts) if parts and se > 0 else None
@@ -552,7 +554,7 @@ def compare(summ: dict) -> Verdict:
                       d_pred, interval, pred["d_crit_dof"])
         if t is None:
             return V(INCONCLUSIVE, f"wd {r['wd']:g}: the measured D_crit has no interval (fewer than 2 seeds)")
-        h90, h95 = t_quantile(EQUIVALENCE, t["dof"]) * t["se"], t_quantile(0.95, t["dof"]) * t["se"]
+        h90, h95 = (theory_eff.t_quantile(c, t["dof"]) * t["se"] for c in (EQUIVALENCE, 0.95))
         tests[r["wd"]] = {**t, "interval_90": [t["d"] - h90, t["d"] + h90], "interval_95": [t["d"] - h95, t["d"] + h95]}
         nums["log_ratios"][f"{r['wd']:g}"] = tests[r["wd"]]
     margin = math.log(CMP_RATIO)
@@ -641,8 +643,9 @@ def scaling(slopes: dict) -> Verdict:
     se = math.hypot(m["stderr"], p["stderr"])
     dofs = [x for x in (m.get("dof"), p.get("dof")) if x is not None]
     dof = min(dofs) if dofs else None
-    t90, t95 = t_quantile(EQUIVALENCE, dof), t_quantile(0.95, dof)
-    flat_passes = abs(m["slope"]) + t_quantile(EQUIVALENCE, m.get("dof")) * m["stderr"] <= SCALING_MARGIN
+    t90, t95 = theory_eff.t_quantile(EQUIVALENCE, dof), theory_eff.t_quantile(0.95, dof)
+    flat_passes = abs(m["slope"]) + theory_eff.t_quantile(EQUIVALENCE, m.get("dof")) * m["stderr"] \
+        <= SCALING_MARGIN
     numbers.update({"difference": d, "difference_se": se, "dof": dof, "width_independent_passes": flat_passes})
     what = (f"slope difference {d:.2f} (se {se:.2f}, {_fmt(dof, '.0f')} dof; measured {m['slope']:.2f}, predicted "
             f"{p['slope']:.2f})")

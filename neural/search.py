@@ -3,7 +3,7 @@
 The search spends members where the transition is. Each round proposes at most `per_round` sizes D' that a
 caller trains together (one sweep stage); `measure(sizes) -> accuracies` is the caller's (a sweep; in tests, a
 planted curve). Accuracies are test accuracies at convergence, and D_crit is where they first cross `level` (1/2)
-going up in D', log-linear between measured sizes, exactly as `ungrok.crossing` reads a fixed grid.
+going up in D', log-linear between measured sizes: `crossing`, which also reads a fixed grid (the ungrokking sweeps).
 
 - **Bracketing.** The first round measures `per_round` geometric sizes over [lo, hi]. While every accuracy is at or
   above the level the next round extends below the smallest measured size by the same span ratio (down to `floor`);
@@ -44,19 +44,30 @@ class SearchResult:
         return len(self.points)
 
 
-def first_crossing(points: list[tuple[int, float]], level: float = 0.5) -> tuple[int, int] | None:
-    """The first adjacent pair (a, b) of the measured sizes, in ascending order, with accuracy below `level` at a and
-    at or above it at b."""
-    for (a, acc_a), (b, acc_b) in zip(points, points[1:]):
-        if acc_a < level <= acc_b:
-            return a, b
-    return None
+def upward_index(acc, level: float = 0.5) -> int | None:
+    """The first k with acc[k - 1] < level <= acc[k] along an ascending grid (None if the curve never crosses
+    `level` going up)."""
+    return next((k for k in range(1, len(acc)) if acc[k - 1] < level <= acc[k]), None)
 
 
-def interpolate(a: int, acc_a: float, b: int, acc_b: float, level: float = 0.5) -> float:
+def interpolate(a: float, acc_a: float, b: float, acc_b: float, level: float = 0.5) -> float:
     """Where the accuracy crosses `level` between (a, acc_a) and (b, acc_b), linearly in log D'."""
     t = (level - acc_a) / (acc_b - acc_a)
     return float(math.exp(math.log(a) + t * (math.log(b) - math.log(a))))
+
+
+def crossing(D, acc, level: float = 0.5) -> float | None:
+    """The first D where `acc` crosses `level` from below going up the (ascending) grid, interpolated linearly
+    in log D; None if it never does (all above: D_crit below the grid; all below: above it). D_crit on a grid."""
+    k = upward_index(acc, level)
+    return None if k is None else interpolate(D[k - 1], acc[k - 1], D[k], acc[k], level)
+
+
+def first_crossing(points: list[tuple[int, float]], level: float = 0.5) -> tuple[int, int] | None:
+    """The adjacent pair (a, b) of the measured sizes, in ascending order, where the accuracy first crosses `level`
+    going up."""
+    k = upward_index([acc for _, acc in points], level)
+    return None if k is None else (points[k - 1][0], points[k][0])
 
 
 def geometric(lo: float, hi: float, n: int, inside: bool = False) -> list[int]:

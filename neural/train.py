@@ -343,8 +343,8 @@ class _Run:
             leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
             with torch.enable_grad():
                 g = gradients(leaves, losses(leaves, self.mcfg, data, self.cfg.precision))
-            small, alpha = optim.regime(st.w[idx], g, st.v[idx], st.t, self.cfg.betas[1], self.cfg.adam_eps)
-            out.update({"adam/small_v": small.double().cpu().numpy(), "adam/alpha_eff": alpha.double().cpu().numpy()})
+            regime = optim.regime(st.w[idx], g, st.v[idx], st.t, self.cfg.betas[1], self.cfg.adam_eps)
+            out.update(zip(metrics.FULL_ADAM, torch.stack(regime).double().cpu().numpy()))  # regime's order; 1 transfer
         return out
 
     def checkpoint(self) -> None:

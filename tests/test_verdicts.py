@@ -340,7 +340,7 @@ def eps_sweep(eps, crits, alpha, brackets=(True, True, True)):
     w = {"d_crit_by_seed": {str(s): c for s, c in enumerate(crits)},
          "bracket_converged_by_seed": {str(s): b for s, b in enumerate(brackets)},
          "adam": {"median_alpha_eff": alpha, "median_small_v": 0.99, "members": 15}}
-    return {"eps": eps, "by_wd": {"1.0": w}}
+    return {"value": eps, "by_wd": {"1.0": w}}
 
 
 def test_the_eps_control_asks_that_eps_moved_the_regulariser_and_d_crit_did_not_move():

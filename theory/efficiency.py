@@ -48,6 +48,22 @@ def fit_memorisation_norm(D: list[float], P_M: list[float]) -> PowerLaw:
     return PowerLaw(float(coef[0]), float(coef[1]), cov, len(D_))
 
 
+def t_quantile(confidence: float, dof: float | None) -> float:
+    """The two-sided t quantile at `confidence` (normal where dof is None or infinite)."""
+    if dof is None or not math.isfinite(dof):
+        return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+
+
+def log_sd_of_interval(interval, confidence: float = 0.95, dof: float | None = None) -> float | None:
+    """The standard deviation of log D that a t-interval in log D with `dof` degrees of freedom implies (the
+    inverse of critical_dataset_size's interval; normal where dof is None: a t-interval read as normal overstates
+    it by t/z, 6.5x at one degree of freedom). None without an interval of positive ends."""
+    if not interval or not all(v and v > 0 for v in interval):
+        return None
+    return (math.log(interval[1]) - math.log(interval[0])) / (2 * t_quantile(confidence, dof))
+
+
 @dataclass(frozen=True)
 class CriticalSize:
     D_crit: float  # where P_M(D_crit) = P_G
@@ -80,7 +96,7 @@ def critical_dataset_size(law: PowerLaw, P_G: float, confidence: float = 0.95, *
         grad = np.array([-1 / law.beta, -log_dc / law.beta])
         se = float(np.sqrt(grad @ law.cov @ grad + log_P_G_var / law.beta**2))
         dof = law.n_points - 2 if P_G_dof is None else min(law.n_points - 2, P_G_dof)
-        t = stats.t.ppf(0.5 + confidence / 2, df=dof)
+        t = t_quantile(confidence, dof)
         interval = (float(np.exp(log_dc - t * se)), float(np.exp(log_dc + t * se)))
     return CriticalSize(float(np.exp(log_dc)), interval, confidence, law.beta > 0, dof)
 

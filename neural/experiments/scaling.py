@@ -37,6 +37,7 @@ from rundir.lazy import lazy
 from theory.penalty import Q_L2
 
 torch, stats, allocation = lazy("torch"), lazy("scipy.stats"), lazy("theory.allocation")
+theory_eff = lazy("theory.efficiency")
 analysis, dataset, inspect_run, model = (lazy(f"neural.{m}") for m in ("analysis", "dataset", "inspect_run", "model"))
 
 DRIFT_PER_WINDOW = 0.05  # |d log(o_t/o_m)| per weight-decay window above which a continued member still drifts
@@ -134,7 +135,6 @@ def slope_fit(x: list[float], y: list[float], se: list[float] | None = None, con
         return None
     if se is None:
         fit = stats.linregress(lx, ly)
-        t = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2)
         slope, stderr, dof = float(fit.slope), float(fit.stderr), len(lx) - 2
     else:
         w = 1.0 / np.asarray(se, dtype=float) ** 2
@@ -142,18 +142,9 @@ def slope_fit(x: list[float], y: list[float], se: list[float] | None = None, con
         sxx = float((w * (lx - xbar) ** 2).sum())
         slope = float((w * (lx - xbar) * ly).sum() / sxx)
         stderr = math.sqrt(1.0 / sxx)
-        t = stats.t.ppf(0.5 + confidence / 2, dof) if dof else stats.norm.ppf(0.5 + confidence / 2)
+    t = theory_eff.t_quantile(confidence, dof)
     return {"slope": slope, "stderr": stderr, "interval": [slope - t * stderr, slope + t * stderr], "n": len(lx),
             "dof": dof}
-
-
-def log_sd_of_interval(interval: list[float] | None, confidence: float = 0.95, dof: int | None = None) -> float | None:
-    """The standard deviation of log D that a t-interval in log D with `dof` degrees of freedom implies (normal
-    where dof is None; a t-interval read as normal overstates it by t/z, 6.5x at one degree of freedom)."""
-    if not interval or not all(v and v > 0 for v in interval):
-        return None
-    q = stats.t.ppf(0.5 + confidence / 2, dof) if dof else stats.norm.ppf(0.5 + confidence / 2)
-    return (math.log(interval[1]) - math.log(interval[0])) / (2 * q)
 
 
 def effective_kappa(d_prime: list[float], ratio: list[float], beta: float | None, q: float = Q_L2,
@@ -340,7 +331,7 @@ def fit_slopes(rows: list[dict], per_width: dict) -> dict:
             if v:
                 xs.append(r["width"])
                 ys.append(v)
-    pred = [(r["width"], r["predicted"], log_sd_of_interval([r["predicted_lo"], r["predicted_hi"]],
+    pred = [(r["width"], r["predicted"], theory_eff.log_sd_of_interval([r["predicted_lo"], r["predicted_hi"]],
                                                             dof=r.get("predicted_dof")), r.get("predicted_dof"))
             for r in rows if r["predicted"] and r["predicted_lo"] and r["predicted_hi"]]
     measured = slope_fit(xs, ys)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from neural import protocol, runner, tasks
+from neural.search import crossing, upward_index
 from neural.config import ADAM_EPS, CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from rundir.lazy import lazy
 
@@ -170,17 +171,6 @@ def check(pre: Preset) -> None:
                            precision=pre.child_precision).validate()
 
 
-def crossing(D: np.ndarray, acc: np.ndarray, level: float = 0.5) -> float | None:
-    """The first D where `acc` crosses `level` from below going up the (ascending) grid, interpolated linearly
-    in log D; None if it never does (all above: D_crit below the grid; all below: above it)."""
-    D, acc = np.asarray(D, dtype=float), np.asarray(acc, dtype=float)
-    for k in range(1, len(D)):
-        if acc[k - 1] < level <= acc[k]:
-            t = (level - acc[k - 1]) / (acc[k] - acc[k - 1])
-            return float(np.exp(np.log(D[k - 1]) + t * (np.log(D[k]) - np.log(D[k - 1]))))
-    return None
-
-
 def transition_width(D: list[float], acc: list[float | None], low: float = 0.1, high: float = 0.9) -> float | None:
     """How wide a seed's transition is: D'(crossing `high`) / D'(crossing `low`), each the first upward crossing
     (log-linear, as D_crit), the high one at or after the low one. None when the curve does not cross both on the
@@ -206,10 +196,9 @@ def interval(values: list[float], confidence: float = 0.95) -> tuple[float, floa
     return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
 
 
-def bracket_converged(grid: list[float], curve: list[float], converged: list[bool]) -> bool | None:
-    """Whether both members whose D' bracket the curve's first upward crossing of 1/2 converged (None without a
-    crossing)."""
-    k = next((k for k in range(1, len(grid)) if curve[k - 1] < 0.5 <= curve[k]), None)
+def bracket_converged(curve: list[float], converged: list[bool]) -> bool | None:
+    """Whether both members bracketing the curve's first upward crossing of 1/2 converged (None without one)."""
+    k = upward_index(curve)
     return None if k is None else bool(converged[k - 1] and converged[k])
 
 
@@ -244,7 +233,7 @@ def summarise(rows: list[dict], metric: str = "test/acc", cap_windows: dict[floa
             grid = [D for D in Ds if D in table[s]]
             per_seed[s] = {m: crossing(grid, [table[s][D][m] for D in grid])
                            for m in (metric, "test/acc_unseen", "test/acc_no_mirror")}
-            per_seed[s]["bracket"] = bracket_converged(grid, [table[s][D][metric] for D in grid],
+            per_seed[s]["bracket"] = bracket_converged([table[s][D][metric] for D in grid],
                                                        [bool(table[s][D]["converged"]) for D in grid])
             per_seed[s]["width"] = transition_width(grid, [table[s][D][metric] for D in grid])
             per_seed[s]["width_no_mirror"] = transition_width(grid, [table[s][D]["test/acc_no_mirror"] for D in grid])
@@ -398,7 +387,6 @@ class Ungrok(protocol.Experiment):
         return {"tasks": {t: {**summarise([r for r in rows if r["task"] == t], cap_windows=caps),
                               "long_training": long_training([r for r in rows if r["task"] == t]),
                               "stage2_skipped": skipped.get(t)} for t in pre.tasks},
-                "adam_eps": pre.base.adam_eps, "child_precision": pre.child_precision,
                 "choices": {"reset_on_init": list(pre.base.reset_on_init), "parent_wd": pre.parent_wd,
                             "parent_steps": pre.parent_steps, "child_windows": pre.child_windows,
                             "child_steps": {f"{w:g}": child_steps(pre, w) for w in pre.wds},

@@ -99,8 +99,10 @@ def test_the_scaling_verdict_uses_t_at_the_fits_degrees_of_freedom():
 
 def test_a_t_interval_is_read_with_its_own_degrees_of_freedom():
     interval = [100 * math.exp(-12.706 * 0.1), 100 * math.exp(12.706 * 0.1)]  # t(0.975, 1) = 12.706, sd 0.1
-    assert scaling.log_sd_of_interval(interval, dof=1) == pytest.approx(0.1, rel=1e-4)
-    assert scaling.log_sd_of_interval(interval) == pytest.approx(0.1 * 12.706 / 1.95996, rel=1e-4)  # 6.5x
+    from theory.efficiency import log_sd_of_interval
+
+    assert log_sd_of_interval(interval, dof=1) == pytest.approx(0.1, rel=1e-4)
+    assert log_sd_of_interval(interval) == pytest.approx(0.1 * 12.706 / 1.95996, rel=1e-4)  # 6.5x
 
 
 @pytest.mark.parametrize("slope_interval, kappa_hom, supported", [
