@@ -59,6 +59,18 @@ flips), and it says why. Conditions are tested in the order written; the first t
   measurement's trend) and a width-independent prediction (slope 0) failing that same test -> confirmed (a
   prediction that ignores width must not pass: it would show only that D_crit barely moves); the 95% interval of d
   excluding 0 and |d| > 0.5 -> not confirmed; else inconclusive.
+- The D_crit surface (beyond the paper, issue 33), three rules fixed before its first run:
+  - which law of p: the published laws (p^2, p^(5/3), p log p) and the theory's per-cell prediction compared by
+    AICc weights on every seed's log D_crit at >= 4 moduli, a free power law's exponent as the nesting test (the free
+    law does not join the weights: it nests the power laws, and a true fixed law would then never pass about 0.75).
+    Weight >= 0.9 with the law's exponent inside the free exponent's 95% interval -> confirmed; that interval
+    excluding every published exponent (the theory absent or below weight 0.1) -> not confirmed; else inconclusive.
+    (Checked on planted laws with 10% noise: p^2, p^(5/3), p log p are each named, and a p^1 law is rejected.)
+  - the width slope's sign at each modulus of the width axis (>= 3 widths): 95% interval below 0 negative (Huang
+    et al.), above 0 positive (Zhu et al.), 90% interval within +-0.25 flat, else undecided; one decided outcome at
+    every modulus -> confirmed, decided outcomes that differ -> not confirmed, else inconclusive.
+  - the theory per cell: theory against measurement's log-ratio test per cell, with at least 3 cells (and half of
+    the measured ones) predicted.
 """
 from __future__ import annotations
 
@@ -660,3 +672,134 @@ def scaling(slopes: dict) -> Verdict:
         return Verdict(CONFIRMED, rule, f"{what}: its {EQUIVALENCE:.0%} interval lies within ±{SCALING_MARGIN}, "
                        "and a width-independent prediction fails the same test", numbers)
     return Verdict(INCONCLUSIVE, rule, f"{what}: too uncertain to decide", numbers)
+
+
+# ------------------------------------------------------------------------------------------- the D_crit surface
+SURFACE_FLAT = 0.25  # a width slope whose 90% interval lies within +-this is flat (3x wider: D_crit within 1.32x)
+SURFACE_MIN_CELLS = 3  # cells with a measured and a predicted D_crit the theory's test needs
+SURFACE_LAWS_RULE = (
+    "the rival laws of p (theory.rival_laws: p^2, p^(5/3), p log p, and the theory's per-cell prediction where every "
+    "measured p has one) fitted to every seed's log D_crit at the base width from at least 4 moduli and compared by "
+    "AICc weights; a free power law's exponent with its 95% interval as the nesting test: a law with weight >= 0.9 "
+    "whose exponent over the measured p lies in that interval (the theory: weight >= 0.9) -> confirmed (that law "
+    "describes D_crit(p)); the interval excluding every published exponent while the theory is absent or has "
+    "weight < 0.1 -> not confirmed (none does); else inconclusive")
+
+
+def surface_laws(laws: dict | None) -> Verdict:
+    """Which law of p the data prefer (SURFACE_LAWS_RULE)."""
+    if not laws:
+        return Verdict(INCONCLUSIVE, SURFACE_LAWS_RULE, "D_crit measured at fewer than 4 moduli: no law can be tested")
+    from theory import rival_laws
+    e = laws["exponent"]
+    weights = ", ".join(f"{k} {v['weight']:.2f}" for k, v in laws["laws"].items() if v["weight"] is not None)
+    text = (f"exponent {e['value']:.2f} [{e['interval'][0]:.2f}, {e['interval'][1]:.2f}] from {laws['points']} seeds' "
+            f"D_crit at p = {', '.join(map(str, laws['moduli']))}; Akaike weights {weights}")
+    numbers = {"weights": {k: v["weight"] for k, v in laws["laws"].items()}, "exponent": e,
+               "preferred": laws["preferred"]}
+    best, top = laws["preferred"], laws["laws"][laws["preferred"]]
+    lo, hi = e["interval"]
+    inside = lambda x: x is not None and lo <= x <= hi  # noqa: E731
+    published = {k: v["exponent"] for k, v in laws["laws"].items() if v["weight"] is not None
+                 and v.get("exponent") is not None}
+    if top["weight"] >= rival_laws.DECISIVE_WEIGHT:
+        if best == rival_laws.THEORY:
+            return Verdict(CONFIRMED, SURFACE_LAWS_RULE, f"the theory's per-cell prediction preferred: {text}",
+                           numbers)
+        if inside(top["exponent"]):
+            return Verdict(CONFIRMED, SURFACE_LAWS_RULE, f"D_crit ~ {best} preferred (exponent "
+                           f"{top['exponent']:.2f} inside the free exponent's interval): {text}", numbers)
+    theory_weight = (laws["laws"].get(rival_laws.THEORY) or {}).get("weight") or 0.0
+    if not any(inside(x) for x in published.values()) and theory_weight < 1 - rival_laws.DECISIVE_WEIGHT:
+        return Verdict(NOT_CONFIRMED, SURFACE_LAWS_RULE, f"none of the published laws: the free exponent's interval "
+                       f"excludes {', '.join(published)}: {text}", numbers)
+    excluded = [k for k, x in published.items() if not inside(x)]
+    why = f" (the free exponent excludes {', '.join(excluded)})" if excluded else ""
+    return Verdict(INCONCLUSIVE, SURFACE_LAWS_RULE, f"no law decisive{why}: {text}", numbers)
+
+
+SURFACE_WIDTH_RULE = (
+    f"at each modulus of the width axis, the OLS slope of every seed's log D_crit on log width from >= "
+    f"{SCALING_MIN_WIDTHS} widths: its 95% interval below 0 -> negative (Huang et al. 2024: D_crit falls with size), "
+    f"above 0 -> positive (Zhu et al. 2024: it grows), its 90% interval within ±{SURFACE_FLAT} -> flat (a 3x wider "
+    f"network moves D_crit by at most 3^{SURFACE_FLAT} = {3 ** SURFACE_FLAT:.2f}x), else undecided; the same decided "
+    "outcome at every modulus -> confirmed (that outcome); decided outcomes that differ -> not confirmed (no one "
+    "sign); else inconclusive")
+
+
+def width_sign(fit: dict | None, widths: int) -> str:
+    """negative / positive / flat / undecided for one modulus' width slope (SURFACE_WIDTH_RULE)."""
+    if not fit or widths < SCALING_MIN_WIDTHS:
+        return "undecided"
+    lo, hi = fit["interval"]
+    if hi < 0:
+        return "negative"
+    if lo > 0:
+        return "positive"
+    half = theory_eff.t_quantile(EQUIVALENCE, fit.get("dof")) * fit["stderr"]
+    if abs(fit["slope"]) + half <= SURFACE_FLAT:
+        return "flat"
+    return "undecided"
+
+
+def surface_width(slopes: dict) -> Verdict:
+    """The sign of the width slope at each modulus of the width axis (SURFACE_WIDTH_RULE)."""
+    signs = {p: width_sign(s["fit"], s["widths_measured"]) for p, s in slopes.items()}
+    parts = []
+    for p, s in slopes.items():
+        fit = s["fit"]
+        what = (f"{fit['slope']:.2f} [{fit['interval'][0]:.2f}, {fit['interval'][1]:.2f}]" if fit else "no slope")
+        parts.append(f"p = {p}: {what} from {s['widths_measured']} widths -> {signs[p]}")
+    numbers = {"signs": signs, "slopes": {p: s["fit"] for p, s in slopes.items()}}
+    decided = {v for v in signs.values() if v != "undecided"}
+    if len(decided) > 1:
+        return Verdict(NOT_CONFIRMED, SURFACE_WIDTH_RULE, f"no one sign: {'; '.join(parts)}", numbers)
+    if signs and all(v != "undecided" for v in signs.values()):
+        return Verdict(CONFIRMED, SURFACE_WIDTH_RULE, f"{decided.pop()} at every modulus: {'; '.join(parts)}",
+                       numbers)
+    return Verdict(INCONCLUSIVE, SURFACE_WIDTH_RULE, "; ".join(parts) or "no width axis", numbers)
+
+
+SURFACE_THEORY_RULE = (
+    f"per cell d = log(measured/predicted) with both intervals (Welch-Satterthwaite t, as theory against "
+    f"measurement): at least {SURFACE_MIN_CELLS} cells, and at least half of the cells with a measured D_crit, with a "
+    f"prediction (else inconclusive); any cell's 95% interval of d beyond ±log {CMP_RATIO} -> not confirmed; any "
+    f"prediction extrapolated more than {CMP_EXTRAPOLATION}x beyond its memorisation sizes -> inconclusive; every "
+    f"cell's 90% interval within ±log {CMP_RATIO} -> confirmed; else inconclusive")
+
+
+def surface_theory(cells: list[dict]) -> Verdict:
+    """The circuit-efficiency prediction of every cell against its measurement (SURFACE_THEORY_RULE)."""
+    measured = [c for c in cells if c["d_crit"]]
+    tests = {}
+    for c in measured:
+        if not (c["predicted"] and c["predicted_interval"]):
+            continue
+        t = log_ratio(c["d_crit"], c["d_crit_interval"], c.get("d_crit_dof"), c["predicted"],
+                      c["predicted_interval"], c.get("predicted_dof"))
+        if t is None:
+            continue
+        h90, h95 = (theory_eff.t_quantile(q, t["dof"]) * t["se"] for q in (EQUIVALENCE, 0.95))
+        tests[f"p{c['p']}-w{c['width']}"] = {**t, "interval_90": [t["d"] - h90, t["d"] + h90],
+                                              "interval_95": [t["d"] - h95, t["d"] + h95],
+                                              "extrapolated": bool((c.get("extrapolation") or {}).get("extrapolated"))}
+    numbers = {"cells": tests, "measured_cells": len(measured)}
+    text = ", ".join(f"{k} {math.exp(t['d']):.2f} [{math.exp(t['interval_90'][0]):.2f}, "
+                     f"{math.exp(t['interval_90'][1]):.2f}]" for k, t in tests.items())
+    text = f"measured/predicted ({EQUIVALENCE:.0%}): {text or 'none'} ({len(tests)} of {len(measured)} measured cells)"
+    if len(tests) < SURFACE_MIN_CELLS or 2 * len(tests) < len(measured):
+        return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"too few cells with a prediction: {text}", numbers)
+    margin = math.log(CMP_RATIO)
+    far = [k for k, t in tests.items() if t["interval_95"][0] > margin or t["interval_95"][1] < -margin]
+    if far:
+        return Verdict(NOT_CONFIRMED, SURFACE_THEORY_RULE, f"{', '.join(far)} more than {CMP_RATIO}x off (95%): "
+                                                           f"{text}", numbers)
+    extrapolated = [k for k, t in tests.items() if t["extrapolated"]]
+    if extrapolated:
+        return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"{', '.join(extrapolated)} extrapolated: {text}", numbers)
+    wide = [k for k, t in tests.items() if not (-margin <= t["interval_90"][0] and t["interval_90"][1] <= margin)]
+    if wide:
+        return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"{', '.join(wide)} not within [{1 / CMP_RATIO:.2f}, "
+                                                          f"{CMP_RATIO:.2f}]: {text}", numbers)
+    return Verdict(CONFIRMED, SURFACE_THEORY_RULE, f"every cell within [{1 / CMP_RATIO:.2f}, {CMP_RATIO:.2f}]: {text}",
+                   numbers)

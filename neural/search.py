@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Generator, Hashable
 
 import numpy as np
 
@@ -79,11 +79,12 @@ def geometric(lo: float, hi: float, n: int, inside: bool = False) -> list[int]:
     return sorted({int(round(v)) for v in values})
 
 
-def search(measure: Callable[[list[int]], list[float]], lo: int, hi: int, *, floor: int = 1,
-           ceiling: int | None = None, per_round: int = 3, precision: float = 0.05, max_rounds: int = 8,
-           level: float = 0.5) -> SearchResult:
-    """Find where accuracy crosses `level` along D' by brackets and geometric narrowing (the module docstring's
-    rule). ValueError naming the first setting out of range."""
+def rounds(lo: int, hi: int, *, floor: int = 1, ceiling: int | None = None, per_round: int = 3,
+           precision: float = 0.05, max_rounds: int = 8, level: float = 0.5
+           ) -> Generator[list[int], list[float], SearchResult]:
+    """One seed's search as a generator: it yields the sizes of each round, is sent their accuracies, and returns
+    the SearchResult (the module docstring's rule). Driving it from outside lets a caller train the rounds of
+    several seeds together (`lockstep`). ValueError naming the first setting out of range."""
     ceiling = hi if ceiling is None else ceiling
     if not 1 <= floor <= lo < hi <= ceiling:
         raise ValueError(f"lo={lo}, hi={hi} are not allowed: need 1 <= floor ({floor}) <= lo < hi <= ceiling "
@@ -100,7 +101,8 @@ def search(measure: Callable[[list[int]], list[float]], lo: int, hi: int, *, flo
     for out.rounds in range(1, max_rounds + 1):
         fresh = [d for d in proposal if d not in measured]
         if fresh:
-            measured.update(zip(fresh, (float(a) for a in measure(fresh))))
+            accuracies = yield fresh
+            measured.update(zip(fresh, (float(a) for a in accuracies)))
         points = sorted(measured.items())
         out.points = points
         bracket = first_crossing(points, level)
@@ -132,6 +134,36 @@ def search(measure: Callable[[list[int]], list[float]], lo: int, hi: int, *, flo
     out.why = (f"round budget {max_rounds} spent: bracket {list(out.bracket)}" if out.bracket else
                f"round budget {max_rounds} spent without a crossing")
     return out
+
+
+def lockstep(searches: dict[Hashable, Generator], measure: Callable[[dict[Hashable, list[int]]],
+                                                                      dict[Hashable, list[float]]]
+             ) -> dict[Hashable, SearchResult]:
+    """Drive several searches (`rounds` generators, by key) round by round: each round's sizes of every search
+    still going are measured together, `measure({key: sizes}) -> {key: accuracies}` (one sweep stage)."""
+    results: dict[Hashable, SearchResult] = {}
+    asked: dict[Hashable, list[int]] = {}
+    for key, gen in searches.items():
+        try:
+            asked[key] = next(gen)
+        except StopIteration as stop:
+            results[key] = stop.value
+    while asked:
+        answers = measure(asked)
+        following = {}
+        for key, sizes in asked.items():
+            try:
+                following[key] = searches[key].send(answers[key])
+            except StopIteration as stop:
+                results[key] = stop.value
+        asked = following
+    return {key: results[key] for key in searches}
+
+
+def search(measure: Callable[[list[int]], list[float]], lo: int, hi: int, **settings) -> SearchResult:
+    """One seed's search with `measure(sizes) -> accuracies` called once a round (`rounds` says the rule and its
+    settings)."""
+    return lockstep({0: rounds(lo, hi, **settings)}, lambda asked: {0: measure(asked[0])})[0]
 
 
 def grid_members(lo: float, hi: float, precision: float) -> int:
