@@ -4,6 +4,7 @@ spent its members."""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,10 @@ def _measured_and_predicted(ax, cells: list[dict], x_key: str) -> None:
 
 
 def _log_axes(ax, xs: list[int], cells: list[dict]) -> None:
-    """Log-log axes ticked at `xs`, where the panel has something measured or predicted (else it says so)."""
+    """Log-log axes ticked at `xs`, where the panel has something measured or predicted (else it says so), and
+    the legend where something is labelled."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     if not any(c["d_crit"] or c["predicted"] for c in cells):
         ax.text(0.5, 0.5, "nothing measured", ha="center", va="center", transform=ax.transAxes, fontsize=8)
         return
@@ -87,8 +91,6 @@ def render_p(data: dict):
     ax.set(xlabel="modulus p", ylabel="D_crit (pairs)",
            title=f"critical dataset size against the modulus (d_model {width})")
     _log_axes(ax, ps, cells)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -114,8 +116,6 @@ def render_width(data: dict):
                           f"{verdicts.width_sign(fit, s['widths_measured'])}")
         ax.set(xlabel="width (d_model; d_mlp = 4 d_model)", ylabel="D_crit (pairs)", title=f"p = {p}")
         _log_axes(ax, widths, cells)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -154,9 +154,45 @@ def render_searches(data: dict):
     return fig
 
 
+def render_theory(data: dict):
+    """Every cell's predicted D_crit against its measured one (both with 95% intervals), the diagonal and the
+    theory rule's ±1.5x band; cells without a prediction are listed."""
+    style.apply()
+    cells = data["summary"]["cells"]
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    both = [c for c in cells if c["d_crit"] and c["predicted"]]
+    for k, c in enumerate(both):
+        m, pr = c["d_crit_interval"] or [c["d_crit"]] * 2, c["predicted_interval"] or [c["predicted"]] * 2
+        ax.errorbar([c["d_crit"]], [c["predicted"]], xerr=[[c["d_crit"] - m[0]], [m[1] - c["d_crit"]]],
+                    yerr=[[c["predicted"] - pr[0]], [pr[1] - c["predicted"]]], fmt="o", color=f"C{k % 10}",
+                    capsize=2, label=f"p {c['p']}, width {c['width']}")
+    missing = [f"p {c['p']}/w {c['width']}" for c in cells if c["d_crit"] and not c["predicted"]]
+    if both:
+        lo = min(min(c["d_crit"], c["predicted"]) for c in both) / 2
+        hi = max(max(c["d_crit"], c["predicted"]) for c in both) * 2
+        x = np.array([lo, hi])
+        ax.plot(x, x, color="grey", lw=1)
+        ax.fill_between(x, x / verdicts.CMP_RATIO, x * verdicts.CMP_RATIO, color="grey", alpha=0.12,
+                        label=f"within {verdicts.CMP_RATIO}x")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        style.plain_log(ax.xaxis)
+        style.plain_log(ax.yaxis)
+        ax.legend(fontsize=6, ncol=2)
+    else:
+        ax.text(0.5, 0.5, "no cell has a prediction", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    ax.set(xlabel="measured D_crit (pairs)", ylabel="predicted D_crit (pairs)",
+           title="the theory per cell" + ("\n" + textwrap.fill(f"(no prediction: {', '.join(missing)})", 70)
+                                           if missing else ""))
+    ax.title.set_fontsize(8)
+    fig.tight_layout()
+    return fig
+
+
 def draw(data: dict) -> dict:
-    """What `grok-neural surface` writes: D_crit against p and against width, and the searches."""
-    return {"dcrit-p": render_p(data), "dcrit-width": render_width(data), "searches": render_searches(data)}
+    """What `grok-neural surface` writes: D_crit against p and against width, the theory per cell, the searches."""
+    return {"dcrit-p": render_p(data), "dcrit-width": render_width(data), "theory": render_theory(data),
+            "searches": render_searches(data)}
 
 
 CLAIM = ("Beyond the paper: how D_crit grows with the modulus p and the model width, against the rival laws "
@@ -215,6 +251,8 @@ def theory_section(found: dict) -> Section:
                        num(c["predicted_over_measured"], ".2f") if c["predicted_over_measured"]
                        else f"n/a ({c['prediction_unavailable'] or 'no measured D_crit'})"))
     s.judge(verdicts.surface_theory(run["summary"]["cells"]))
+    data = load(run["dir"])
+    s.figures.append(figure_of("predicted against measured D_crit, every cell", lambda: render_theory(data)))
     return s
 
 

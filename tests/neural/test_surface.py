@@ -169,7 +169,7 @@ def test_surface_end_to_end_at_a_tiny_size(tiny_surface, tmp_path):
             "experiment"] == "efficiency"
     searched = (out / "searches.csv").read_text().splitlines()
     assert searched[0].startswith("p,width,seed,round,d_prime") and len(searched) > 1
-    assert {"dcrit-p.png", "dcrit-width.png", "searches.png"} <= {p.name for p in out.iterdir()}
+    assert {"dcrit-p.png", "dcrit-width.png", "theory.png", "searches.png"} <= {p.name for p in out.iterdir()}
     found = {"surface": [{"dir": out, "summary": summary, "config": {}}]}
     sections = [make(found) for make in surface_figures.SECTIONS]
     assert [s.key for s in sections] == ["surface-p", "surface-width", "surface-theory"]
