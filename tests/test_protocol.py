@@ -1,4 +1,4 @@
-"""The experiment protocol: a seventh experiment added as one new module of neural.experiments and one of
+"""The experiment protocol: an eighth experiment added as one new module of neural.experiments and one of
 figures (written to disk here, found where the toolkit's own are found) gets its command, its presets, its figures,
 its directory identity and its report section, with no other file touched."""
 import enum
@@ -26,7 +26,7 @@ class Count(protocol.Experiment):
     presets = {"small": 3, "big": 6}
     default_preset = "small"
     sweep = False
-    order = 70
+    order = 80
     tables = ("terms.csv",)
     summary_keys = {"total": int}
     columns = ("k",)
@@ -137,7 +137,7 @@ def test_a_registered_experiment_has_a_command_presets_figures_and_a_report_sect
     assert json.loads((out / "summary.json").read_text())["total"] == 15
     listing = runner.invoke(registered, ["presets", "--json"])
     assert json.loads(listing.stdout)["count"] == {"small": "sums 0..2", "big": "sums 0..5"}
-    assert list(protocol.registry())[-1] == "count"  # its order (70) puts it after the toolkit's six
+    assert list(protocol.registry())[-1] == "count"  # its order (80) puts it after the toolkit's seven
     sections = {s.key: s for s in report.collect(tmp_path / "runs")}
     assert sections["count"].verdict == verdicts.CONFIRMED and ("total", "15") in sections["count"].rows
     assert sections["count"].figures and sections["count"].figures[0][1].startswith(b"\x89PNG")
