@@ -148,6 +148,9 @@ def render_searches(data: dict):
                ylim=(-0.03, 1.03))
         ax.title.set_fontsize(7)
         ax.tick_params(labelsize=6)
+    labelled = next((ax for ax in axes.flat if ax.get_legend_handles_labels()[0]), None)
+    if labelled is not None:
+        labelled.legend(fontsize=6)
     fig.supxlabel("D' (pairs)", fontsize=8)
     fig.supylabel("test accuracy", fontsize=8)
     fig.tight_layout()
