@@ -507,8 +507,8 @@ COMPARE_RULE = (f"per weight decay d = log(measured/predicted) with both interva
 def log_ratio(measured: float, m_interval: list[float] | None, m_dof: int | None, predicted: float,
               p_interval: list[float], p_dof: int | None) -> dict | None:
     """log(measured/predicted) with its standard error from both 95% t-intervals (each with its own degrees of
-    freedom, None: normal) and the Welch-Satterthwaite degrees of freedom of the difference; None without a
-    measured interval (one seed)."""
+    freedom, None: normal), the Welch-Satterthwaite degrees of freedom of the difference, and its 90% and 95%
+    t-intervals; None without a measured interval (one seed)."""
     if not m_interval or not p_interval:
         return None
     se_m = theory_eff.log_sd_of_interval(m_interval, dof=m_dof)
@@ -516,7 +516,19 @@ def log_ratio(measured: float, m_interval: list[float] | None, m_dof: int | None
     se = math.hypot(se_m, se_p)
     parts = [(v, d) for v, d in ((se_m, m_dof), (se_p, p_dof)) if d is not None and v > 0]
     dof = se ** 4 / sum(v ** 4 / d for v, d in parts) if parts and se > 0 else None
-    return {"d": math.log(measured / predicted), "se": se, "dof": dof}
+    d = math.log(measured / predicted)
+    h90, h95 = (theory_eff.t_quantile(c, dof) * se for c in (EQUIVALENCE, 0.95))
+    return {"d": d, "se": se, "dof": dof, "interval_90": [d - h90, d + h90], "interval_95": [d - h95, d + h95]}
+
+
+def beyond(t: dict, margin: float) -> bool:
+    """A log_ratio whose 95% interval lies entirely beyond +-margin."""
+    return t["interval_95"][0] > margin or t["interval_95"][1] < -margin
+
+
+def within(t: dict, margin: float) -> bool:
+    """A log_ratio whose 90% interval lies within +-margin (two one-sided 5% tests)."""
+    return -margin <= t["interval_90"][0] and t["interval_90"][1] <= margin
 
 
 def ratio_test(rc: dict | None, baselines: dict | None) -> tuple[bool, str]:
@@ -566,15 +578,14 @@ def compare(summ: dict) -> Verdict:
                       d_pred, interval, pred["d_crit_dof"])
         if t is None:
             return V(INCONCLUSIVE, f"wd {r['wd']:g}: the measured D_crit has no interval (fewer than 2 seeds)")
-        h90, h95 = (theory_eff.t_quantile(c, t["dof"]) * t["se"] for c in (EQUIVALENCE, 0.95))
-        tests[r["wd"]] = {**t, "interval_90": [t["d"] - h90, t["d"] + h90], "interval_95": [t["d"] - h95, t["d"] + h95]}
+        tests[r["wd"]] = t
         nums["log_ratios"][f"{r['wd']:g}"] = tests[r["wd"]]
     margin = math.log(CMP_RATIO)
     text = "measured/predicted " + ", ".join(
         f"wd {wd:g} {math.exp(t['d']):.2f} [{EQUIVALENCE:.0%}: {math.exp(t['interval_90'][0]):.2f}, "
         f"{math.exp(t['interval_90'][1]):.2f}]" for wd, t in tests.items()) + f" (predicted {d_pred:.0f} " \
         f"[{interval[0]:.0f}, {interval[1]:.0f}])"
-    far = [wd for wd, t in tests.items() if t["interval_95"][0] > margin or t["interval_95"][1] < -margin]
+    far = [wd for wd, t in tests.items() if beyond(t, margin)]
     if far:
         return V(NOT_CONFIRMED, f"{text}: wd {', '.join(f'{w:g}' for w in far)} more than {CMP_RATIO}x off (95%)")
     if extra.get("extrapolated"):
@@ -583,7 +594,7 @@ def compare(summ: dict) -> Verdict:
                                f"{_fmt(rng[0], '.0f')}-{_fmt(rng[1], '.0f')}")
     if informative and summ["ratio_rank_correlation"]["spearman"] < 0:
         return V(NOT_CONFIRMED, f"{text}; the logit ratios are ordered against the prediction")
-    wide = [wd for wd, t in tests.items() if not (-margin <= t["interval_90"][0] and t["interval_90"][1] <= margin)]
+    wide = [wd for wd, t in tests.items() if not within(t, margin)]
     if wide:
         return V(INCONCLUSIVE, f"{text}: wd {', '.join(f'{w:g}' for w in wide)} not within "
                                f"[{1 / CMP_RATIO:.2f}, {CMP_RATIO:.2f}]")
@@ -592,7 +603,7 @@ def compare(summ: dict) -> Verdict:
     if moved or sens.get("fits_without_d_crit"):
         return V(INCONCLUSIVE, f"{text}, but one member moves the prediction to "
                                f"{', '.join(f'{v:.0f}' for v in sorted(set(moved))) or 'no D_crit at all'}")
-    off = [wd for wd, t in tests.items() if t["interval_95"][0] > 0 or t["interval_95"][1] < 0]
+    off = [wd for wd, t in tests.items() if beyond(t, 0.0)]
     note = f" (wd {', '.join(f'{w:g}' for w in off)} differ(s) from 1 at 95%, within the margin)" if off else ""
     return V(CONFIRMED, f"{text}: within [{1 / CMP_RATIO:.2f}, {CMP_RATIO:.2f}]{note}; leave-one-out range "
                         f"{_fmt(min(variants, default=None), '.0f')}-{_fmt(max(variants, default=None), '.0f')}")
@@ -707,8 +718,10 @@ def surface_laws(laws: dict | None) -> Verdict:
             return Verdict(CONFIRMED, SURFACE_LAWS_RULE, f"the theory's per-cell prediction preferred: {text}",
                            numbers)
         if inside(top["exponent"]):
+            law = next(x for x in rival_laws.LAWS if x.name == best)
             return Verdict(CONFIRMED, SURFACE_LAWS_RULE, f"D_crit ~ {best} preferred (exponent "
-                           f"{top['exponent']:.2f} inside the free exponent's interval): {text}", numbers)
+                           f"{top['exponent']:.2f} inside the free exponent's interval; {law.source}: "
+                           f"{law.meaning}): {text}", numbers)
     theory_weight = (laws["laws"].get(rival_laws.THEORY) or {}).get("weight") or 0.0
     if not any(inside(x) for x in published.values()) and theory_weight < 1 - rival_laws.DECISIVE_WEIGHT:
         return Verdict(NOT_CONFIRMED, SURFACE_LAWS_RULE, f"none of the published laws: the free exponent's interval "
@@ -779,10 +792,8 @@ def surface_theory(cells: list[dict]) -> Verdict:
                       c["predicted_interval"], c.get("predicted_dof"))
         if t is None:
             continue
-        h90, h95 = (theory_eff.t_quantile(q, t["dof"]) * t["se"] for q in (EQUIVALENCE, 0.95))
-        tests[f"p{c['p']}-w{c['width']}"] = {**t, "interval_90": [t["d"] - h90, t["d"] + h90],
-                                              "interval_95": [t["d"] - h95, t["d"] + h95],
-                                              "extrapolated": bool((c.get("extrapolation") or {}).get("extrapolated"))}
+        tests[f"p{c['p']}-w{c['width']}"] = {**t, "extrapolated": bool((c.get("extrapolation") or {})
+                                                                        .get("extrapolated"))}
     numbers = {"cells": tests, "measured_cells": len(measured)}
     text = ", ".join(f"{k} {math.exp(t['d']):.2f} [{math.exp(t['interval_90'][0]):.2f}, "
                      f"{math.exp(t['interval_90'][1]):.2f}]" for k, t in tests.items())
@@ -790,14 +801,14 @@ def surface_theory(cells: list[dict]) -> Verdict:
     if len(tests) < SURFACE_MIN_CELLS or 2 * len(tests) < len(measured):
         return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"too few cells with a prediction: {text}", numbers)
     margin = math.log(CMP_RATIO)
-    far = [k for k, t in tests.items() if t["interval_95"][0] > margin or t["interval_95"][1] < -margin]
+    far = [k for k, t in tests.items() if beyond(t, margin)]
     if far:
         return Verdict(NOT_CONFIRMED, SURFACE_THEORY_RULE, f"{', '.join(far)} more than {CMP_RATIO}x off (95%): "
                                                            f"{text}", numbers)
     extrapolated = [k for k, t in tests.items() if t["extrapolated"]]
     if extrapolated:
         return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"{', '.join(extrapolated)} extrapolated: {text}", numbers)
-    wide = [k for k, t in tests.items() if not (-margin <= t["interval_90"][0] and t["interval_90"][1] <= margin)]
+    wide = [k for k, t in tests.items() if not within(t, margin)]
     if wide:
         return Verdict(INCONCLUSIVE, SURFACE_THEORY_RULE, f"{', '.join(wide)} not within [{1 / CMP_RATIO:.2f}, "
                                                           f"{CMP_RATIO:.2f}]: {text}", numbers)

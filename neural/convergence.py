@@ -16,6 +16,8 @@ Pure functions on one member's logged curves, so they are tested on synthetic cu
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 SPAN_WINDOWS = 3  # windows of evaluations the trend is fitted over
@@ -26,6 +28,11 @@ Z = 2.0  # standard errors added to the drift (about 95%)
 def window_steps(lr: float, wd: float, step: int) -> float:
     """AdamW's weight-decay time scale 1/(lr wd) in steps; without weight decay a quarter of `step`."""
     return 1.0 / (lr * wd) if lr * wd > 0 else max(step / 4, 1.0)
+
+
+def cap_steps(windows: float, lr: float, wd: float) -> int:
+    """A step cap of `windows` weight-decay windows 1/(lr wd) (wd > 0), whole steps, at least one."""
+    return max(1, math.ceil(windows / (lr * wd) - 1e-9))
 
 
 def trend(x: np.ndarray, y: np.ndarray) -> dict:

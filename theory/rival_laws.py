@@ -27,7 +27,10 @@ from typing import Callable
 
 import numpy as np
 
+from rundir.lazy import lazy
 from theory.efficiency import t_quantile
+
+stats = lazy("scipy.stats")
 
 DECISIVE_WEIGHT = 0.9  # a law is preferred when its Akaike weight is at least this (odds 9:1 against the rest)
 MIN_MODULI = 4  # distinct p with a measured D_crit a comparison needs (2 parameters + a test of the shape)
@@ -81,9 +84,9 @@ def fit(ps: list[float], d_crits: list[float], predicted: dict[int, float] | Non
     laws: dict[str, dict] = {}
     for law in LAWS:
         if law.shape is None:
-            k_hat, log_a = np.polyfit(np.log(p), y, 1)
-            resid = y - (log_a + k_hat * np.log(p))
-            laws[law.name] = {"scale": float(math.exp(log_a)), "exponent": float(k_hat), "parameters": 3}
+            free = stats.linregress(np.log(p), y)
+            resid = y - (free.intercept + free.slope * np.log(p))
+            laws[law.name] = {"scale": math.exp(free.intercept), "exponent": float(free.slope), "parameters": 3}
         else:
             base = np.log(law.shape(p))
             log_a = float(np.mean(y - base))
@@ -107,14 +110,10 @@ def fit(ps: list[float], d_crits: list[float], predicted: dict[int, float] | Non
     total = sum(math.exp(-(laws[k]["aicc"] - best) / 2) for k in candidates)
     for k, entry in laws.items():
         entry["weight"] = math.exp(-(entry["aicc"] - best) / 2) / total if k in candidates else None
-    lp = np.log(p)
-    sxx = float(((lp - lp.mean()) ** 2).sum())
-    free = laws["free power"]
-    se = math.sqrt(free["rss"] / (n - 2) / sxx) if n > 2 else math.inf
-    t = t_quantile(confidence, n - 2) if n > 2 else math.inf
+    half = t_quantile(confidence, n - 2) * free.stderr  # n >= MIN_MODULI > 2
     preferred = max(candidates, key=lambda k: laws[k]["weight"])
     return {"laws": laws, "points": n, "moduli": moduli, "preferred": preferred,
-            "exponent": {"value": free["exponent"], "stderr": se, "dof": n - 2,
-                         "interval": [free["exponent"] - t * se, free["exponent"] + t * se]},
+            "exponent": {"value": float(free.slope), "stderr": float(free.stderr), "dof": n - 2,
+                         "interval": [float(free.slope - half), float(free.slope + half)]},
             "theory": theory_note, "criterion": "AICc on log D_crit, Akaike weights over the published laws and the "
                                                 "theory; the free exponent's 95% interval as the nesting test"}

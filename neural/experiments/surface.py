@@ -28,13 +28,12 @@ by 4,000), the search's start range and precision, D_crit at a cap in windows ra
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from neural import protocol, runner, search, tasks
+from neural import convergence, protocol, runner, search, tasks
 from neural.config import CPU_MODEL, PAPER_MODEL, TrainConfig
 from neural.experiments import compare, efficiency as eff_mod, ungrok as ungrok_mod
 from neural.experiments.scaling import slope_fit, widen
@@ -157,6 +156,11 @@ def check(pre: Preset) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- parents
+def generalised(row: dict) -> bool:
+    """Whether a parent's test accuracy reached the grokking threshold."""
+    return bool((row["test/acc"] or 0) >= GENERALISED)
+
+
 def train_parents(pre: Preset, p: int, width: int, sweep_dir: Path, ctx: protocol.Context) -> list[dict]:
     """One parent per seed, trained chunk by chunk until it generalises or reaches parent_cap steps; per seed its
     last row, with `parent_steps` (steps in all) and `generalised`."""
@@ -166,7 +170,7 @@ def train_parents(pre: Preset, p: int, width: int, sweep_dir: Path, ctx: protoco
     last = {r["seed"]: r for r in runner.run(specs, sweep_dir, costs=ctx.costs, **ctx.placement())}
     steps, chunk = pre.parent_chunk, 1
     while steps < pre.parent_cap:
-        short = [r for r in last.values() if not (r["test/acc"] or 0) >= GENERALISED]
+        short = [r for r in last.values() if not generalised(r)]
         if not short:
             break
         more, chunk = min(pre.parent_chunk, pre.parent_cap - steps), chunk + 1
@@ -178,7 +182,7 @@ def train_parents(pre: Preset, p: int, width: int, sweep_dir: Path, ctx: protoco
         for r in short:
             last[r["seed"]]["parent_steps"] = steps
     return [{**r, "parent_steps": r.get("parent_steps", pre.parent_chunk),
-             "generalised": bool((r["test/acc"] or 0) >= GENERALISED)} for r in last.values()]
+             "generalised": generalised(r)} for r in last.values()]
 
 
 # ----------------------------------------------------------------------------------------------- the search
@@ -188,7 +192,7 @@ def search_cell(pre: Preset, p: int, width: int, parents: list[dict], sweep_dir:
     every child's row (with its round)."""
     model_cfg = cell_model(pre, p, width)
     lr = model_cfg.lrs[0]
-    child = model_cfg.with_(steps=max(1, math.ceil(pre.child_windows / (lr * pre.wd) - 1e-9)), converge=True)
+    child = model_cfg.with_(steps=convergence.cap_steps(pre.child_windows, lr, pre.wd), converge=True)
     lo, hi = start_sizes(pre, p)
     by_seed = {r["seed"]: r for r in parents if r["generalised"]}
     rows: list[dict] = []
@@ -258,29 +262,22 @@ def cell_summary(pre: Preset, p: int, width: int, parents: list[dict], results: 
     }
 
 
+def seed_points(cells: list[dict], axis: str) -> tuple[list[int], list[float]]:
+    """Every seed's D_crit in `cells` with its cell's coordinate `axis` ("p" or "width"), as two lists."""
+    pairs = [(c[axis], v["d_crit"]) for c in cells for v in c["seeds"].values() if v["d_crit"]]
+    return [x for x, _ in pairs], [d for _, d in pairs]
+
+
 def across(pre: Preset, by_cell: list[dict]) -> dict:
     """The rival laws of p at the base width, and the width slope at each of width_ps."""
     axis = [c for c in by_cell if c["width"] == pre.base.d_model and c["p"] in pre.ps]
-    ps, ds = [], []
-    for c in axis:
-        for v in c["seeds"].values():
-            if v["d_crit"]:
-                ps.append(c["p"])
-                ds.append(v["d_crit"])
-    predicted = {c["p"]: c["predicted"] for c in axis if c["predicted"]}
-    laws = rival_laws.fit(ps, ds, predicted)
+    ps, ds = seed_points(axis, "p")
+    laws = rival_laws.fit(ps, ds, {c["p"]: c["predicted"] for c in axis if c["predicted"]})
     width = {}
     for p in pre.width_ps:
-        xs, ys = [], []
-        mine = [c for c in by_cell if c["p"] == p and c["width"] in pre.widths]
-        for c in mine:
-            for v in c["seeds"].values():
-                if v["d_crit"]:
-                    xs.append(c["width"])
-                    ys.append(v["d_crit"])
+        xs, ys = seed_points([c for c in by_cell if c["p"] == p and c["width"] in pre.widths], "width")
         width[str(p)] = {"fit": slope_fit(xs, ys), "widths_measured": len(set(xs))}
     return {"laws": laws, "width_slopes": width, "law_points": len(ds)}
-
 
 # ----------------------------------------------------------------------------------------------- protocol
 class Surface(protocol.Experiment):

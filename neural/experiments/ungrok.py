@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neural import protocol, runner, tasks
+from neural import convergence, protocol, runner, tasks
 from neural.search import crossing, upward_index
 from neural.config import ADAM_EPS, CPU_MODEL, PAPER_MODEL, TrainConfig, describe_model
 from rundir.lazy import lazy
@@ -95,7 +95,7 @@ def parent_specs(pre: Preset, task: str) -> list[runner.Spec]:
 
 def child_steps(pre: Preset, wd: float) -> int:
     """The stage-2 step cap of weight decay `wd`: child_windows windows of 1/(lr wd) steps."""
-    return max(1, math.ceil(pre.child_windows / (pre.base.lrs[0] * wd) - 1e-9))
+    return convergence.cap_steps(pre.child_windows, pre.base.lrs[0], wd)
 
 
 def child_specs(pre: Preset, task: str, parents: list[dict]) -> list[runner.Spec]:
