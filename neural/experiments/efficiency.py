@@ -67,9 +67,13 @@ PRESETS = {
     # 3,000-step cap (trigonometric shares 0.14-0.36) and left 2 sizes; memorisation over the cpu preset's 4 smallest
     # sizes, 100-507 pairs, so that a predicted D_crit up to 760 is within theory-vs-measurement's 1.5x of the
     # memorisation sizes (the previous demo's 485 lay 1.6x beyond its 300); memorisers get 4,000 steps (at 2,500,
-    # half of an earlier demo's had not converged).
-    "demo": dataclasses.replace(CPU, mem_sizes=CPU.mem_sizes[:4], gen_fracs=(0.5, 0.6, 0.7), wds=(1.0,),
-                                seeds=(0, 1, 2), mem_cap=4000),
+    # half of an earlier demo's had not converged). Re-sized by interval width (2026-12-06), before the run it judges:
+    # P1 needs generalisation's 90% interval within +-beta_M/3 (about +-0.11); over a 1.4x span of D with 6 kept
+    # members it was +-0.18 (residual sd 0.008); a 1.9x span (50/70/95% of pairs: 95% leaves 174 test pairs, so test
+    # accuracy and the convergence rule stay defined) and 4 seeds (the trigonometric filter dropped one member per
+    # size) bring it to about +-0.06-0.08 at that scatter.
+    "demo": dataclasses.replace(CPU, mem_sizes=CPU.mem_sizes[:4], gen_fracs=(0.5, 0.7, 0.95), wds=(1.0,),
+                                seeds=(0, 1, 2, 3), mem_cap=4000),
 }
 
 

@@ -68,9 +68,13 @@ PRESETS = {
     # rules (2026-12), before any run they judge: the cpu grid's 5 smallest D' (139-603), because P2's width needs
     # every seed's curve below 0.1 at the low end and at 201 the cpu run's means were 0.08-0.10; a cap of 30 windows
     # (10,000 steps at wd 1, 3,334 at wd 3), because at 18 windows the previous demo's wd-1 members beside the
-    # crossing had not converged and P2 and P3 judge only converged crossings.
-    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(1.0, 3.0), d_prime_fracs=CPU.d_prime_fracs[:5],
-                                child_windows=30),
+    # crossing had not converged and P2 and P3 judge only converged crossings. Re-sized again by cost (2026-12-06),
+    # before the run it judges: at 30 windows the members at D' = 290, beside every seed's crossing, were still
+    # falling 0.005-0.007 per window (wd 1 seed 0, wd 3 seeds 0 and 1); exponential fits to their curves put the
+    # slope under 0.003 per window at 23-60 windows. A window costs 1/(lr wd) steps, so weight decays 3 and 9 (the same
+    # 3x ratio) at 90 windows cost what wd 1 and 3 at 30 did (10,000 and 3,334 steps) with 3x the training time.
+    "demo": dataclasses.replace(CPU, seeds=(0, 1, 2), wds=(3.0, 9.0), d_prime_fracs=CPU.d_prime_fracs[:5],
+                                child_windows=90),
 }
 # Figure 9 at the cpu size: every task, one seed, wd 1/3, and the parents longer (the harder tasks need them)
 MULTITASK_CPU = dataclasses.replace(CPU, seeds=(0,), wds=(1.0, 3.0), parent_steps=2000, child_windows=12)
