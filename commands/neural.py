@@ -18,7 +18,7 @@ import typer
 import rundir
 from commands.common import choice, friendly_errors, new_app, plain
 from neural import cluster, device as devices, interop, protocol, tasks
-from neural.experiments import paper
+from neural.experiments import paper, surface_plan
 from rundir.lazy import lazy
 
 torch, inspect_run = lazy("torch"), lazy("neural.inspect_run")
@@ -171,7 +171,7 @@ def _demo_presets() -> list[str]:
     return sorted(set(names), key=lambda p: (p != "demo", names.index(p)))
 
 
-def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", help="demo (about 7 minutes on 2 "
+def demo(preset: choice("DemoPreset", _demo_presets()) = typer.Option("demo", help="demo (about 8 minutes on 2 "
                                                                                    "cores), cpu (about 13) or paper "
                                                                                    "(a cluster's work)."),
          record: Path = typer.Option(None, help="Where to write what ran (default runs/neural/demo-<preset>.json).")):
@@ -200,21 +200,31 @@ def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help=
               rung: Optional[int] = typer.Option(None, help="Run this rung of the cut ladder whatever the estimate "
                                                             "(default: the first that fits the budget)."),
               plan_only: bool = typer.Option(False, "--plan-only", help="Print the plan and stop."),
+              surface: bool = typer.Option(False, "--surface", help="Plan and run the D_crit surface over modulus "
+                                           "and width at this scale instead (each cell's step time measured "
+                                           "first; days of one GPU at the paper scale, unless cut)."),
               device: str = typer.Option("auto", help=f"{devices.CHOICES}."),
               overwrite: bool = typer.Option(False, "--overwrite", help="Plan again and replace what --out holds.")):
     """The paper's scale within a device budget: a grokking run with progress measures, the efficiency (P1) and
     ungrokking (P2, P3) sweeps and theory against measurement, cut by a fixed rule (neural.experiments.paper's
-    LADDER) to fit --budget-minutes; prints the plan first, ends with the report and verdicts.json. A second call
-    resumes the plan recorded in --out."""
+    LADDER) to fit --budget-minutes; with --surface, the D_crit surface (neural.experiments.surface_plan's LADDER).
+    Prints the plan first, ends with the report and verdicts.json. A second call resumes the plan recorded in
+    --out."""
     scale = plain(scale)
     dev = devices.resolve(device)
-    root = out or Path("runs") / f"paper-{scale}"
-    plan = None if overwrite else paper.recorded(root)
+    planner = surface_plan if surface else paper
+    root = out or Path("runs") / (f"paper-{scale}" + ("-surface" if surface else ""))
+    plan = None if overwrite else planner.recorded(root)
     if plan is not None:
         if plan.scale != scale:
             raise ValueError(f"out={str(root)!r} holds a plan of the {plan.scale} scale: choose another --out, "
                              f"--scale {plan.scale}, or pass --overwrite")
         typer.echo(f"resuming the plan recorded in {root / 'plan.json'} (pass --overwrite to plan again)")
+    elif surface:
+        paper.check_options(scale, budget_minutes * 60, rung, surface_plan.SCALES, len(surface_plan.LADDER))
+        costs = surface_plan.measure(scale, dev, on_cell=lambda key: typer.echo(
+            f"measuring the step time of cell {key} ({scale} scale) on {devices.describe(dev)} ..."))
+        plan = surface_plan.make(scale, budget_minutes * 60, costs, rung)
     else:
         paper.check_options(scale, budget_minutes * 60, rung)
         typer.echo(f"measuring the step time of the {scale}-size model on {devices.describe(dev)} ...")
@@ -224,8 +234,12 @@ def paper_cmd(scale: choice("Scale", paper.SCALES) = typer.Option("paper", help=
     if plan_only:
         return
     ctx = protocol.Context(device=device, overwrite=overwrite)
-    paper.execute(plan, root, ctx, on_result=lambda name, o, summary, wall: _echo_result(
-        protocol.REGISTRY[name], o, summary, wall, _save_figures(protocol.REGISTRY[name], o)))
+    echo = lambda name, o, summary, wall: _echo_result(  # noqa: E731
+        protocol.REGISTRY[name], o, summary, wall, _save_figures(protocol.REGISTRY[name], o))
+    if surface:
+        echo("surface", *surface_plan.execute(plan, root, ctx))
+    else:
+        paper.execute(plan, root, ctx, on_result=echo)
     from commands.figures import write_report
 
     write_report(root, root / "report" / "index.html")

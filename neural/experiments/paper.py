@@ -179,30 +179,45 @@ class Plan:
                 "(grok-neural semigrok --preset paper --executor slurm)"]
 
 
-def check_options(scale: str, budget_seconds: float, rung: int | None = None) -> None:
-    """ValueError naming the first bad option of a plan (before anything is measured)."""
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r} is unknown: choose from {', '.join(SCALES)}")
+def check_options(scale: str, budget_seconds: float, rung: int | None = None, scales: dict = SCALES,
+                  rungs: int = len(LADDER)) -> None:
+    """ValueError naming the first bad option of a plan (before anything is measured); `scales` and `rungs`: the
+    plan's own (this module's by default)."""
+    if scale not in scales:
+        raise ValueError(f"scale={scale!r} is unknown: choose from {', '.join(scales)}")
     if not (math.isfinite(budget_seconds) and budget_seconds > 0):
         raise ValueError(f"budget_minutes={budget_seconds / 60:g} is not allowed: must be a number > 0")
-    if rung is not None and not 0 <= rung < len(LADDER):
-        raise ValueError(f"rung={rung} is not allowed: must lie in [0, {len(LADDER) - 1}]")
+    if rung is not None and not 0 <= rung < rungs:
+        raise ValueError(f"rung={rung} is not allowed: must lie in [0, {rungs - 1}]")
+
+
+def first_fitting(rungs: int, estimate_at: Callable[[int], float], budget_seconds: float, rung: int | None,
+                  where: str) -> int:
+    """The first of `rungs` rungs whose estimated seconds fit the budget (or `rung` whatever its estimate);
+    ValueError naming --budget-minutes with what the last rung needs (`where`: the scale and device) when none
+    does. The rule every plan cuts by."""
+    if rung is not None:
+        return rung
+    for k in range(rungs):
+        seconds = estimate_at(k)
+        if seconds <= budget_seconds:
+            return k
+    raise ValueError(f"budget_minutes={budget_seconds / 60:g} is too small for {where}: its last cut (rung "
+                     f"{rungs - 1}) needs about {seconds / 60:.0f} min of training there; give a larger "
+                     f"--budget-minutes, a faster device (a GPU), or --scale smoke")
 
 
 def make(scale: str, budget_seconds: float, costs: stepcost.Costs, rung: int | None = None) -> Plan:
-    """The first rung of LADDER (or `rung`) whose estimate fits the budget; ValueError naming --budget-minutes
-    with what the last rung needs when none does."""
+    """The first rung of LADDER (or `rung`) whose estimate fits the budget (first_fitting)."""
     check_options(scale, budget_seconds, rung)
-    for k in ([rung] if rung is not None else range(len(LADDER))):
+
+    def seconds_at(k: int) -> dict[str, float]:
         grid = grid_at(scale, k)
         check(grid)
-        seconds = estimate(grid, costs)
-        if rung is not None or sum(seconds.values()) <= budget_seconds:
-            return Plan(scale, k, grid, budget_seconds, costs, seconds)
-    raise ValueError(f"budget_minutes={budget_seconds / 60:g} is too small for the {scale} scale on "
-                     f"{costs.device}: its last cut (rung {len(LADDER) - 1}) needs about "
-                     f"{sum(seconds.values()) / 60:.0f} min of training here; give a larger --budget-minutes, "
-                     f"a faster device (a GPU), or --scale smoke")
+        return estimate(grid, costs)
+    k = first_fitting(len(LADDER), lambda k: sum(seconds_at(k).values()), budget_seconds, rung,
+                      f"the {scale} scale on {costs.device}")
+    return Plan(scale, k, grid_at(scale, k), budget_seconds, costs, seconds_at(k))
 
 
 def measure(scale: str, dev) -> stepcost.Costs:
