@@ -27,7 +27,10 @@ def test_fast_forward_matches_reference(fmt):
 @pytest.mark.parametrize("fmt,E", [("paper", 1), ("nanda", 3)])
 def test_training_gradients_match_reference_autograd(fmt, E):
     """The hand-written attention backward: gradients of the training loss through the fast path equal plain
-    autograd through the all-positions reference, every weight, each member on its own train split."""
+    autograd through the all-positions reference, every weight, each member on its own train split. Seeded, so
+    that the draw does not depend on the tests run before; entries near zero are compared at 1e-5 of the largest
+    (float32 cancellation; a wrong backward is off by O(1))."""
+    torch.manual_seed(0)
     cfg = SMALL.with_(fmt=fmt, seeds=tuple(range(E)), wds=(1.0,))
     mcfg = train.model_config(cfg)
     data = dataset.Data(cfg, torch.device("cpu"))
@@ -38,7 +41,7 @@ def test_training_gradients_match_reference_autograd(fmt, E):
     ref_loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), data.train_labels, reduction="none").mean(1)
     ref = torch.autograd.grad(ref_loss.sum(), list(params.values()))
     for name, g, r in zip(params, fast, ref):
-        assert torch.allclose(g, r, rtol=1e-4, atol=1e-6 * r.abs().max().item()), name
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-5 * r.abs().max().item()), name
 
 
 @pytest.mark.parametrize("case", ["some positions constant", "all constant", "none constant"])
