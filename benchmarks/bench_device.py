@@ -6,10 +6,13 @@ device-resident step), side by side in one run.
 
 For each engine, each ensemble size E (paper-size model by default: p = 113, d_model 128, 30% of pairs) and, on
 CUDA, TF32 matmuls off and on: the time of one full-batch training step (median over alternating rounds of 10
-steps, after 3 warm-up steps, the device synchronised), the backend ops a step issues (kernels, on a GPU; counted
-with neural.hostwork over one step) and the peak device memory per member (CUDA only). The earlier engine is taken
-from git (`git archive`), or from --old-tree where the checkout has no history (a device machine's copy). Each
-measurement runs in a fresh process with PYTHONPATH set to its tree, so the two engines never share a process.
+steps, after 5 warm-up steps, the device synchronised), the backend ops a step issues on the host (kernels
+launched one by one, on a GPU; counted with neural.hostwork over one step: a replayed CUDA graph issues none) and
+the peak device memory per member (CUDA only). On CUDA this tree runs twice: with its captured step
+(neural.graphed, after its warm-up and check) and with GROK_CUDA_GRAPH=off (eager), so the graph's own share
+shows. The earlier engine is taken from git (`git archive`), or from --old-tree where the checkout has no history
+(a device machine's copy). Each measurement runs in a fresh process with PYTHONPATH set to its tree, so the two
+engines never share a process.
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ run = train._Run(cfg, dev, None, st)
 def sync():
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-for _ in range(3):
+for _ in range(5):  # this tree's graph: 3 warm-up steps, then the capture and its check
     run.train_step()
 sync()
 counts, _ = hostwork.count(run.train_step)
@@ -63,10 +66,10 @@ print(json.dumps(out))
 """
 
 
-def measure(tree: Path, E: int, tf32: str, model: str, steps: int) -> dict:
+def measure(tree: Path, E: int, tf32: str, model: str, steps: int, env: dict | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", STEP, str(ROOT / "neural" / "hostwork.py"), str(E), tf32, model,
                            str(steps)], cwd=tree, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(tree)})
+                          env={**os.environ, "PYTHONPATH": str(tree), **(env or {})})
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,7 +92,9 @@ def main() -> None:
           f"{args.steps} steps x {args.rounds} alternating rounds", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         old = args.old_tree or checkout(args.commit, Path(tmp) / "old")
-        trees = {args.old_tree.name if args.old_tree else args.commit: old, "this tree": ROOT}
+        trees = {args.old_tree.name if args.old_tree else args.commit: (old, {}), "this tree": (ROOT, {})}
+        if cuda:
+            trees["this tree, no graph"] = (ROOT, {"GROK_CUDA_GRAPH": "off"})
         print(f"{'E':>4} {'TF32':>4} | " + " | ".join(f"{name:>34}" for name in trees) + " | speed-up")
         print(f"{'':>4} {'':>4} | " + " | ".join(f"{'ms/step':>10} {'ops/step':>9} {'MB/member':>12}" for _ in trees)
               + " |")
@@ -98,7 +103,8 @@ def main() -> None:
                 got: dict[str, list[dict]] = {name: [] for name in trees}
                 for r in range(args.rounds):
                     for name in (list(trees) if r % 2 == 0 else list(trees)[::-1]):
-                        got[name].append(measure(trees[name], E, tf32, args.model, args.steps))
+                        tree, env = trees[name]
+                        got[name].append(measure(tree, E, tf32, args.model, args.steps, env))
                 cells, ms = [], {}
                 for name, results in got.items():
                     ok = [x for x in results if "error" in x] == []
@@ -109,7 +115,7 @@ def main() -> None:
                     mb = results[0].get("bytes_per_member")
                     cells.append(f"{ms[name]:>10.2f} {results[0]['ops']:>9} "
                                  f"{(f'{mb / 2**20:.1f}' if mb is not None else 'n/a'):>12}")
-                old_ms, new_ms = (ms.get(name) for name in trees)
+                old_ms, new_ms = (ms.get(name) for name in list(trees)[:2])
                 ratio = f"{old_ms / new_ms:.2f}x" if old_ms and new_ms else "n/a"
                 print(f"{E:>4} {tf32:>4} | " + " | ".join(cells) + f" | {ratio}", flush=True)
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 import rundir
-from neural import budget, checkpoint, convergence, evaluation, loss, metrics, model, optim
+from neural import budget, checkpoint, convergence, evaluation, graphed, loss, metrics, model, optim
 from neural import device as devices
 from rundir import cores
 from rundir.progress import bar as progress_bar
@@ -258,6 +258,7 @@ class _Run:
         self.step_dev = torch.tensor(st.step, dtype=torch.long, device=dev)  # the step, on the device
         self.eval_seconds = 0.0
         self.checkpointed_at = time.perf_counter()  # when the last checkpoint was written (or the run started)
+        self.graph = graphed.StepGraph(self._device_step, self._step_state, graphed.capture_for(dev))
         self._batch()
 
     def _batch(self) -> None:
@@ -270,8 +271,20 @@ class _Run:
         self.ok_E = torch.ones(len(live), dtype=torch.bool, device=self.dev)  # not diverged since the last sync
         self.failed_at = torch.full((len(live),), -1, dtype=torch.long, device=self.dev)
         self.why = torch.zeros(len(live), dtype=torch.long, device=self.dev)  # 1: loss, 2: gradient not finite
+        self.graph.reset()  # new shapes and tensors: a captured step no longer applies
 
     def train_step(self) -> None:
+        """One training step: on CUDA a replay of the captured step once there is one (neural.graphed)."""
+        self.graph.step()
+        self.st.step += 1
+
+    def _step_state(self) -> list[torch.Tensor]:
+        """Every tensor a step writes (in place), for capturing and checking it."""
+        st = self.st
+        return [st.w, st.m, st.v, st.t, self.ok_E, self.failed_at, self.why, self.step_dev]
+
+    def _device_step(self) -> None:
+        """The step on the device alone (nothing of the host changes, so it can be captured and replayed)."""
         st = self.st
         params = {k: v.requires_grad_(True) for k, v in st.params().items()}
         loss_E = losses(params, self.mcfg, self.data, self.cfg.precision)
@@ -285,7 +298,6 @@ class _Run:
         self.why.copy_(torch.where(newly, torch.where(finite, 2, 1), self.why))
         self.ok_E.copy_(updated)
         self.step_dev.add_(1)
-        st.step += 1
 
     def sync(self) -> None:
         """Read the divergence flags (one transfer), report the members that diverged, and drop every finished
