@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -207,6 +208,15 @@ def _section(key: str, title: str, found: dict) -> tuple[Section, dict | None]:
     return section_for(key, title, CLAIM, protocol.command_line("surface"), found.get("surface", []))
 
 
+def _judged(s: Section, run: dict, verdict: verdicts.Verdict, *figures: tuple[str, Callable[[dict], object]]
+            ) -> Section:
+    """The section judged, with its figures (caption, render) drawn from the run's record."""
+    s.judge(verdict)
+    data = load(run["dir"])
+    s.figures += [figure_of(caption, lambda render=render: render(data)) for caption, render in figures]
+    return s
+
+
 def laws_section(found: dict) -> Section:
     s, run = _section("surface-p", "Beyond the paper: D_crit against the modulus, and the rival laws", found)
     if run is None:
@@ -225,11 +235,8 @@ def laws_section(found: dict) -> Section:
                                                                                        ".2f")))
         s.rows.append(("Akaike weights (AICc)", ", ".join(f"{k} {num(v['weight'], '.2f')}"
                                                          for k, v in laws["laws"].items() if v["weight"] is not None)))
-    s.judge(verdicts.surface_laws(laws))
-    data = load(run["dir"])
-    s.figures.append(figure_of("D_crit against p, with every rival law", lambda: render_p(data)))
-    s.figures.append(figure_of("each cell's search", lambda: render_searches(data)))
-    return s
+    return _judged(s, run, verdicts.surface_laws(laws), ("D_crit against p, with every rival law", render_p),
+                   ("each cell's search", render_searches))
 
 
 def width_section(found: dict) -> Section:
@@ -239,10 +246,8 @@ def width_section(found: dict) -> Section:
     for p, w in run["summary"]["width_slopes"].items():
         s.rows.append((f"slope of log D_crit on log width at p = {p} [95%]",
                        with_interval(w["fit"]["slope"], w["fit"]["interval"], ".2f") if w["fit"] else "n/a"))
-    s.judge(verdicts.surface_width(run["summary"]["width_slopes"]))
-    data = load(run["dir"])
-    s.figures.append(figure_of("D_crit against width, measured and predicted", lambda: render_width(data)))
-    return s
+    return _judged(s, run, verdicts.surface_width(run["summary"]["width_slopes"]),
+                   ("D_crit against width, measured and predicted", render_width))
 
 
 def theory_section(found: dict) -> Section:
@@ -253,10 +258,8 @@ def theory_section(found: dict) -> Section:
         s.rows.append((f"p {c['p']}, width {c['width']}: predicted / measured",
                        num(c["predicted_over_measured"], ".2f") if c["predicted_over_measured"]
                        else f"n/a ({c['prediction_unavailable'] or 'no measured D_crit'})"))
-    s.judge(verdicts.surface_theory(run["summary"]["cells"]))
-    data = load(run["dir"])
-    s.figures.append(figure_of("predicted against measured D_crit, every cell", lambda: render_theory(data)))
-    return s
+    return _judged(s, run, verdicts.surface_theory(run["summary"]["cells"]),
+                   ("predicted against measured D_crit, every cell", render_theory))
 
 
 EXPERIMENT = surface_experiment.EXPERIMENT  # what this module draws (figures.drawers)

@@ -76,7 +76,7 @@ def _efficiency(**changes: Callable[[efficiency.Preset], object]) -> Callable[[G
         g.efficiency, **{k: f(g.efficiency) for k, f in changes.items()}))
 
 
-def _every_other(values: tuple) -> tuple:
+def every_other(values: tuple) -> tuple:
     """Every other value of a sorted grid, both ends kept (its range stays)."""
     v = tuple(sorted(values))
     return v if len(v) <= 3 else tuple(sorted(set(v[::2]) | {v[-1]}))
@@ -104,8 +104,8 @@ LADDER: tuple[Rung, ...] = (
     Rung("the ungrokking sweep's smallest weight decay", _ungrok(wds=lambda p: _without_smallest(p.wds)), 3 / 20),
     Rung("efficiency seeds to the first 2", _efficiency(seeds=lambda p: p.seeds[:2]), 1 / 10),
     Rung("every other D' and memorisation size (both ends kept)",
-         lambda g: _efficiency(mem_sizes=lambda p: _every_other(p.mem_sizes))(
-             _ungrok(d_prime_fracs=lambda p: _every_other(p.d_prime_fracs))(g)), 1 / 15),
+         lambda g: _efficiency(mem_sizes=lambda p: every_other(p.mem_sizes))(
+             _ungrok(d_prime_fracs=lambda p: every_other(p.d_prime_fracs))(g)), 1 / 15),
 )
 
 
@@ -191,19 +191,17 @@ def check_options(scale: str, budget_seconds: float, rung: int | None = None, sc
         raise ValueError(f"rung={rung} is not allowed: must lie in [0, {rungs - 1}]")
 
 
-def first_fitting(rungs: int, estimate_at: Callable[[int], float], budget_seconds: float, rung: int | None,
-                  where: str) -> int:
-    """The first of `rungs` rungs whose estimated seconds fit the budget (or `rung` whatever its estimate);
-    ValueError naming --budget-minutes with what the last rung needs (`where`: the scale and device) when none
-    does. The rule every plan cuts by."""
-    if rung is not None:
-        return rung
-    for k in range(rungs):
-        seconds = estimate_at(k)
-        if seconds <= budget_seconds:
-            return k
+def first_fitting(rungs: int, estimate_at: Callable[[int], dict], seconds: Callable[[dict], float],
+                  budget_seconds: float, rung: int | None, where: str) -> tuple[int, dict]:
+    """The first of `rungs` rungs whose estimate's total `seconds` fits the budget (or `rung` whatever its
+    estimate), with that estimate; ValueError naming --budget-minutes with what the last rung needs (`where`: the
+    scale and device) when none does. The rule every plan cuts by."""
+    for k in ([rung] if rung is not None else range(rungs)):
+        estimate = estimate_at(k)
+        if rung is not None or seconds(estimate) <= budget_seconds:
+            return k, estimate
     raise ValueError(f"budget_minutes={budget_seconds / 60:g} is too small for {where}: its last cut (rung "
-                     f"{rungs - 1}) needs about {seconds / 60:.0f} min of training there; give a larger "
+                     f"{rungs - 1}) needs about {seconds(estimate) / 60:.0f} min of training there; give a larger "
                      f"--budget-minutes, a faster device (a GPU), or --scale smoke")
 
 
@@ -215,9 +213,9 @@ def make(scale: str, budget_seconds: float, costs: stepcost.Costs, rung: int | N
         grid = grid_at(scale, k)
         check(grid)
         return estimate(grid, costs)
-    k = first_fitting(len(LADDER), lambda k: sum(seconds_at(k).values()), budget_seconds, rung,
-                      f"the {scale} scale on {costs.device}")
-    return Plan(scale, k, grid_at(scale, k), budget_seconds, costs, seconds_at(k))
+    k, seconds = first_fitting(len(LADDER), seconds_at, lambda s: sum(s.values()), budget_seconds, rung,
+                               f"the {scale} scale on {costs.device}")
+    return Plan(scale, k, grid_at(scale, k), budget_seconds, costs, seconds)
 
 
 def measure(scale: str, dev) -> stepcost.Costs:

@@ -104,6 +104,12 @@ def cell_model(pre: Preset, p: int, width: int) -> TrainConfig:
     return widen(pre.base.with_(p=p, task=pre.task), width)
 
 
+def child_model(pre: Preset, p: int, width: int) -> TrainConfig:
+    """The cell's children: stopping at convergence or at child_windows windows of 1/(lr wd) steps."""
+    model = cell_model(pre, p, width)
+    return model.with_(steps=convergence.cap_steps(pre.child_windows, model.lrs[0], pre.wd), converge=True)
+
+
 def start_sizes(pre: Preset, p: int) -> tuple[int, int]:
     """The search's first range in pairs."""
     lo, hi = (tasks.pairs_from_fraction(f, pre.task, p) for f in pre.start)
@@ -190,9 +196,8 @@ def search_cell(pre: Preset, p: int, width: int, parents: list[dict], sweep_dir:
                 ) -> tuple[dict[int, search.SearchResult], list[dict]]:
     """Every generalised parent's seed searched in lockstep (one sweep stage a round); the results by seed and
     every child's row (with its round)."""
-    model_cfg = cell_model(pre, p, width)
-    lr = model_cfg.lrs[0]
-    child = model_cfg.with_(steps=convergence.cap_steps(pre.child_windows, lr, pre.wd), converge=True)
+    child = child_model(pre, p, width)
+    lr = child.lrs[0]
     lo, hi = start_sizes(pre, p)
     by_seed = {r["seed"]: r for r in parents if r["generalised"]}
     rows: list[dict] = []
@@ -209,7 +214,7 @@ def search_cell(pre: Preset, p: int, width: int, parents: list[dict], sweep_dir:
         acc = {k: r["test/acc"] for k, r in zip(order, got)}
         return {s: [acc[(s, D)] for D in sizes] for s, sizes in asked.items()}
 
-    searches = {s: search.rounds(lo, hi, ceiling=model_cfg.train_pairs(), per_round=pre.per_round,
+    searches = {s: search.rounds(lo, hi, ceiling=child.train_pairs(), per_round=pre.per_round,
                                  precision=pre.precision, max_rounds=pre.max_rounds) for s in sorted(by_seed)}
     return search.lockstep(searches, measure), rows
 

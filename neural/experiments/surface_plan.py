@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rundir
-from neural import convergence, protocol, runner, search, stepcost
+from neural import protocol, runner, search, stepcost
 from neural.config import TrainConfig
 from neural.experiments import efficiency as eff_mod, paper, surface
-from neural.experiments.paper import Rung, _every_other
+from neural.experiments.paper import Rung, every_other
 
 _SMOKE_BASE = paper.SCALES["smoke"].ungrok.base  # the paper plan's tiny model (lr 1e-2: a window is 100 steps)
 SCALES: dict[str, surface.Preset] = {
@@ -50,7 +50,7 @@ def _caps(pre: surface.Preset, factor: float) -> surface.Preset:
 
 def _fewer_moduli(pre: surface.Preset) -> surface.Preset:
     """Every other modulus of the p axis (both ends kept), where at least MIN_MODULI remain."""
-    ps = _every_other(pre.ps)
+    ps = every_other(pre.ps)
     return dataclasses.replace(pre, ps=ps if len(ps) >= MIN_MODULI else pre.ps)
 
 
@@ -85,7 +85,7 @@ def cell_ensembles(pre: surface.Preset, p: int, width: int, pack_costs: stepcost
     packed = lambda specs: [cfg for cfg, _ in runner.pack(specs, costs=pack_costs)]  # noqa: E731
     parents = [runner.Spec(model.with_(steps=pre.parent_cap), {"seed": s, "wd": pre.wd, "lr": lr})
                for s in pre.seeds]
-    child = model.with_(steps=convergence.cap_steps(pre.child_windows, lr, pre.wd), converge=True)
+    child = surface.child_model(pre, p, width)
     first = search.geometric(*surface.start_sizes(pre, p), pre.per_round)
     rounds = [first] + [[model.train_pairs()] * pre.per_round] * (pre.max_rounds - 1)
     children = [cfg for sizes in rounds for cfg in packed(
@@ -162,11 +162,11 @@ def make(scale: str, budget_seconds: float, costs: dict[str, stepcost.Costs], ru
     if missing:
         raise ValueError(f"costs: no step-time law for cell(s) {', '.join(missing)}")
     device = next(iter(costs.values())).device
-    k = paper.first_fitting(len(LADDER), lambda k: total(estimate(preset_at(scale, k), costs)), budget_seconds,
-                            rung, f"the surface at the {scale} scale on {device}")
+    k, seconds = paper.first_fitting(len(LADDER), lambda k: estimate(preset_at(scale, k), costs), total,
+                                     budget_seconds, rung, f"the surface at the {scale} scale on {device}")
     pre = preset_at(scale, k)
     surface.check(pre)
-    return Plan(scale, k, pre, budget_seconds, costs, estimate(pre, costs))
+    return Plan(scale, k, pre, budget_seconds, costs, seconds)
 
 
 def measure(scale: str, dev, on_cell=None) -> dict[str, stepcost.Costs]:

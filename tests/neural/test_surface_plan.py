@@ -13,7 +13,7 @@ import pytest
 
 from neural import stepcost
 from neural.experiments import surface, surface_plan as sp
-from neural.experiments.paper import _every_other
+from neural.experiments.paper import every_other
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAT = stepcost.Costs("flat", (1.0, 0.0, 0.0))
@@ -42,7 +42,7 @@ def test_each_rung_cuts_more_and_keeps_what_the_plan_promises(scale):
         assert set(surface.cells(pre)) <= set(surface.cells(presets[0]))  # cuts only remove cells
     if scale == "paper":  # the paper's surface is cut where its ladder says
         last = presets[-1]
-        assert last.seeds == (0, 1, 2) and last.width_ps == (113,) and last.ps == _every_other(presets[0].ps)
+        assert last.seeds == (0, 1, 2) and last.width_ps == (113,) and last.ps == every_other(presets[0].ps)
         assert last.child_windows < presets[0].child_windows and last.max_rounds == 3
 
 
