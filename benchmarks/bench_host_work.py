@@ -33,7 +33,7 @@ from neural import train
 from neural.config import PRESETS
 base = PRESETS["cpu"].with_(threads=2)
 out = {}
-for E, steps in ((1, 40), (32, 40), (32, 80)):
+for E, steps in ((1, 40), (1, 80), (2, 40), (2, 80), (32, 40), (32, 80)):
     c, _ = hostwork.count(train.train, base.with_(seeds=tuple(range(E)), steps=steps), None, progress=False)
     out[f"{E}x{steps}"] = [c.ops, c.syncs]
 print(json.dumps(out))
@@ -111,14 +111,19 @@ def main() -> None:
     hostwork = str(ROOT / "neural" / "hostwork.py")
     with tempfile.TemporaryDirectory() as tmp:
         trees = {args.commit: checkout(args.commit, Path(tmp) / "old"), "this tree": ROOT}
-        print("host work of train() (cpu preset, 40 steps): E=1 -> E=32")
+        print("host work of train() (cpu preset, 40 steps): E = 1 -> 2 -> 32")
         for name, tree in trees.items():
             c = run_in(tree, COUNT, hostwork)
             ops = (c["32x40"][0] - c["1x40"][0]) / 31 / 40
+            ops2 = (c["32x40"][0] - c["2x40"][0]) / 30 / 40
             syncs = (c["32x40"][1] - c["1x40"][1]) / 31
-            per_step = (c["32x80"][0] - c["32x40"][0]) / 40
-            print(f"  {name:<10} ops {c['1x40'][0]:>7} -> {c['32x40'][0]:>7} ({ops:6.2f} per added member per step; "
-                  f"{per_step:6.1f} per step at E=32 incl. evaluations), syncs {c['1x40'][1]:>5} -> "
+            step_E = {E: (c[f"{E}x80"][0] - c[f"{E}x40"][0]) / 40 for E in (1, 2, 32)}  # ops a step, evaluations incl.
+            per_step = (step_E[32] - step_E[2]) / 30
+            setup = (c["32x40"][0] - c["2x40"][0]) / 30 - 40 * per_step
+            print(f"  {name:<10} ops {c['1x40'][0]:>7} -> {c['2x40'][0]:>7} -> {c['32x40'][0]:>7}: {ops:5.2f} per "
+                  f"added member per step from E=1, {ops2:5.2f} from E=2 (each step: {per_step:5.2f} a member, "
+                  f"{step_E[32]:.1f} at E=32, {step_E[2] - step_E[1]:.1f} more at E=2 than at E=1; the setup: "
+                  f"{setup:5.1f} a member, once); syncs {c['1x40'][1]:>5} -> "
                   f"{c['32x40'][1]:>6} ({syncs:7.1f} per added member per run)", flush=True)
         print("one checkpoint (25 members, 100 new rows) with a history of 1,000 / 40,000 metric rows")
         for name, tree in trees.items():

@@ -27,21 +27,19 @@ class Data:
         self.answer = answer.to(dev)  # (N,) true answers (for o_t/o_m and restricted loss)
         members = cfg.members()
         E, N = len(members), len(answer)
-        base = [tasks.train_indices(N, seed=m["split_seed"], frac=cfg.frac, size=cfg.train_size) for m in members]
-        idx = [b if m["subset"] is None else tasks.nested_subset(b, m["subset"], seed=m["split_seed"])
-               for b, m in zip(base, members)]
-        self.sizes = [len(i) for i in idx]
+        split_seeds = [m["split_seed"] for m in members]
+        base = tasks.train_splits(N, split_seeds, frac=cfg.frac, size=cfg.train_size)  # (E, K): each base split
+        K = base.shape[1]
+        self.sizes = [K if m["subset"] is None else m["subset"] for m in members]  # D'_e
+        idx = (base if all(m["subset"] is None for m in members)
+               else tasks.nested_subsets(base, self.sizes, split_seeds))  # (E, max D'): padded with index 0
         D = max(self.sizes)
-        self.train_idx = torch.stack([torch.cat([i, i.new_zeros(D - len(i))]) for i in idx]).to(dev)  # (E, D)
-        self.train_weight = torch.stack([torch.cat([torch.full((len(i),), 1.0 / len(i), device="cpu"),
-                                                    torch.zeros(D - len(i), device="cpu")])
-                                         for i in idx]).to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
-        train_mask = torch.zeros(E, N, dtype=torch.bool, device="cpu")  # D'
-        seen_mask = torch.zeros(E, N, dtype=torch.bool, device="cpu")  # pairs trained on in any stage
-        for e, (b, i) in enumerate(zip(base, idx)):
-            train_mask[e, i] = True
-            seen_mask[e, b] = True
-        self.train_mask, self.seen_mask = train_mask.to(dev), seen_mask.to(dev)
+        sizes_E1 = torch.tensor(self.sizes, device="cpu")[:, None]
+        real = torch.arange(D, device="cpu") < sizes_E1  # (E, D): real pairs, then padding (index 0)
+        self.train_idx = idx.to(dev)  # (E, D)
+        self.train_weight = (real.double() / sizes_E1).float().to(dev)  # (E, D): 1/D'_e on real pairs, 0 on padding
+        self.train_mask = _mask(torch.where(real, idx, N), N).to(dev)  # (E, N): D'
+        self.seen_mask = _mask(base, N).to(dev)  # (E, N): pairs trained on in any stage
         mirror = tasks.mirror_indices(cfg.task, cfg.p).to(dev)  # (N,), -1 where (y, x) is not a pair
         self.mirror_trained = self.train_mask[:, mirror] & (mirror >= 0)  # (E, N)
         if cfg.random_labels:
@@ -75,6 +73,12 @@ class Data:
             setattr(out, name, getattr(self, name).index_select(0, idx))
         out._layouts()
         return out
+
+
+def _mask(idx_ED: torch.Tensor, N: int) -> torch.Tensor:
+    """(E, N) bool: True at each row's indices; an index N marks nothing."""
+    marked = torch.zeros(idx_ED.shape[0], N + 1, dtype=torch.bool, device=idx_ED.device).scatter_(1, idx_ED, True)
+    return marked[:, :N].clone(memory_format=torch.contiguous_format)
 
 
 def full_eval_steps(cfg: TrainConfig) -> set[int]:

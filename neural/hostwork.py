@@ -9,8 +9,9 @@ The benchmark (benchmarks/bench_host_work.py) and the engine's tests (tests/neur
 """
 from __future__ import annotations
 
+import collections
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -24,6 +25,7 @@ _DATA_DEPENDENT = {aten._local_scalar_dense.default, aten.nonzero.default, aten.
 class Counts:
     ops: int = 0
     syncs: int = 0
+    by_op: collections.Counter = field(default_factory=collections.Counter)  # op name -> how many
 
 
 class HostWork(TorchDispatchMode):
@@ -37,6 +39,7 @@ class HostWork(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.counts.ops += 1
+        self.counts.by_op[str(func)] += 1
         if func in _DATA_DEPENDENT or (func is aten.index.Tensor and any(
                 isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1])):
             self.counts.syncs += 1

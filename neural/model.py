@@ -55,18 +55,16 @@ def n_params(cfg: ModelConfig) -> int:
 def init_params(cfg: ModelConfig, seeds: list[int], dtype=torch.float32) -> dict[str, torch.Tensor]:
     """Progress-measures initialisation per member from its own seed: randn/sqrt(d_model) for every weight
     (W_U: randn/sqrt(d_vocab)), zero MLP biases. Member e's weights depend only on seeds[e]."""
-    members = []
-    for seed in seeds:
-        g = torch.Generator().manual_seed(int(seed))
-        m = {}
-        for name, shape in cfg.shapes().items():
-            if name.startswith("b_"):
-                m[name] = torch.zeros(shape, dtype=dtype, device="cpu")
-            else:
-                scale = math.sqrt(cfg.d_vocab) if name == "W_U" else math.sqrt(cfg.d_model)
-                m[name] = torch.randn(shape, generator=g, dtype=dtype, device="cpu") / scale
-        members.append(m)
-    return {name: torch.stack([m[name] for m in members]) for name in PARAM_NAMES}
+    generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+    out = {}
+    for name, shape in cfg.shapes().items():  # each generator draws its member's weights in this order
+        if name.startswith("b_"):
+            out[name] = torch.zeros((len(seeds), *shape), dtype=dtype, device="cpu")
+        else:
+            scale = math.sqrt(cfg.d_vocab) if name == "W_U" else math.sqrt(cfg.d_model)
+            out[name] = torch.stack([torch.randn(shape, generator=g, dtype=dtype, device="cpu")
+                                     for g in generators]) / scale
+    return {name: out[name] for name in PARAM_NAMES}
 
 
 def n_members(params: dict[str, torch.Tensor]) -> int:

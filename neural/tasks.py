@@ -155,6 +155,13 @@ def pairs_from_fraction(frac: float, task: str, p: int) -> int:
 
 def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: int | None = None) -> torch.Tensor:
     """Indices of a training split (sorted), by fraction of all pairs or by exact size D, from `seed`."""
+    return train_splits(n_total, [seed], frac=frac, size=size)[0]
+
+
+def train_splits(n_total: int, seeds: list[int], *, frac: float | None = None,
+                 size: int | None = None) -> torch.Tensor:
+    """(E, D): row e is `train_indices(n_total, seed=seeds[e], ...)`. One draw per seed from its own generator;
+    the rest is done for all rows at once."""
     if (frac is None) == (size is None):
         raise ValueError("give exactly one of frac and train_size")
     if frac is not None:
@@ -164,16 +171,32 @@ def train_indices(n_total: int, *, seed: int, frac: float | None = None, size: i
     if not 1 <= size <= n_total:
         raise ValueError(f"train_size={size} is not allowed: must lie in [1, {n_total}] (the dataset has {n_total} "
                          "pairs)")
-    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(seed), device="cpu")
-    return perm[:size].sort().values
+    firsts = torch.stack([_permutation(n_total, s) for s in seeds])[:, :size]
+    return firsts.clone(memory_format=torch.contiguous_format).sort(dim=1).values
 
 
 def nested_subset(indices: torch.Tensor, size: int, *, seed: int) -> torch.Tensor:
     """A subset of `indices` of the given size; for one seed, smaller sizes are subsets of larger ones (D' ⊂ D)."""
-    if not 1 <= size <= len(indices):
-        raise ValueError(f"subset size={size} is not allowed: must lie in [1, {len(indices)}]")
-    perm = torch.randperm(len(indices), generator=torch.Generator().manual_seed(seed), device="cpu")
-    return indices[perm[:size]].sort().values
+    return nested_subsets(indices[None], [size], [seed])[0]
+
+
+def nested_subsets(indices_EK: torch.Tensor, sizes: list[int], seeds: list[int]) -> torch.Tensor:
+    """(E, max(sizes)): row e holds `nested_subset(indices_EK[e], sizes[e], seed=seeds[e])` in its first sizes[e]
+    places and 0 after them (padding). One draw per row from its own generator; the rest for all rows at once."""
+    K = indices_EK.shape[1]
+    for size in sizes:
+        if not 1 <= size <= K:
+            raise ValueError(f"subset size={size} is not allowed: must lie in [1, {K}]")
+    picked = indices_EK.gather(1, torch.stack([_permutation(K, s) for s in seeds]))  # (E, K), row e permuted by seed e
+    dev = indices_EK.device
+    kept = torch.arange(K, device=dev) < torch.tensor(sizes, device=dev)[:, None]  # (E, K): row e's first sizes[e]
+    past = int(indices_EK.max()) + 1  # sorts after every index
+    rows = torch.where(kept, picked, past).sort(dim=1).values[:, :max(sizes)]
+    return torch.where(rows == past, 0, rows)
+
+
+def _permutation(n: int, seed: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed), device="cpu")
 
 
 def random_labels(n_total: int, n_classes: int, *, seed: int) -> torch.Tensor:

@@ -2,8 +2,8 @@
 import torch
 
 import rundir
-from neural import checkpoint, hostwork, train
-from neural.config import TrainConfig
+from neural import checkpoint, dataset, hostwork, model, train
+from neural.config import TrainConfig, model_config
 
 SMALL = TrainConfig(p=23, frac=0.5, d_model=32, n_heads=4, d_head=8, d_mlp=64, steps=40, eval_points=8,
                     eval_every=10, checkpoint_every=10, threads=1)
@@ -29,6 +29,19 @@ def test_steps_and_evaluations_cost_the_same_host_work_for_any_number_of_members
     per_step = {E: _counts(E, 40).ops - _counts(E, 20).ops for E in (2, 8)}
     assert per_step[2] == per_step[8] > 0
     assert _counts(8, 40).syncs == _counts(2, 40).syncs
+
+
+def test_a_member_adds_only_its_own_draws_to_a_runs_setup():
+    """Each member's weights and split come from its own generators, one draw per weight and per split; every
+    other op of the setup (padding, masks, scaling, stacking) is done once for the whole ensemble."""
+    def setup_ops(E: int):
+        cfg = SMALL.with_(member_specs=tuple({"seed": s, "subset": 60 + 7 * s} for s in range(E)))
+        return hostwork.count(lambda: (dataset.Data(cfg, torch.device("cpu")),
+                                       model.init_params(model_config(cfg), list(range(E)))))[0].by_op
+    small, big = setup_ops(2), setup_ops(8)
+    growth = {op: big[op] - small[op] for op in small | big if big[op] != small[op]}
+    weights = sum(not name.startswith("b_") for name in model_config(SMALL).shapes())
+    assert growth == {"aten.randn.generator": weights * 6, "aten.randperm.generator": 2 * 6}  # split, then D'
 
 
 def test_checkpoint_does_not_grow_with_the_run_and_metrics_are_appended(tmp_path):

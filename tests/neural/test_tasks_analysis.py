@@ -28,6 +28,23 @@ def test_splits_are_deterministic_and_nested():
         tasks.validate_modulus("div", 8)
 
 
+def test_an_ensembles_splits_are_each_seeds_own():
+    """Row e of the batched splits is what seed e draws alone: the first D of its permutation, sorted, then the
+    first D'_e of its permutation of that split, sorted, padded with 0."""
+    seeds, sizes = [3, 11, 4], [40, 150, 1]
+    base = tasks.train_splits(500, seeds, frac=0.3)
+    sub = tasks.nested_subsets(base, sizes, seeds)
+    assert sub.shape == (3, 150)
+    for e, seed in enumerate(seeds):
+        perm = torch.randperm(500, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(base[e], perm[:150].sort().values)
+        perm = torch.randperm(150, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(sub[e, :sizes[e]], base[e][perm[:sizes[e]]].sort().values)
+        assert not sub[e, sizes[e]:].any()
+    with pytest.raises(ValueError, match="subset size=151"):
+        tasks.nested_subsets(base, [151, 2, 2], seeds)
+
+
 def test_planted_trig_model_has_no_memorisation_part():
     p = 17
     x, y, a = tasks.all_pairs("add", p)
