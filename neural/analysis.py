@@ -75,8 +75,16 @@ def key_frequency_mask(params: dict[str, torch.Tensor], p: int, *, mass: float =
     W_L's squared Fourier norm (at most max_keys). Computed on the device for every member at once."""
     norms2 = frequency_norms(neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)  # (E, p//2)
     order = torch.argsort(norms2, dim=1, descending=True)
-    cum = torch.cumsum(norms2.gather(1, order), 1) / norms2.sum(1, keepdim=True).clamp_min(1e-30)
-    n = ((cum < mass).sum(1, keepdim=True) + 1).clamp_max(max_keys)  # how many the mass needs, (E, 1)
+    ranked = norms2.gather(1, order)  # (E, p//2), largest first
+    total = norms2.sum(1, keepdim=True).clamp_min(1e-30)
+    # The running sums of the largest, added one by one rather than by torch.cumsum, which CUDA's deterministic mode
+    # refuses for floats; they only grow, so only the first max_keys - 1 can change n, and adding from the left is
+    # what torch.cumsum does on the CPU, bit for bit.
+    sums = [ranked[:, 0]]
+    for k in range(1, min(ranked.shape[1], max_keys - 1)):
+        sums.append(sums[-1] + ranked[:, k])
+    below = (torch.stack(sums, 1) / total < mass).sum(1, keepdim=True)
+    n = (below + 1).clamp_max(max_keys)  # how many the mass needs, (E, 1)
     return torch.argsort(order, dim=1) < n  # each frequency's rank by norm, against how many are needed
 
 

@@ -88,3 +88,20 @@ def test_gini_extremes():
     one_hot = torch.zeros(1, 100)
     one_hot[0, 3] = 1
     assert analysis.gini(one_hot).item() > 0.98
+
+
+@pytest.mark.parametrize("mass,max_keys", [(0.9, 10), (0.5, 3), (0.99, 60), (0.3, 1)])
+def test_key_frequencies_are_the_fewest_holding_the_mass(mass, max_keys):
+    """The mask equals its definition computed with torch.cumsum (which CUDA's deterministic mode refuses): the
+    largest frequencies, in order, until their share of W_L's squared norm reaches `mass`, at most max_keys."""
+    g = torch.Generator().manual_seed(5)
+    for p, E in ((5, 3), (23, 4), (59, 4)):
+        params = {"W_out": torch.randn(E, 32, 16, generator=g), "W_U": torch.randn(E, 16, p + 2, generator=g)}
+        params["W_U"][0, :, :p] *= 0.01
+        params["W_U"][0, :, 3] += 2.0  # one member with a dominant frequency
+        norms2 = analysis.frequency_norms(analysis.neuron_logit_map(params, p).double(), p)[:, 1:].pow(2)
+        order = norms2.argsort(dim=1, descending=True)
+        share = norms2.gather(1, order).cumsum(1) / norms2.sum(1, keepdim=True)
+        n = ((share < mass).sum(1) + 1).clamp_max(max_keys)
+        want = torch.zeros_like(norms2, dtype=torch.bool).scatter_(1, order, torch.arange(p // 2) < n[:, None])
+        assert torch.equal(analysis.key_frequency_mask(params, p, mass=mass, max_keys=max_keys), want)
