@@ -8,11 +8,13 @@ For each engine, each ensemble size E (paper-size model by default: p = 113, d_m
 CUDA, TF32 matmuls off and on: the time of one full-batch training step (median over alternating rounds of 10
 steps, after 5 warm-up steps, the device synchronised), the backend ops a step issues on the host (kernels
 launched one by one, on a GPU; counted with neural.hostwork over one step: a replayed CUDA graph issues none) and
-the peak device memory per member (CUDA only). On CUDA this tree runs twice: with its captured step
-(neural.graphed, after its warm-up and check) and with GROK_CUDA_GRAPH=off (eager), so the graph's own share
-shows. The earlier engine is taken from git (`git archive`), or from --old-tree where the checkout has no history
-(a device machine's copy). Each measurement runs in a fresh process with PYTHONPATH set to its tree, so the two
-engines never share a process.
+the peak device memory per member (CUDA only). Each engine runs as it trains: this tree under
+neural.device.numerics_mode (deterministic algorithms on CUDA, TF32 only in the TF32 rows). On CUDA this tree runs
+twice: with its captured step (neural.graphed, after its warm-up and check) and with GROK_CUDA_GRAPH=off (eager), so
+the graph's own share shows; a row where the graph was not adopted says so, with the reason the run gave. The
+earlier engine is taken from git (`git archive`), or from --old-tree where the checkout has no history (a device
+machine's copy). Each measurement runs in a fresh process with PYTHONPATH set to its tree, so the two engines never
+share a process.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_vs_commit import ROOT, checkout  # noqa: E402
 
 STEP = """
-import importlib.util, json, statistics, sys, time
+import contextlib, importlib.util, json, statistics, sys, time
 import torch
 spec = importlib.util.spec_from_file_location("hostwork", sys.argv[1])
 hostwork = importlib.util.module_from_spec(spec); sys.modules["hostwork"] = hostwork; spec.loader.exec_module(hostwork)
@@ -39,27 +41,34 @@ E, tf32, model, steps = int(sys.argv[2]), sys.argv[3] == "on", sys.argv[4], int(
 dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 base = PAPER_MODEL if model == "paper" else CPU_MODEL
 cfg = base.with_(seeds=tuple(range(E)), steps=10**6)
-if dev.type == "cuda":
+try:  # as a run trains: TF32 only when asked, deterministic algorithms on CUDA
+    from neural.device import numerics_mode
+    numerics = numerics_mode("tf32" if tf32 else "float32", dev)
+except ImportError:  # the earlier engine had no such mode
+    numerics = contextlib.nullcontext()
     torch.backends.cuda.matmul.allow_tf32 = tf32
+if dev.type == "cuda":
     torch.cuda.reset_peak_memory_stats(dev)
     before = torch.cuda.memory_allocated(dev)
 else:
     train.tune_process()
-st = train._start(cfg, train.model_config(cfg), dev, None)
-run = train._Run(cfg, dev, None, st)
 def sync():
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-for _ in range(5):  # this tree's graph: 3 warm-up steps, then the capture and its check
-    run.train_step()
-sync()
-counts, _ = hostwork.count(run.train_step)
-sync()
-t0 = time.perf_counter()
-for _ in range(steps):
-    run.train_step()
-sync()
-out = {"seconds": (time.perf_counter() - t0) / steps, "ops": counts.ops}
+with numerics:
+    st = train._start(cfg, train.model_config(cfg), dev, None)
+    run = train._Run(cfg, dev, None, st)
+    for _ in range(5):  # this tree's graph: 3 warm-up steps, then the capture and its check
+        run.train_step()
+    sync()
+    counts, _ = hostwork.count(run.train_step)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        run.train_step()
+    sync()
+out = {"seconds": (time.perf_counter() - t0) / steps, "ops": counts.ops,
+       "graphed": getattr(getattr(run, "graph", None), "replay", None) is not None}
 if dev.type == "cuda":
     out["bytes_per_member"] = (torch.cuda.max_memory_allocated(dev) - before) / E
 print(json.dumps(out))
@@ -72,7 +81,9 @@ def measure(tree: Path, E: int, tf32: str, model: str, steps: int, env: dict | N
                           env={**os.environ, "PYTHONPATH": str(tree), **(env or {})})
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["graph_said"] = [line for line in done.stderr.splitlines() if line.startswith("CUDA graph:")]
+    return out
 
 
 def main() -> None:
@@ -118,6 +129,10 @@ def main() -> None:
                 old_ms, new_ms = (ms.get(name) for name in list(trees)[:2])
                 ratio = f"{old_ms / new_ms:.2f}x" if old_ms and new_ms else "n/a"
                 print(f"{E:>4} {tf32:>4} | " + " | ".join(cells) + f" | {ratio}", flush=True)
+                if cuda and "this tree" in got and not any(x.get("graphed") for x in got["this tree"]):
+                    said = sorted({line for x in got["this tree"] for line in x.get("graph_said", [])})
+                    print(f"{'':>11}this tree trained eagerly: {'; '.join(said) or 'no graph was captured'}",
+                          flush=True)
 
 
 if __name__ == "__main__":
