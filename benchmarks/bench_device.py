@@ -31,59 +31,64 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_vs_commit import ROOT, checkout  # noqa: E402
 
 STEP = """
-import contextlib, importlib.util, json, statistics, sys, time
+import contextlib, gc, importlib.util, json, statistics, sys, time
 import torch
 spec = importlib.util.spec_from_file_location("hostwork", sys.argv[1])
 hostwork = importlib.util.module_from_spec(spec); sys.modules["hostwork"] = hostwork; spec.loader.exec_module(hostwork)
 from neural import train
 from neural.config import CPU_MODEL, PAPER_MODEL
-E, tf32, model, steps = int(sys.argv[2]), sys.argv[3] == "on", sys.argv[4], int(sys.argv[5])
+E, tf32s, model, steps = int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4], int(sys.argv[5])
 dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 base = PAPER_MODEL if model == "paper" else CPU_MODEL
 cfg = base.with_(seeds=tuple(range(E)), steps=10**6)
-try:  # as a run trains: TF32 only when asked, deterministic algorithms on CUDA
-    from neural.device import numerics_mode
-    numerics = numerics_mode("tf32" if tf32 else "float32", dev)
-except ImportError:  # the earlier engine had no such mode
-    numerics = contextlib.nullcontext()
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-if dev.type == "cuda":
-    torch.cuda.reset_peak_memory_stats(dev)
-    before = torch.cuda.memory_allocated(dev)
-else:
+if dev.type == "cpu":
     train.tune_process()
 def sync():
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-with numerics:
-    st = train._start(cfg, train.model_config(cfg), dev, None)
-    run = train._Run(cfg, dev, None, st)
-    for _ in range(5):  # this tree's graph: 3 warm-up steps, then the capture and its check
-        run.train_step()
-    sync()
-    counts, _ = hostwork.count(run.train_step)
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        run.train_step()
-    sync()
-out = {"seconds": (time.perf_counter() - t0) / steps, "ops": counts.ops,
-       "graphed": getattr(getattr(run, "graph", None), "replay", None) is not None}
-if dev.type == "cuda":
-    out["bytes_per_member"] = (torch.cuda.max_memory_allocated(dev) - before) / E
-print(json.dumps(out))
+def one(tf32):
+    try:  # as a run trains: TF32 only when asked, deterministic algorithms on CUDA
+        from neural.device import numerics_mode
+        numerics = numerics_mode("tf32" if tf32 else "float32", dev)
+    except ImportError:  # the earlier engine had no such mode
+        numerics = contextlib.nullcontext()
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+        before = torch.cuda.memory_allocated(dev)
+    with numerics:
+        st = train._start(cfg, train.model_config(cfg), dev, None)
+        run = train._Run(cfg, dev, None, st)
+        for _ in range(5):  # this tree's graph: 3 warm-up steps, then the capture and its check
+            run.train_step()
+        sync()
+        counts, _ = hostwork.count(run.train_step)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            run.train_step()
+        sync()
+    out = {"seconds": (time.perf_counter() - t0) / steps, "ops": counts.ops,
+           "graphed": getattr(getattr(run, "graph", None), "replay", None) is not None}
+    if dev.type == "cuda":
+        out["bytes_per_member"] = (torch.cuda.max_memory_allocated(dev) - before) / E
+    return out
+print(json.dumps({t: one(t == "on") for t in tf32s}))  # one process for every TF32 setting: starts cost seconds
 """
 
 
-def measure(tree: Path, E: int, tf32: str, model: str, steps: int, env: dict | None = None) -> dict:
-    done = subprocess.run([sys.executable, "-c", STEP, str(ROOT / "neural" / "hostwork.py"), str(E), tf32, model,
-                           str(steps)], cwd=tree, capture_output=True, text=True,
+def measure(tree: Path, E: int, tf32s: list[str], model: str, steps: int, env: dict | None = None) -> dict:
+    """{tf32 setting: its measurement}, from one fresh process; each {"error": ...} when the process failed."""
+    done = subprocess.run([sys.executable, "-c", STEP, str(ROOT / "neural" / "hostwork.py"), str(E), ",".join(tf32s),
+                           model, str(steps)], cwd=tree, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(tree), **(env or {})})
     if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    out["graph_said"] = [line for line in done.stderr.splitlines() if line.startswith("CUDA graph:")]
-    return out
+        why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        return {t: {"error": why} for t in tf32s}
+    said = [line for line in done.stderr.splitlines() if line.startswith("CUDA graph:")]
+    return {t: {**x, "graph_said": said} for t, x in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
 def main() -> None:
@@ -109,18 +114,19 @@ def main() -> None:
         print(f"{'E':>4} {'TF32':>4} | " + " | ".join(f"{name:>34}" for name in trees) + " | speed-up")
         print(f"{'':>4} {'':>4} | " + " | ".join(f"{'ms/step':>10} {'ops/step':>9} {'MB/member':>12}" for _ in trees)
               + " |")
+        tf32s = ["off", "on"] if cuda else ["off"]
         for E in (int(x) for x in args.members.split(",")):
-            for tf32 in (("off", "on") if cuda else ("off",)):
-                got: dict[str, list[dict]] = {name: [] for name in trees}
-                for r in range(args.rounds):
-                    for name in (list(trees) if r % 2 == 0 else list(trees)[::-1]):
-                        tree, env = trees[name]
-                        got[name].append(measure(tree, E, tf32, args.model, args.steps, env))
+            got: dict[str, list[dict]] = {name: [] for name in trees}
+            for r in range(args.rounds):
+                for name in (list(trees) if r % 2 == 0 else list(trees)[::-1]):
+                    tree, env = trees[name]
+                    got[name].append(measure(tree, E, tf32s, args.model, args.steps, env))
+            for tf32 in tf32s:
                 cells, ms = [], {}
-                for name, results in got.items():
-                    ok = [x for x in results if "error" in x] == []
-                    if not ok:
-                        cells.append(f"{results[0].get('error', '?')[:34]:>34}")
+                for name, rounds in got.items():
+                    results = [x[tf32] for x in rounds]
+                    if any("error" in x for x in results):
+                        cells.append(f"{next(x for x in results if 'error' in x)['error'][:34]:>34}")
                         continue
                     ms[name] = 1e3 * statistics.median(x["seconds"] for x in results)
                     mb = results[0].get("bytes_per_member")
@@ -129,11 +135,11 @@ def main() -> None:
                 old_ms, new_ms = (ms.get(name) for name in list(trees)[:2])
                 ratio = f"{old_ms / new_ms:.2f}x" if old_ms and new_ms else "n/a"
                 print(f"{E:>4} {tf32:>4} | " + " | ".join(cells) + f" | {ratio}", flush=True)
-                if cuda and "this tree" in got and not any(x.get("graphed") for x in got["this tree"]):
-                    said = sorted({line for x in got["this tree"] for line in x.get("graph_said", [])})
+                mine = [x[tf32] for x in got["this tree"]]
+                if cuda and not any(x.get("graphed") for x in mine):
+                    said = sorted({line for x in mine for line in x.get("graph_said", [])})
                     print(f"{'':>11}this tree trained eagerly: {'; '.join(said) or 'no graph was captured'}",
                           flush=True)
-
 
 if __name__ == "__main__":
     main()
