@@ -78,7 +78,7 @@ class Data:
 def _mask(idx_ED: torch.Tensor, N: int) -> torch.Tensor:
     """(E, N) bool: True at each row's indices; an index N marks nothing."""
     marked = torch.zeros(idx_ED.shape[0], N + 1, dtype=torch.bool, device=idx_ED.device).scatter_(1, idx_ED, True)
-    return marked[:, :N].clone(memory_format=torch.contiguous_format)
+    return marked[:, :N].clone(memory_format=torch.contiguous_format)  # its own (E, N) storage, not a view
 
 
 def full_eval_steps(cfg: TrainConfig) -> set[int]:
