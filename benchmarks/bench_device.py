@@ -46,11 +46,14 @@ if dev.type == "cpu":
 def sync():
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
+try:  # each engine as it trains: this one with TF32 only when asked and deterministic algorithms on CUDA
+    from neural.device import numerics_mode
+except ImportError:  # the earlier engine had no such mode
+    numerics_mode = None
 def one(tf32):
-    try:  # as a run trains: TF32 only when asked, deterministic algorithms on CUDA
-        from neural.device import numerics_mode
+    if numerics_mode is not None:
         numerics = numerics_mode("tf32" if tf32 else "float32", dev)
-    except ImportError:  # the earlier engine had no such mode
+    else:
         numerics = contextlib.nullcontext()
         torch.backends.cuda.matmul.allow_tf32 = tf32
     gc.collect()

@@ -23,9 +23,12 @@ _DATA_DEPENDENT = {aten._local_scalar_dense.default, aten.nonzero.default, aten.
 
 @dataclass
 class Counts:
-    ops: int = 0
     syncs: int = 0
     by_op: collections.Counter = field(default_factory=collections.Counter)  # op name -> how many
+
+    @property
+    def ops(self) -> int:
+        return sum(self.by_op.values())
 
 
 class HostWork(TorchDispatchMode):
@@ -38,7 +41,6 @@ class HostWork(TorchDispatchMode):
         self._saved: dict = {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.counts.ops += 1
         self.counts.by_op[str(func)] += 1
         if func in _DATA_DEPENDENT or (func is aten.index.Tensor and any(
                 isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1])):

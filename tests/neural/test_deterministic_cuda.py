@@ -14,17 +14,15 @@ def _floating(args, kwargs) -> bool:
     return args[0].is_floating_point() or args[0].is_complex()
 
 
+ALWAYS = lambda args, kwargs: True  # noqa: E731
 REFUSED_ON_CUDA = {  # aten op -> when CUDA's deterministic mode refuses it
     "cumsum": _floating, "cumsum_": _floating,
-    "histc": lambda a, k: True,
     "bincount": lambda a, k: (a[1] if len(a) > 1 else k.get("weights")) is not None,
     "median": lambda a, k: len(a) > 1 or "dim" in k, "nanmedian": lambda a, k: len(a) > 1 or "dim" in k,
-    "put": lambda a, k: True, "put_": lambda a, k: True,
     "scatter_reduce": lambda a, k: "prod" in a[3:4], "scatter_reduce_": lambda a, k: "prod" in a[3:4],
-    "nll_loss2d_forward": lambda a, k: a[3] != 0, "ctc_loss": lambda a, k: True,
-    "grid_sampler_2d_backward": lambda a, k: True, "upsample_bilinear2d_backward": lambda a, k: True,
-    "embedding_bag": lambda a, k: True, "max_unpool2d": lambda a, k: True,
-    "reflection_pad1d_backward": lambda a, k: True,
+    "nll_loss2d_forward": lambda a, k: a[3] != 0,
+    **dict.fromkeys(("histc", "put", "put_", "ctc_loss", "grid_sampler_2d_backward", "upsample_bilinear2d_backward",
+                     "embedding_bag", "max_unpool2d", "reflection_pad1d_backward"), ALWAYS),
 }
 
 
